@@ -1,0 +1,101 @@
+import CLibBPF
+import CTawonBPF
+import Foundation
+
+/// One BPF object's lifecycle, in libbpf-bootstrap's order: open → configure → load → attach;
+/// `close()` (or deinit) tears it down in reverse, from this one place.
+public final class BPFObject {
+    /// The program stem, e.g. `selfcheck`.
+    public let name: String
+    private let image: UnsafeMutableRawBufferPointer  // libbpf parses the ELF from here until close
+    private var object: OpaquePointer?
+    private var links: [OpaquePointer] = []
+
+    /// Opens an embedded object. Nothing is in the kernel yet.
+    public init(_ embedded: EmbeddedBPFObject) throws {
+        name = embedded.name
+        let bytes = embedded.bytes
+        image = .allocate(byteCount: bytes.count, alignment: 8)
+        image.copyBytes(from: bytes)
+        errno = 0
+        guard let opened = ctawon_bpf_open_mem(image.baseAddress, image.count, name) else {
+            let code = errno == 0 ? EINVAL : errno
+            image.deallocate()
+            throw LibbpfCallError("bpf_object__open_mem", errno: code, subject: embedded.name)
+        }
+        object = opened
+    }
+
+    deinit { close() }
+
+    /// Sets a `const volatile` input before load, by its variable name in `.rodata`.
+    public func configure<Value>(_ variable: String, to value: Value) throws {
+        let target = try global(variable, in: ".rodata", as: Value.self)
+        target.storeBytes(of: value, as: Value.self)
+    }
+
+    /// Reads a global output (a `.bss` variable) of a loaded object.
+    public func readGlobal<Value>(_ variable: String, as type: Value.Type) throws -> Value {
+        try global(variable, in: ".bss", as: type).load(as: type)
+    }
+
+    /// Verifies and loads every program and map into the kernel.
+    public func load() throws {
+        try LibbpfCallError.check(bpf_object__load(try opened()), "bpf_object__load", subject: name)
+    }
+
+    /// Attaches every program at the hook its section names.
+    public func attachAll() throws {
+        var program: OpaquePointer? = nil
+        while let next = bpf_object__next_program(try opened(), program) {
+            program = next
+            let programName = String(cString: bpf_program__name(next))
+            errno = 0
+            let link = try LibbpfCallError.check(
+                bpf_program__attach(next), "bpf_program__attach", subject: "\(name)/\(programName)")
+            links.append(link)
+        }
+    }
+
+    /// The file descriptor of a map, by name.
+    public func mapDescriptor(_ mapName: String) throws -> Int32 {
+        errno = 0
+        let map = try LibbpfCallError.check(
+            bpf_object__find_map_by_name(try opened(), mapName), "bpf_object__find_map_by_name",
+            subject: "\(name)/\(mapName)")
+        let descriptor = bpf_map__fd(map)
+        try LibbpfCallError.check(descriptor, "bpf_map__fd", subject: "\(name)/\(mapName)")
+        return descriptor
+    }
+
+    /// Detaches every program and frees the object; the kernel keeps nothing of it.
+    public func close() {
+        for link in links.reversed() { bpf_link__destroy(link) }
+        links.removeAll()
+        if let object {
+            bpf_object__close(object)
+            self.object = nil
+            image.deallocate()
+        }
+    }
+
+    private func opened() throws -> OpaquePointer {
+        guard let object else { throw LibbpfCallError("bpf_object", errno: EBADF, subject: name) }
+        return object
+    }
+
+    private func global<Value>(
+        _ variable: String, in section: String, as type: Value.Type
+    ) throws -> UnsafeMutableRawPointer {
+        var size = 0
+        errno = 0
+        let pointer = try LibbpfCallError.check(
+            ctawon_bpf_global(try opened(), section, variable, &size), "ctawon_bpf_global",
+            subject: "\(name)\(section).\(variable)")
+        guard size == MemoryLayout<Value>.size else {
+            throw LibbpfCallError("ctawon_bpf_global", errno: EINVAL,
+                                  subject: "\(name)\(section).\(variable) is \(size) bytes")
+        }
+        return pointer
+    }
+}

@@ -1,0 +1,85 @@
+import Foundation
+
+/// What `tawonctl task list` and `task describe` print, as text or JSON, generated from what
+/// the plugins registered.
+public enum TaskCatalogReport {
+    struct Listing: Codable {
+        struct Task: Codable {
+            var name: String
+            var version: String
+            var file: String
+            var functions: Int
+            var abi: String
+        }
+        var tasks: [Task]
+        var refused: [PluginRefusal]
+    }
+
+    struct Description: Codable {
+        var file: String
+        var abi: String
+        var task: TaskDescription
+    }
+
+    /// `task list`: loaded tasks, then refused plugin files with their reasons.
+    public static func list(_ catalog: TaskCatalog, json: Bool) throws -> String {
+        if json { return try encode(listing(catalog)) }
+        var table = TextTable(["NAME", "VERSION", "FUNCTIONS", "FILE"])
+        for task in catalog.tasks {
+            table.add([task.name, task.description.version, "\(task.description.functions.count)", task.path])
+        }
+        var text = table.render()
+        if !catalog.refusals.isEmpty {
+            var refused = TextTable(["REFUSED", "REASON"])
+            for refusal in catalog.refusals { refused.add([refusal.path, refusal.reason]) }
+            text += "\n\n" + refused.render()
+        }
+        return text
+    }
+
+    /// `task describe NAME`: functions, capability sets, output schema, options.
+    public static func describe(_ task: LoadedTask, json: Bool) throws -> String {
+        if json {
+            return try encode(Description(file: task.path, abi: "\(task.abiVersion)", task: task.description))
+        }
+        let description = task.description
+        var sections = [
+            "\(description.name) \(description.version) — \(description.description)\n"
+                + "file: \(task.path)\nabi:  \(task.abiVersion)"
+        ]
+        var options = TextTable(["OPTION", "TYPE", "DEFAULT", "DESCRIPTION"])
+        for option in description.options {
+            options.add([option.name, option.type.rawValue, option.defaultValue ?? "-", option.description])
+        }
+        sections.append(options.render())
+        var sets = TextTable(["CAPABILITY SET", "FUNCTIONS"])
+        for set in description.capabilitySets { sets.add([set.name, set.functions.joined(separator: ", ")]) }
+        sections.append(sets.render())
+        var fields = TextTable(["OUTPUT FIELD", "TYPE", "DESCRIPTION"])
+        for field in description.outputFields { fields.add([field.name, field.type, field.description]) }
+        sections.append(fields.render())
+        var functions = TextTable(["FUNCTION", "ID", "ARGUMENTS"])
+        for function in description.functions {
+            let arguments = function.arguments.map { "\($0.type) \($0.name)" }.joined(separator: ", ")
+            functions.add([function.name, "\(function.id)", arguments])
+        }
+        sections.append(functions.render())
+        return sections.joined(separator: "\n\n")
+    }
+
+    static func listing(_ catalog: TaskCatalog) -> Listing {
+        Listing(
+            tasks: catalog.tasks.map {
+                .init(
+                    name: $0.name, version: $0.description.version, file: $0.path,
+                    functions: $0.description.functions.count, abi: "\($0.abiVersion)")
+            },
+            refused: catalog.refusals)
+    }
+
+    private static func encode<Value: Encodable>(_ value: Value) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+}

@@ -1,0 +1,25 @@
+import ArgumentParser
+import Host
+import Logging
+
+@main
+struct Tawonctl: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tawonctl",
+        abstract: "Control tawon: list and describe tasks.",
+        subcommands: [TaskCommand.self])
+}
+
+/// Options every command that loads plugins shares.
+struct PluginOptions: ParsableArguments {
+    @Option(name: .customLong("task-dir"), help: "Also look for task plugins in DIR (repeatable).")
+    var taskDirectories: [String] = []
+
+    func loadCatalog() -> TaskCatalog {
+        var logger = Logger(label: "tawon.plugins")
+        logger.logLevel = .error  // refusals are shown in the command's own output
+        return PluginLoader(
+            searchPath: .standard(configuredDirectories: taskDirectories), logger: logger
+        ).loadAll()
+    }
+}
