@@ -79,6 +79,6 @@ let package = Package(
         .testTarget(
             name: "HostTests",
             dependencies: ["Host", "TaskABI", "TawonTaskKit", "SyscallTable"],
-            path: "Tests/HostTests"),
+            path: "Tests/HostTests", exclude: ["Fixtures"]),
     ]
 )

@@ -33,5 +33,11 @@ public enum OptionValueParser {
 public struct OptionValueError: Error, Equatable, CustomStringConvertible {
     public let text: String
     public let expected: String
+
+    public init(text: String, expected: String) {
+        self.text = text
+        self.expected = expected
+    }
+
     public var description: String { "'\(text)' is not \(expected)" }
 }

@@ -28,13 +28,13 @@ public enum PluginFileTrust: Sendable {
             return "cannot stat \(kind) \(path): \(String(cString: strerror(errno)))"
         }
         let mode = String(status.st_mode & 0o7777, radix: 8)
-        if status.st_uid != 0 {
-            return "\(kind) \(path) is owned by uid \(status.st_uid), not root;"
-                + " refusing to run its code as root"
-        }
         if status.st_mode & (S_IWGRP | S_IWOTH) != 0 {
             let who = status.st_mode & S_IWOTH != 0 ? "others" : "group"
             return "\(kind) \(path) is writable by \(who) (mode 0\(mode));"
+                + " refusing to run its code as root"
+        }
+        if status.st_uid != 0 {
+            return "\(kind) \(path) is owned by uid \(status.st_uid), not root;"
                 + " refusing to run its code as root"
         }
         return nil

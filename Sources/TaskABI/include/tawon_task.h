@@ -46,7 +46,8 @@
  *  - Exceptions: the descriptor returned by tawon_task_entry lives until the library is unloaded
  *    (make it static); the tawon_host_api table and the tawon_host_context passed to `create`
  *    live until `destroy` returns; the string returned by `last_error` lives until the next call
- *    into the task with that instance.
+ *    into the task with that instance; the strings process_info fills in live until the next
+ *    process_info call on the same thread.
  *  - Neither side ever frees memory the other side allocated.
  *  - Strings are UTF-8 and NUL-terminated unless a length travels with them.
  *  - Only C types cross the boundary. A plugin written in Swift, Rust, Go... keeps its runtime to
@@ -297,7 +298,7 @@ typedef struct tawon_host_api {
 
     /*
      * Look up a process. Set out->struct_size = sizeof(tawon_process_info) first. The strings
-     * are owned by the host and valid until the calling function returns to the host.
+     * are owned by the host and valid until the next process_info call on the same thread.
      * Return: OK; NOT_FOUND when the host does not know the pid.
      */
     tawon_rc (*process_info)(tawon_host_context *context, uint32_t pid, tawon_process_info *out);

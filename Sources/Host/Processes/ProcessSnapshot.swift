@@ -1,0 +1,29 @@
+/// What the host knows about one process, as tasks see it (`syscall.process` in the output).
+public struct ProcessSnapshot: Sendable, Equatable, Codable {
+    public var pid: UInt32
+    public var ppid: UInt32
+    public var name: String
+    public var cmd: String
+    public var exe: String
+    /// Mount namespace as "{device ID}-{inode number}".
+    public var ns: String
+    /// Wall-clock start time, nanoseconds since the Unix epoch.
+    public var startedAtNanoseconds: Int64
+    public var containerID: String
+    public var containerName: String
+
+    public init(
+        pid: UInt32, ppid: UInt32, name: String, cmd: String, exe: String, ns: String,
+        startedAtNanoseconds: Int64, containerID: String = "", containerName: String = ""
+    ) {
+        self.pid = pid
+        self.ppid = ppid
+        self.name = name
+        self.cmd = cmd
+        self.exe = exe
+        self.ns = ns
+        self.startedAtNanoseconds = startedAtNanoseconds
+        self.containerID = containerID
+        self.containerName = containerName
+    }
+}

@@ -1,0 +1,48 @@
+/// An event ready for a task: a hooked function's call, its arguments decoded.
+public struct DeliverableEvent: Sendable, Equatable {
+    /// One decoded argument.
+    public struct Argument: Sendable, Equatable {
+        public enum Value: Sendable, Equatable {
+            case signed(Int64)
+            case unsigned(UInt64)
+            case text(String, truncated: Bool)
+        }
+        public var name: String
+        public var type: String
+        /// The raw register value.
+        public var raw: UInt64
+        public var value: Value
+
+        public init(name: String, type: String, raw: UInt64, value: Value) {
+            self.name = name
+            self.type = type
+            self.raw = raw
+            self.value = value
+        }
+    }
+
+    public var timestampNanoseconds: UInt64
+    public var cpu: UInt32
+    public var pid: UInt32
+    public var tid: UInt32
+    public var isCompat: Bool
+    public var functionID: UInt64
+    public var functionName: String
+    public var comm: String
+    public var arguments: [Argument]
+
+    public init(
+        timestampNanoseconds: UInt64, cpu: UInt32, pid: UInt32, tid: UInt32, isCompat: Bool = false,
+        functionID: UInt64, functionName: String, comm: String, arguments: [Argument] = []
+    ) {
+        self.timestampNanoseconds = timestampNanoseconds
+        self.cpu = cpu
+        self.pid = pid
+        self.tid = tid
+        self.isCompat = isCompat
+        self.functionID = functionID
+        self.functionName = functionName
+        self.comm = comm
+        self.arguments = arguments
+    }
+}

@@ -1,0 +1,89 @@
+import Foundation
+import Testing
+
+/// Paths and helpers shared by the tests.
+enum TestSupport {
+    /// The package's root directory.
+    static let packageRoot: URL = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    /// The directory holding the build's products (tawonctl, the plugins, this test binary).
+    static let productsDirectory: URL = {
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+            ?? CommandLine.arguments[0]
+        var directory = URL(fileURLWithPath: executable).deletingLastPathComponent()
+        // The test binary may sit inside a bundle directory (name.xctest/...).
+        while directory.path != "/" && !FileManager.default.fileExists(
+            atPath: directory.appending(path: "tawonctl").path)
+        {
+            directory = directory.deletingLastPathComponent()
+        }
+        return directory
+    }()
+
+    /// A new private directory (mode 0700, owned by this user), removed by the caller.
+    static func temporaryDirectory(_ label: String) throws -> URL {
+        var template = Array("/tmp/tawon-test-\(label)-XXXXXX".utf8CString)
+        guard let path = mkdtemp(&template) else {
+            throw TestFailure("mkdtemp: \(String(cString: strerror(errno)))")
+        }
+        return URL(fileURLWithPath: String(cString: path))
+    }
+
+    /// Runs a program to completion, returning its status and output.
+    @discardableResult
+    static func run(
+        _ executable: String, _ arguments: [String], in directory: URL? = nil,
+        environment: [String: String]? = nil, stdin: String? = nil
+    ) throws -> (status: Int32, stdout: String, stderr: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        if let directory { process.currentDirectoryURL = directory }
+        if let environment { process.environment = environment }
+        let out = Pipe(), err = Pipe(), input = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = input
+        try process.run()
+        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
+        try input.fileHandleForWriting.close()
+        let stdoutData = out.fileHandleForReading.readDataToEndOfFile()
+        let stderrData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: stdoutData, as: UTF8.self),
+                String(decoding: stderrData, as: UTF8.self))
+    }
+
+    /// Runs a shell command line (as a README documents it).
+    static func shell(_ command: String, in directory: URL) throws -> (status: Int32, stdout: String, stderr: String) {
+        try run("/bin/sh", ["-c", command], in: directory)
+    }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Gate for tests that need root and BPF. Without them the test is cancelled with the reason,
+/// unless TAWON_REQUIRE_BPF=1 (as in CI), where missing support is a failure.
+enum KernelSupport {
+    static var missingReason: String? {
+        if geteuid() != 0 { return "needs root (CAP_BPF and CAP_PERFMON) to load BPF programs" }
+        if !FileManager.default.fileExists(atPath: "/sys/kernel/btf/vmlinux") {
+            return "the kernel has no BTF at /sys/kernel/btf/vmlinux (CO-RE needs it)"
+        }
+        return nil
+    }
+
+    static func require(sourceLocation: SourceLocation = #_sourceLocation) throws {
+        guard let reason = missingReason else { return }
+        if ProcessInfo.processInfo.environment["TAWON_REQUIRE_BPF"] == "1" {
+            Issue.record("TAWON_REQUIRE_BPF=1 but kernel test cannot run: \(reason)", sourceLocation: sourceLocation)
+            throw TestFailure(reason)
+        }
+        try Test.cancel("skipped: \(reason)", sourceLocation: sourceLocation)
+    }
+}
