@@ -54,6 +54,41 @@ struct pt_regs {
     unsigned long ax, cx, dx, si, di, orig_ax, ip, cs, flags, sp, ss;
 };
 
+/* x86 thread_info: `status` holds TS_COMPAT while a 32-bit syscall runs. */
+struct thread_info {
+    unsigned long flags;
+    unsigned long syscall_work;
+    __u32 status;
+};
+
+/* Since 6.3 a capability set is one u64. */
+typedef struct {
+    __u64 val;
+} kernel_cap_t;
+
+struct cred {
+    kernel_cap_t cap_inheritable;
+    kernel_cap_t cap_permitted;
+    kernel_cap_t cap_effective;
+    kernel_cap_t cap_bset;
+    kernel_cap_t cap_ambient;
+};
+
+struct task_struct {
+    struct thread_info thread_info;
+    int pid;
+    int tgid;
+    struct task_struct *real_parent;
+    struct task_struct *group_leader;
+    const struct cred *cred;
+    char comm[16];
+};
+
+struct linux_binprm;
+
 #pragma clang attribute pop
+
+#define TS_COMPAT 0x0002
+#define BPF_RB_AVAIL_DATA 0
 
 #endif /* TAWON_VMLINUX_SUBSET_H */

@@ -6,6 +6,7 @@ packages=(
   libbpf-dev   # libbpf headers and pkg-config file (the host loads BPF with it)
   libcap-dev   # libcap: capability names and numbers
   bpftool      # tests check that nothing is left in the kernel
+  strace       # fidelity tests compare decoded syscalls with strace's
   gcc          # builds C task plugins (examples/hello-task, test fixtures)
   libc6-dev
   pkg-config

@@ -6,8 +6,8 @@ import Logging
 struct Tawonctl: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tawonctl",
-        abstract: "Control tawon: list and describe tasks.",
-        subcommands: [TaskCommand.self])
+        abstract: "Control tawon: trace with a directive, list and describe tasks.",
+        subcommands: [RunCommand.self, TaskCommand.self])
 }
 
 /// Options every command that loads plugins shares.

@@ -9,6 +9,8 @@ final class RecordCollector: Sendable {
     private let records = Mutex<[EmittedRecord]>([])
     var all: [EmittedRecord] { records.withLock { $0 } }
 
+    func append(_ record: EmittedRecord) { records.withLock { $0.append(record) } }
+
     func services() -> TaskServices {
         TaskServices(
             emit: { record in self.records.withLock { $0.append(record) } },

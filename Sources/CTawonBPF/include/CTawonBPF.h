@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "../../../bpf/selfcheck.h"
+#include "../../../bpf/syscalls.h"
 
 struct bpf_object;
 

@@ -39,6 +39,17 @@ public final class BPFObject {
         try global(variable, in: ".bss", as: type).load(as: type)
     }
 
+    /// Sets a map's size before load (e.g. a ring buffer's bytes).
+    public func resizeMap(_ mapName: String, maxEntries: UInt32) throws {
+        errno = 0
+        let map = try LibbpfCallError.check(
+            bpf_object__find_map_by_name(try opened(), mapName), "bpf_object__find_map_by_name",
+            subject: "\(name)/\(mapName)")
+        try LibbpfCallError.check(
+            bpf_map__set_max_entries(map, maxEntries), "bpf_map__set_max_entries",
+            subject: "\(name)/\(mapName)")
+    }
+
     /// Verifies and loads every program and map into the kernel.
     public func load() throws {
         try LibbpfCallError.check(bpf_object__load(try opened()), "bpf_object__load", subject: name)

@@ -22,15 +22,16 @@ public final class RingBufferReader {
 
     deinit { close() }
 
-    /// Waits up to `timeoutMilliseconds` for records and handles all available ones.
+    /// Waits up to `timeoutMilliseconds` for a wake-up, then handles every available record.
     /// Returns how many were handled.
     @discardableResult
     public func poll(timeoutMilliseconds: Int32) throws -> Int {
         guard let ring else { return 0 }
-        let handled = ring_buffer__poll(ring, timeoutMilliseconds)
-        if handled == -EINTR { return 0 }
-        try LibbpfCallError.check(handled, "ring_buffer__poll")
-        return Int(handled)
+        let woken = ring_buffer__poll(ring, timeoutMilliseconds)
+        if woken < 0 && woken != -EINTR { try LibbpfCallError.check(woken, "ring_buffer__poll") }
+        // Producers wake the reader only past a fill threshold (batched wake-ups), so records
+        // that arrived without a wake-up are consumed here, on the timer.
+        return max(Int(woken), 0) + (try drain())
     }
 
     /// Handles every record available now, without waiting.

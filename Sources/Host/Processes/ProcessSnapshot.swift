@@ -11,10 +11,13 @@ public struct ProcessSnapshot: Sendable, Equatable, Codable {
     public var startedAtNanoseconds: Int64
     public var containerID: String
     public var containerName: String
+    /// The cgroup path (v2 unified, or the first v1 hierarchy naming a container).
+    public var cgroup: String = ""
 
     public init(
         pid: UInt32, ppid: UInt32, name: String, cmd: String, exe: String, ns: String,
-        startedAtNanoseconds: Int64, containerID: String = "", containerName: String = ""
+        startedAtNanoseconds: Int64, containerID: String = "", containerName: String = "",
+        cgroup: String = ""
     ) {
         self.pid = pid
         self.ppid = ppid
@@ -25,5 +28,6 @@ public struct ProcessSnapshot: Sendable, Equatable, Codable {
         self.startedAtNanoseconds = startedAtNanoseconds
         self.containerID = containerID
         self.containerName = containerName
+        self.cgroup = cgroup
     }
 }

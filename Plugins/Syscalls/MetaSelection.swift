@@ -1,0 +1,47 @@
+import TawonTaskKit
+
+/// Which process metadata a record carries: the `meta` option, selectors joined by '+'.
+///
+/// - "" or `process`: every process field (the default, as in the seed's sample)
+/// - `none`: no process information
+/// - `process.pid`, `process.ppid`, `process.name`, `process.cmd`, `process.exe`, `process.ns`,
+///   `process.startedAt`, `process.container` (or `container`): just those fields
+/// - `pod`, `pod.min`: pod information, published once tawon knows pods (a later release);
+///   accepted now so directives written for it keep working
+struct MetaSelection: Equatable {
+    enum Field: String, CaseIterable {
+        case pid, ppid, name, cmd, exe, ns, startedAt, container
+    }
+
+    private(set) var fields: Set<Field>
+    private(set) var pod = false
+
+    static let all = MetaSelection(fields: Set(Field.allCases))
+
+    init(fields: Set<Field>) {
+        self.fields = fields
+    }
+
+    init(_ text: String) throws {
+        fields = []
+        if text.isEmpty { self = .all; return }
+        for selector in text.split(separator: "+").map(String.init) {
+            switch selector {
+            case "process": fields.formUnion(Field.allCases)
+            case "none": continue
+            case "container": fields.insert(.container)
+            case "pod", "pod.min": pod = true
+            default:
+                guard selector.hasPrefix("process."), let field = Field(rawValue: String(selector.dropFirst(8)))
+                else {
+                    let known = ["process", "none", "container", "pod", "pod.min"]
+                        + Field.allCases.map { "process.\($0.rawValue)" }
+                    throw TaskError("meta: unknown selector '\(selector)' (known: \(known.joined(separator: ", ")))")
+                }
+                fields.insert(field)
+            }
+        }
+    }
+
+    var includesProcess: Bool { !fields.isEmpty }
+}

@@ -1,0 +1,146 @@
+/// Parses the condition language: `field:value` terms; `NOT` binds tightest, then `AND`, then
+/// `OR`; parentheses group; keywords in any case; values exact, with `*`/`?` globs, or `~text~`
+/// to match contained text; double quotes let a value hold spaces and parentheses.
+public struct ConditionParser {
+    struct Token: Equatable {
+        enum Kind: Equatable { case word(String), open, close, end }
+        var kind: Kind
+        var column: Int
+    }
+
+    private var tokens: [Token]
+    private var position = 0
+
+    /// Parses `text` or throws a `ConditionError` naming the column and what was expected.
+    public static func parse(_ text: String) throws(ConditionError) -> Condition {
+        var parser = ConditionParser(tokens: try tokenize(text))
+        if case .end = parser.peek.kind {
+            throw ConditionError(column: 1, message: "empty condition; expected field:value")
+        }
+        let condition = try parser.parseOr()
+        switch parser.peek.kind {
+        case .end: return condition
+        case .close: throw ConditionError(column: parser.peek.column, message: "unexpected ')' with no '(' before it")
+        default:
+            throw ConditionError(
+                column: parser.peek.column, message: "expected AND or OR before '\(parser.peek.text)'")
+        }
+    }
+
+    private var peek: Token { tokens[position] }
+
+    private mutating func parseOr() throws(ConditionError) -> Condition {
+        var left = try parseAnd()
+        while let column = consumeKeyword("OR") {
+            left = .or(left, try operand(after: "OR", column: column) { (p: inout ConditionParser) throws(ConditionError) in try p.parseAnd() })
+        }
+        return left
+    }
+
+    private mutating func parseAnd() throws(ConditionError) -> Condition {
+        var left = try parseNot()
+        while let column = consumeKeyword("AND") {
+            left = .and(left, try operand(after: "AND", column: column) { (p: inout ConditionParser) throws(ConditionError) in try p.parseNot() })
+        }
+        return left
+    }
+
+    private mutating func parseNot() throws(ConditionError) -> Condition {
+        if let column = consumeKeyword("NOT") {
+            return .not(try operand(after: "NOT", column: column) { (p: inout ConditionParser) throws(ConditionError) in try p.parseNot() })
+        }
+        return try parsePrimary()
+    }
+
+    private mutating func parsePrimary() throws(ConditionError) -> Condition {
+        let token = peek
+        switch token.kind {
+        case .open:
+            position += 1
+            let inner = try parseOr()
+            guard case .close = peek.kind else {
+                throw ConditionError(column: token.column, message: "'(' is never closed")
+            }
+            position += 1
+            return inner
+        case .close:
+            throw ConditionError(column: token.column, message: "expected field:value, found ')'")
+        case .end:
+            throw ConditionError(column: token.column, message: "expected field:value at the end")
+        case .word(let word):
+            if ["AND", "OR", "NOT"].contains(word.uppercased()) {
+                throw ConditionError(column: token.column, message: "expected field:value before '\(word)'")
+            }
+            position += 1
+            return .term(try TermParser.parse(word, column: token.column))
+        }
+    }
+
+    /// Parses the operand of a binary or unary keyword, with a dangling-operator error.
+    private mutating func operand(
+        after keyword: String, column: Int,
+        _ parse: (inout ConditionParser) throws(ConditionError) -> Condition
+    ) throws(ConditionError) -> Condition {
+        switch peek.kind {
+        case .end, .close:
+            throw ConditionError(column: column, message: "'\(keyword)' needs a condition after it")
+        case .word(let word) where ["AND", "OR"].contains(word.uppercased()):
+            throw ConditionError(column: peek.column, message: "'\(word)' cannot follow '\(keyword)'")
+        default:
+            return try parse(&self)
+        }
+    }
+
+    private mutating func consumeKeyword(_ keyword: String) -> Int? {
+        guard case .word(let word) = peek.kind, word.uppercased() == keyword else { return nil }
+        position += 1
+        return tokens[position - 1].column
+    }
+
+    /// Splits into words and parentheses; quotes keep spaces and parentheses inside a word.
+    static func tokenize(_ text: String) throws(ConditionError) -> [Token] {
+        var tokens: [Token] = []
+        let characters = Array(text)
+        var index = 0
+        while index < characters.count {
+            let character = characters[index]
+            let column = index + 1
+            if character.isWhitespace {
+                index += 1
+            } else if character == "(" || character == ")" {
+                tokens.append(Token(kind: character == "(" ? .open : .close, column: column))
+                index += 1
+            } else {
+                var word = ""
+                while index < characters.count {
+                    let next = characters[index]
+                    if next.isWhitespace || next == "(" || next == ")" { break }
+                    if next == "\"" {
+                        guard let close = characters[(index + 1)...].firstIndex(of: "\"") else {
+                            throw ConditionError(column: index + 1, message: "'\"' is never closed")
+                        }
+                        word += String(characters[(index + 1)..<close])
+                        index = close + 1
+                    } else {
+                        word.append(next)
+                        index += 1
+                    }
+                }
+                tokens.append(Token(kind: .word(word), column: column))
+            }
+        }
+        tokens.append(Token(kind: .end, column: characters.count + 1))
+        return tokens
+    }
+}
+
+extension ConditionParser.Token {
+    var text: String {
+        switch kind {
+        case .word(let word): return word
+        case .open: return "("
+        case .close: return ")"
+        case .end: return ""
+        }
+    }
+}

@@ -1,0 +1,113 @@
+import CTawonBPF
+
+/// One record from the syscalls program's ring buffer, copied out of the kernel's memory.
+public enum KernelRecord: Sendable, Equatable {
+    case syscall(SyscallRecord)
+    /// A process lifecycle notice: exec, fork (with the parent) or exit.
+    case exec(pid: UInt32, comm: String)
+    case fork(pid: UInt32, parent: UInt32)
+    case exit(pid: UInt32)
+
+    /// Parses one ring buffer record; nil for a record too short for its kind.
+    public static func parse(_ raw: UnsafeRawBufferPointer) -> KernelRecord? {
+        guard raw.count >= 4 else { return nil }
+        let kind = raw.loadUnaligned(as: UInt32.self)
+        if kind == SYSCALLS_RECORD_SYSCALL.rawValue {
+            return SyscallRecord(raw).map(KernelRecord.syscall)
+        }
+        guard raw.count >= MemoryLayout<syscalls_process_event>.size else { return nil }
+        let event = raw.loadUnaligned(as: syscalls_process_event.self)
+        switch kind {
+        case SYSCALLS_RECORD_EXEC.rawValue: return .exec(pid: event.tgid, comm: cString(event.comm))
+        case SYSCALLS_RECORD_FORK.rawValue: return .fork(pid: event.tgid, parent: event.parent_tgid)
+        case SYSCALLS_RECORD_EXIT.rawValue: return .exit(pid: event.tgid)
+        default: return nil
+        }
+    }
+}
+
+/// A syscall as the kernel saw it at entry.
+public struct SyscallRecord: Sendable, Equatable {
+    /// Captured user memory of one argument.
+    public struct Capture: Sendable, Equatable {
+        public enum Kind: Sendable, Equatable { case string, buffer, sockaddr }
+        public var argument: Int
+        public var kind: Kind
+        public var truncated: Bool
+        /// The memory could not be read (a bad pointer).
+        public var fault: Bool
+        public var bytes: [UInt8]
+    }
+
+    /// CLOCK_MONOTONIC nanoseconds.
+    public var monotonicNanoseconds: UInt64
+    public var cpu: UInt32
+    /// Directives watching both the process and the syscall (bit n: directive slot n).
+    public var directives: UInt64
+    public var arguments: [UInt64]
+    public var capabilities: CapabilitySets
+    public var pid: UInt32
+    public var tid: UInt32
+    public var number: Int
+    public var isCompat: Bool
+    public var comm: String
+    public var captures: [Capture]
+
+    init?(_ raw: UnsafeRawBufferPointer) {
+        let headerSize = MemoryLayout<syscalls_event_header>.size
+        guard raw.count >= headerSize else { return nil }
+        let header = raw.loadUnaligned(as: syscalls_event_header.self)
+        monotonicNanoseconds = header.timestamp_ns
+        cpu = header.cpu
+        directives = header.directives
+        arguments = withUnsafeBytes(of: header.args) { Array($0.bindMemory(to: UInt64.self)) }
+        capabilities = CapabilitySets(
+            inheritable: header.cap_inheritable, permitted: header.cap_permitted,
+            effective: header.cap_effective, bounding: header.cap_bounding, ambient: header.cap_ambient)
+        pid = header.tgid
+        tid = header.tid
+        number = Int(header.syscall_nr)
+        isCompat = header.compat != 0
+        comm = cString(header.comm)
+        let data = UnsafeRawBufferPointer(rebasing: raw[headerSize...])
+        let slots = withUnsafeBytes(of: header.captures) { Array($0.bindMemory(to: syscalls_capture.self)) }
+        captures = slots.prefix(Int(header.capture_count)).map { slot in
+            let start = min(Int(slot.offset), data.count)
+            let end = min(start + Int(slot.length), data.count)
+            return Capture(
+                argument: Int(slot.arg),
+                kind: slot.kind == SYSCALLS_CAPTURE_STRING.rawValue
+                    ? .string : slot.kind == SYSCALLS_CAPTURE_SOCKADDR.rawValue ? .sockaddr : .buffer,
+                truncated: slot.truncated != 0, fault: slot.fault != 0, bytes: Array(data[start..<end]))
+        }
+    }
+
+    /// The capture of argument `index`, if one was made.
+    public func capture(of index: Int) -> Capture? {
+        captures.first { $0.argument == index }
+    }
+}
+
+/// The five capability sets of a task, as bit masks (bit n: capability n).
+public struct CapabilitySets: Sendable, Equatable, Codable {
+    public var inheritable: UInt64
+    public var permitted: UInt64
+    public var effective: UInt64
+    public var bounding: UInt64
+    public var ambient: UInt64
+
+    public init(inheritable: UInt64, permitted: UInt64, effective: UInt64, bounding: UInt64, ambient: UInt64) {
+        self.inheritable = inheritable
+        self.permitted = permitted
+        self.effective = effective
+        self.bounding = bounding
+        self.ambient = ambient
+    }
+}
+
+/// A C char array (as Swift imports it: a tuple) up to its NUL, as a String.
+func cString<Tuple>(_ tuple: Tuple) -> String {
+    withUnsafeBytes(of: tuple) { bytes in
+        String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
+    }
+}

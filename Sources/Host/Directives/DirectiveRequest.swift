@@ -1,0 +1,30 @@
+/// What a user asks for: whose syscalls (`-c`) and which tasks with which options (`-t`).
+public struct DirectiveRequest: Sendable, Equatable {
+    public var conditions: String
+    public var tasks: [TaskSpec]
+
+    public init(conditions: String, tasks: [TaskSpec]) {
+        self.conditions = conditions
+        self.tasks = tasks
+    }
+}
+
+/// A directive the host refused, in one line that says what was wrong and where.
+public struct DirectiveError: Error, Equatable, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+
+    /// The seed's rule: tasks do not run without a condition.
+    public static let missingCondition = DirectiveError(
+        "a directive needs a condition (-c): tasks won't run without at least one condition;"
+            + " any will do, e.g. -c \"process.name:*\"")
+}
+
+/// A running directive as the host reports it.
+public struct DirectiveSummary: Sendable, Equatable, Codable {
+    public var id: String
+    public var conditions: String
+    public var tasks: [String]
+    /// Syscall numbers hooked.
+    public var functions: [Int]
+}

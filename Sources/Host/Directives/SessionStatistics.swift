@@ -1,0 +1,35 @@
+import Synchronization
+
+/// What a session counts besides the kernel's own counters.
+public struct SessionCounters: Sendable, Equatable {
+    /// Records tasks emitted.
+    public var emitted: UInt64 = 0
+    /// Ring buffer records that did not parse.
+    public var malformed: UInt64 = 0
+    /// Syscall numbers missing from the table.
+    public var unknownSyscalls: UInt64 = 0
+    /// Events a task reported a failure for.
+    public var taskFailures: UInt64 = 0
+    /// The kernel's counters (ring buffer full, capture faults, emitted), when loaded.
+    public var kernel: SyscallsProgram.Counters?
+}
+
+final class SessionStatistics: Sendable {
+    private let emittedCount = Atomic<UInt64>(0)
+    private let malformedCount = Atomic<UInt64>(0)
+    private let unknownCount = Atomic<UInt64>(0)
+    private let failureCount = Atomic<UInt64>(0)
+
+    func emitted() { emittedCount.add(1, ordering: .relaxed) }
+    func malformed() { malformedCount.add(1, ordering: .relaxed) }
+    func unknownSyscall() { unknownCount.add(1, ordering: .relaxed) }
+    /// Returns the number of failures so far.
+    @discardableResult
+    func taskFailed() -> UInt64 { failureCount.add(1, ordering: .relaxed).newValue }
+
+    func snapshot() -> SessionCounters {
+        SessionCounters(
+            emitted: emittedCount.load(ordering: .relaxed), malformed: malformedCount.load(ordering: .relaxed),
+            unknownSyscalls: unknownCount.load(ordering: .relaxed), taskFailures: failureCount.load(ordering: .relaxed))
+    }
+}

@@ -1,0 +1,72 @@
+import Foundation
+
+/// Reads what /proc says about a process.
+public enum ProcFS {
+    /// A snapshot of `pid`, or nil when it is gone (or was never there).
+    public static func snapshot(_ pid: UInt32, root: String = "/proc") -> ProcessSnapshot? {
+        let directory = "\(root)/\(pid)"
+        guard let stat = read("\(directory)/stat"), let fields = statFields(stat) else { return nil }
+        let cgroup = read("\(directory)/cgroup").map(CgroupPath.containerCgroup) ?? ""
+        return ProcessSnapshot(
+            pid: pid, ppid: UInt32(fields.ppid), name: fields.comm,
+            cmd: commandLine("\(directory)/cmdline"),
+            exe: (try? FileManager.default.destinationOfSymbolicLink(atPath: "\(directory)/exe")) ?? "",
+            ns: namespaceID("\(directory)/ns/mnt"),
+            startedAtNanoseconds: BootClock.wallClockNanoseconds(ofTicksSinceBoot: fields.startTicks),
+            containerID: CgroupPath.containerID(in: cgroup) ?? "", cgroup: cgroup)
+    }
+
+    /// Every pid in /proc.
+    public static func allPIDs(root: String = "/proc") -> [UInt32] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []).compactMap { UInt32($0) }
+    }
+
+    /// The fields of /proc/PID/stat the host uses. comm may hold spaces and parentheses, so the
+    /// fields after it are found from its last ')'.
+    static func statFields(_ text: String) -> (comm: String, ppid: Int, startTicks: UInt64)? {
+        guard let open = text.firstIndex(of: "("), let close = text.lastIndex(of: ")") else { return nil }
+        let comm = String(text[text.index(after: open)..<close])
+        let rest = text[text.index(after: close)...].split(separator: " ")
+        // rest[0] is the state (field 3); ppid is field 4, starttime field 22.
+        guard rest.count > 19, let ppid = Int(rest[1]), let start = UInt64(rest[19]) else { return nil }
+        return (comm, ppid, start)
+    }
+
+    static func commandLine(_ path: String) -> String {
+        guard let data = FileManager.default.contents(atPath: path) else { return "" }
+        return data.split(separator: 0, omittingEmptySubsequences: false)
+            .map { String(decoding: $0, as: UTF8.self) }
+            .joined(separator: " ").trimmingCharacters(in: .whitespaces)
+    }
+
+    /// A namespace as "{device ID}-{inode number}", the seed's form.
+    static func namespaceID(_ path: String) -> String {
+        var status = stat()
+        guard stat(path, &status) == 0 else { return "" }
+        return "\(status.st_dev)-\(status.st_ino)"
+    }
+
+    static func read(_ path: String) -> String? {
+        FileManager.default.contents(atPath: path).map { String(decoding: $0, as: UTF8.self) }
+    }
+}
+
+/// Converts kernel clock readings to wall-clock time.
+enum BootClock {
+    /// Boot time as wall-clock nanoseconds (from CLOCK_REALTIME − CLOCK_BOOTTIME).
+    static let bootWallClockNanoseconds: Int64 = {
+        Int64(clockNanoseconds(CLOCK_REALTIME)) - Int64(clockNanoseconds(CLOCK_BOOTTIME))
+    }()
+
+    static let ticksPerSecond = Int64(sysconf(Int32(_SC_CLK_TCK)))
+
+    static func wallClockNanoseconds(ofTicksSinceBoot ticks: UInt64) -> Int64 {
+        bootWallClockNanoseconds + Int64(ticks) * 1_000_000_000 / max(ticksPerSecond, 1)
+    }
+
+    static func clockNanoseconds(_ clock: clockid_t) -> UInt64 {
+        var now = timespec()
+        clock_gettime(clock, &now)
+        return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
+    }
+}

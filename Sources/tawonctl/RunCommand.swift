@@ -1,0 +1,86 @@
+import ArgumentParser
+import Foundation
+import Host
+import Logging
+import Synchronization
+
+/// `tawonctl run`: the host embedded in the CLI, like strace: one directive until Ctrl-C.
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Trace with the host embedded (no daemon): one directive, until Ctrl-C.",
+        discussion: """
+            Examples:
+              tawonctl run -c "process.name:myapp" -t "syscalls|functions:read+write"
+              tawonctl run -c "process.pid:4242" -t "syscalls|capabilities:CAP_NET_RAW;compact:true"
+              echo "openat+read" | tawonctl run -c "process.name:cat" -t "syscalls|functions:@-"
+            """)
+
+    @Option(name: .customShort("c"), help: "Whose syscalls: a condition such as \"process.name:curl\".")
+    var conditions = ""
+
+    @Option(name: .customShort("t"), help: "A task and its options: \"TASK|name:value;name:value\" (repeatable).")
+    var tasks: [String] = []
+
+    @Option(help: "json (one envelope per line) or compact (strace-like lines).")
+    var output: OutputFormat = .json
+
+    @Option(help: "Bytes captured of write/send buffers.")
+    var bufferLimit: UInt32 = 64
+
+    @OptionGroup var plugins: PluginOptions
+
+    func run() throws {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = .warning
+            return handler
+        }
+        let logger = Logger(label: "tawonctl")
+        LibbpfLog.install(logger)
+        let specs = try tasks.map { text in
+            do { return try FunctionFileExpansion.expand(try TaskSpec.parse(text)) } catch {
+                throw ValidationError("\(error)")
+            }
+        }
+        let sink = LineWriterSink(descriptor: STDOUT_FILENO, format: output, source: .current())
+        var configuration = SyscallsProgram.Configuration()
+        configuration.bufferLimit = bufferLimit
+        let session = TracingSession(
+            catalog: plugins.loadCatalog(), configuration: configuration, logger: logger,
+            output: { sink.write($0) })
+        do {
+            try session.add(DirectiveRequest(conditions: conditions, tasks: specs))
+        } catch let error as DirectiveError {
+            throw ValidationError(error.description)
+        }
+        StopSignal.install()
+        while !StopSignal.received {
+            try session.poll(timeoutMilliseconds: 20)
+            sink.flush()
+        }
+        session.close()
+        sink.flush()
+    }
+}
+
+extension OutputFormat: ExpressibleByArgument {}
+
+/// SIGINT/SIGTERM set a flag the poll loop checks (the handler does nothing else).
+enum StopSignal {
+    private static let flag = Atomic<Bool>(false)
+
+    static var received: Bool { flag.load(ordering: .relaxed) }
+
+    static func install() {
+        signal(SIGINT, handleStopSignal)
+        signal(SIGTERM, handleStopSignal)
+        signal(SIGPIPE, SIG_IGN)  // a closed pipe ends output, not the process mid-cleanup
+    }
+
+    fileprivate static func set() { flag.store(true, ordering: .relaxed) }
+}
+
+private func handleStopSignal(_ signal: Int32) {
+    StopSignal.set()
+}

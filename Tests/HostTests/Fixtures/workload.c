@@ -1,0 +1,98 @@
+/*
+ * A workload for kernel tests: waits for a line on stdin (so the test can set up its directive
+ * for this pid first), then makes the syscalls of one scenario and exits.
+ *   write     write(1, "+", 1)
+ *   net       socket, setsockopt, bind, read (the CAP_NET_RAW preset has no read)
+ *   many      twenty-odd distinct syscalls with paths and buffers
+ *   getppid N N calls of getppid
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+static void wait_for_go(void)
+{
+    char line[16];
+    if (!fgets(line, sizeof line, stdin)) exit(2);
+}
+
+static void net(void)
+{
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons(0)};
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd, (struct sockaddr *)&address, sizeof address);
+    char buffer[4];
+    int null = open("/dev/null", O_RDONLY);
+    read(null, buffer, sizeof buffer);
+    close(null);
+    close(fd);
+}
+
+static void many(const char *directory)
+{
+    char path[512], renamed[512];
+    snprintf(path, sizeof path, "%s/tawon-file", directory);
+    snprintf(renamed, sizeof renamed, "%s/tawon-renamed", directory);
+    int fd = openat(AT_FDCWD, path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    write(fd, "hello\n", 6);
+    pwrite(fd, "tawon", 5, 0);
+    fsync(fd);
+    struct stat status;
+    fstat(fd, &status);
+    lseek(fd, 0, SEEK_SET);
+    close(fd);
+    rename(path, renamed);
+    access(renamed, R_OK | W_OK);
+    chmod(renamed, 0600);
+    truncate(renamed, 3);
+    mkdir(path, 0755);
+    rmdir(path);
+    unlink(renamed);
+    void *memory = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    mprotect(memory, 4096, PROT_READ);
+    munmap(memory, 4096);
+    char cwd[256];
+    syscall(SYS_getcwd, cwd, sizeof cwd);
+    chdir(directory);
+    struct utsname name;
+    uname(&name);
+    kill(getpid(), 0);
+    syscall(SYS_getppid);
+    umask(022);
+    int pipes[2];
+    pipe2(pipes, O_CLOEXEC);
+    write(pipes[1], "a\"b\\c\n\x01", 7);
+    dup(pipes[0]);
+}
+
+int main(int argc, char **argv)
+{
+    setvbuf(stdout, NULL, _IONBF, 0);
+    const char *scenario = argc > 1 ? argv[1] : "write";
+    wait_for_go();
+    if (strcmp(scenario, "write") == 0) {
+        write(1, "+", 1);
+    } else if (strcmp(scenario, "net") == 0) {
+        net();
+    } else if (strcmp(scenario, "many") == 0) {
+        many(argc > 2 ? argv[2] : "/tmp");
+    } else if (strcmp(scenario, "getppid") == 0) {
+        long count = argc > 2 ? atol(argv[2]) : 1;
+        for (long i = 0; i < count; i++) syscall(SYS_getppid);
+    }
+    return 0;
+}

@@ -1,0 +1,60 @@
+import Foundation
+import Host
+import Logging
+import Synchronization
+
+/// A workload program started paused, so a directive can be set up for its pid before it runs.
+final class TracedWorkload {
+    static let binary: String = {
+        let directory = try! TestSupport.temporaryDirectory("workload")
+        let output = directory.appending(path: "tawon-workload").path
+        let source = TestSupport.packageRoot.appending(path: "Tests/HostTests/Fixtures/workload.c").path
+        let result = try! TestSupport.run("/usr/bin/env", ["cc", "-O1", "-o", output, source])
+        precondition(result.status == 0, "cc workload.c failed: \(result.stderr)")
+        return output
+    }()
+
+    let process = Process()
+    private let input = Pipe()
+    private let outputPipe = Pipe()
+
+    init(_ arguments: [String], executable: String = TracedWorkload.binary) throws {
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.standardInput = input
+        process.standardOutput = outputPipe
+        try process.run()
+    }
+
+    var pid: UInt32 { UInt32(process.processIdentifier) }
+
+    /// Lets it run and waits for it to end.
+    func go() {
+        input.fileHandleForWriting.write(Data("go\n".utf8))
+        process.waitUntilExit()
+    }
+}
+
+/// A tracing session whose output is collected, for tests.
+final class CollectingSession: Sendable {
+    let collector = RecordCollector()
+    let session: TracingSession
+
+    init(configuration: SyscallsProgram.Configuration = .init()) {
+        let collector = self.collector
+        session = TracingSession(
+            catalog: BuiltTasks.catalog, configuration: configuration, logger: Logger(label: "test"),
+            output: { collector.append($0) })
+    }
+
+    /// Starts a directive, runs the workload, and returns the records of the directive after the
+    /// workload has ended and the ring buffer is drained.
+    func trace(_ conditions: (UInt32) -> String, _ tasks: [String], workload: TracedWorkload) throws -> [EmittedRecord] {
+        let summary = try session.add(
+            DirectiveRequest(conditions: conditions(workload.pid), tasks: try tasks.map { try TaskSpec.parse($0) }))
+        workload.go()
+        for _ in 0..<10 { try session.poll(timeoutMilliseconds: 20) }
+        session.remove(summary.id)
+        return collector.all.filter { $0.directiveID == summary.id }
+    }
+}

@@ -1,0 +1,288 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The syscalls program: at sys_enter, report the calls of watched processes to hooked syscalls,
+ * with their arguments, captured user memory and the caller's capability sets. Unwatched
+ * processes cost one hash lookup. Fork, exec and exit keep the watch list current.
+ */
+#include "vmlinux_subset.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include "syscalls.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Inputs. */
+
+/* tgid -> bitmask of the directives watching the process. */
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 65536);
+    __type(key, __u32);
+    __type(value, __u64);
+} watched_processes SEC(".maps");
+
+/* syscall number (+512 for i386) -> bitmask of the directives hooking it. */
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 2 * SYSCALLS_TABLE_SIZE);
+    __type(key, __u32);
+    __type(value, __u64);
+} hooked_syscalls SEC(".maps");
+
+/* syscall number (+512 for i386) -> which arguments carry user memory to capture. */
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 2 * SYSCALLS_TABLE_SIZE);
+    __type(key, __u32);
+    __type(value, struct syscalls_capture_plan);
+} capture_plans SEC(".maps");
+
+/* [0]: the mask of all active directives, given to a process that just exec'd until the host
+ * has decided about it, so that its first syscalls are not lost. */
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, __u64);
+} active_directives SEC(".maps");
+
+const volatile struct syscalls_config syscalls_config = {};
+
+/* Outputs. */
+
+struct {
+    __uint(type, BPF_MAP_TYPE_RINGBUF);
+    __uint(max_entries, 16 * 1024 * 1024); /* the host may resize it before load */
+} events SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct syscalls_counters);
+} counters SEC(".maps");
+
+/* State: a record is built here, then copied into the ring buffer at its real size. */
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct syscalls_event);
+} scratch SEC(".maps");
+
+static __always_inline struct syscalls_counters *cpu_counters(void)
+{
+    __u32 zero = 0;
+    return bpf_map_lookup_elem(&counters, &zero);
+}
+
+/* Wake the reader only once enough is waiting; it also polls on a short timer. */
+static __always_inline __u64 wakeup_flag(void)
+{
+    return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= syscalls_config.wakeup_bytes
+               ? BPF_RB_FORCE_WAKEUP
+               : BPF_RB_NO_WAKEUP;
+}
+
+static __always_inline void submit(void *record, __u64 size)
+{
+    struct syscalls_counters *count = cpu_counters();
+    if (bpf_ringbuf_output(&events, record, size, wakeup_flag()) < 0) {
+        if (count)
+            __sync_fetch_and_add(&count->ringbuf_full, 1);
+    } else if (count) {
+        __sync_fetch_and_add(&count->emitted, 1);
+    }
+}
+
+static __always_inline void read_arguments(struct pt_regs *regs, bool compat, __u64 *args)
+{
+    if (compat) { /* i386: ebx, ecx, edx, esi, edi, ebp */
+        args[0] = (__u32)regs->bx;
+        args[1] = (__u32)regs->cx;
+        args[2] = (__u32)regs->dx;
+        args[3] = (__u32)regs->si;
+        args[4] = (__u32)regs->di;
+        args[5] = (__u32)regs->bp;
+    } else { /* x86_64: rdi, rsi, rdx, r10, r8, r9 */
+        args[0] = regs->di;
+        args[1] = regs->si;
+        args[2] = regs->dx;
+        args[3] = regs->r10;
+        args[4] = regs->r8;
+        args[5] = regs->r9;
+    }
+}
+
+static __always_inline void read_capabilities(struct task_struct *task, struct syscalls_event *e)
+{
+    /* Not const: libbpf's read macros declare their temporaries with the source's type. */
+    struct cred *cred = (struct cred *)BPF_CORE_READ(task, cred);
+    e->h.cap_inheritable = BPF_CORE_READ(cred, cap_inheritable.val);
+    e->h.cap_permitted = BPF_CORE_READ(cred, cap_permitted.val);
+    e->h.cap_effective = BPF_CORE_READ(cred, cap_effective.val);
+    e->h.cap_bounding = BPF_CORE_READ(cred, cap_bset.val);
+    e->h.cap_ambient = BPF_CORE_READ(cred, cap_ambient.val);
+}
+
+/* Copies one argument's user memory into e->data; returns the bytes used. */
+static __always_inline __u32 capture(struct syscalls_event *e, struct syscalls_capture *slot,
+                                     __u8 kind, __u64 pointer, __u64 wanted)
+{
+    __u32 offset = e->h.data_length & (SYSCALLS_CAPTURE_HALF - 1);
+    long read = 0;
+    __u64 limit = 0;
+
+    slot->offset = offset;
+    if (kind == SYSCALLS_CAPTURE_STRING) {
+        read = bpf_probe_read_user_str(&e->data[offset], SYSCALLS_PATH_LIMIT, (void *)pointer);
+        if (read > 0) {
+            slot->truncated = read == SYSCALLS_PATH_LIMIT;
+            read -= 1; /* the NUL */
+        }
+    } else {
+        limit = kind == SYSCALLS_CAPTURE_SOCKADDR ? SYSCALLS_SOCKADDR_LIMIT
+                                                  : syscalls_config.buffer_limit;
+        if (limit > SYSCALLS_BUFFER_LIMIT_MAX)
+            limit = SYSCALLS_BUFFER_LIMIT_MAX;
+        slot->truncated = wanted > limit;
+        read = wanted < limit ? wanted : limit;
+        if (read > 0 && bpf_probe_read_user(&e->data[offset], read & SYSCALLS_BUFFER_LIMIT_MAX,
+                                            (void *)pointer) < 0)
+            read = -1;
+    }
+    if (read < 0) {
+        struct syscalls_counters *count = cpu_counters();
+        if (count)
+            __sync_fetch_and_add(&count->capture_faults, 1);
+        slot->fault = 1;
+        read = 0;
+    }
+    slot->length = read;
+    return read;
+}
+
+static __always_inline void capture_arguments(struct syscalls_event *e, __u32 plan_key)
+{
+    struct syscalls_capture_plan *plan = bpf_map_lookup_elem(&capture_plans, &plan_key);
+    if (!plan)
+        return;
+#pragma unroll
+    for (int i = 0; i < SYSCALLS_ARGS; i++) {
+        __u8 kind = plan->kind[i];
+        if (kind == SYSCALLS_CAPTURE_NONE || e->h.capture_count >= SYSCALLS_MAX_CAPTURES ||
+            e->h.data_length >= SYSCALLS_CAPTURE_HALF)
+            continue;
+        struct syscalls_capture *slot = &e->h.captures[e->h.capture_count & (SYSCALLS_MAX_CAPTURES - 1)];
+        slot->arg = i;
+        slot->kind = kind;
+        slot->truncated = 0;
+        slot->fault = 0;
+        __u64 wanted = e->h.args[plan->length_arg[i] % SYSCALLS_ARGS];
+        e->h.data_length += capture(e, slot, kind, e->h.args[i], wanted);
+        e->h.capture_count++;
+    }
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(syscalls_sys_enter, struct pt_regs *regs, long id)
+{
+    __u64 pid_tgid = bpf_get_current_pid_tgid();
+    __u32 tgid = pid_tgid >> 32;
+    if (tgid == syscalls_config.host_tgid)
+        return 0;
+    __u64 *watching = bpf_map_lookup_elem(&watched_processes, &tgid);
+    if (!watching)
+        return 0;
+
+    struct task_struct *task = bpf_get_current_task_btf();
+    bool compat = (BPF_CORE_READ(task, thread_info.status) & TS_COMPAT) != 0;
+    if (id < 0 || id >= SYSCALLS_TABLE_SIZE)
+        return 0;
+    __u32 key = (__u32)id + (compat ? SYSCALLS_COMPAT_BASE : 0);
+    __u64 *hooking = bpf_map_lookup_elem(&hooked_syscalls, &key);
+    if (!hooking || !(*watching & *hooking))
+        return 0;
+
+    __u32 zero = 0;
+    struct syscalls_event *e = bpf_map_lookup_elem(&scratch, &zero);
+    if (!e)
+        return 0;
+    e->h.kind = SYSCALLS_RECORD_SYSCALL;
+    e->h.cpu = bpf_get_smp_processor_id();
+    e->h.timestamp_ns = bpf_ktime_get_ns();
+    e->h.directives = *watching & *hooking;
+    e->h.tgid = tgid;
+    e->h.tid = (__u32)pid_tgid;
+    e->h.syscall_nr = (__u32)id;
+    e->h.compat = compat;
+    e->h.capture_count = 0;
+    e->h.data_length = 0;
+    bpf_get_current_comm(e->h.comm, sizeof(e->h.comm));
+    read_arguments(regs, compat, e->h.args);
+    read_capabilities(task, e);
+    capture_arguments(e, key);
+
+    __u64 size = offsetof(struct syscalls_event, data) + e->h.data_length;
+    if (size > sizeof(*e))
+        size = sizeof(*e);
+    submit(e, size);
+    return 0;
+}
+
+static __always_inline void report_process(__u32 kind, __u32 tgid, __u32 parent_tgid)
+{
+    struct syscalls_process_event record = {
+        .kind = kind,
+        .cpu = bpf_get_smp_processor_id(),
+        .timestamp_ns = bpf_ktime_get_ns(),
+        .tgid = tgid,
+        .parent_tgid = parent_tgid,
+    };
+    bpf_get_current_comm(record.comm, sizeof(record.comm));
+    submit(&record, sizeof(record));
+}
+
+/* A new process inherits its parent's mask at once, so its first syscalls are seen. */
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(syscalls_fork, struct task_struct *parent, struct task_struct *child)
+{
+    __u32 parent_tgid = BPF_CORE_READ(parent, tgid);
+    __u32 child_pid = BPF_CORE_READ(child, pid);
+    if (child_pid != (__u32)BPF_CORE_READ(child, tgid))
+        return 0; /* a thread: covered by its process's entry */
+    __u64 *mask = bpf_map_lookup_elem(&watched_processes, &parent_tgid);
+    if (!mask)
+        return 0;
+    bpf_map_update_elem(&watched_processes, &child_pid, mask, BPF_ANY);
+    report_process(SYSCALLS_RECORD_FORK, child_pid, parent_tgid);
+    return 0;
+}
+
+/* After exec the process may match other directives: let it through until the host decides. */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(syscalls_exec, struct task_struct *task, int old_pid, struct linux_binprm *bprm)
+{
+    __u32 zero = 0;
+    __u64 *active = bpf_map_lookup_elem(&active_directives, &zero);
+    if (!active || !*active)
+        return 0;
+    __u32 tgid = bpf_get_current_pid_tgid() >> 32;
+    if (tgid == syscalls_config.host_tgid)
+        return 0;
+    bpf_map_update_elem(&watched_processes, &tgid, active, BPF_ANY);
+    report_process(SYSCALLS_RECORD_EXEC, tgid, 0);
+    return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(syscalls_exit, struct task_struct *task)
+{
+    __u32 pid = BPF_CORE_READ(task, pid);
+    if (pid != (__u32)BPF_CORE_READ(task, tgid))
+        return 0; /* a thread */
+    if (bpf_map_delete_elem(&watched_processes, &pid) == 0)
+        report_process(SYSCALLS_RECORD_EXIT, pid, 0);
+    return 0;
+}
