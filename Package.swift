@@ -82,7 +82,7 @@ let package = Package(
 
         .testTarget(
             name: "HostTests",
-            dependencies: ["Host", "TaskABI", "TawonTaskKit", "SyscallTable"],
+            dependencies: ["Host", "TaskABI", "TawonTaskKit", "SyscallTable", "JSONText"],
             path: "Tests/HostTests", exclude: ["Fixtures"]),
     ]
 )

@@ -77,23 +77,30 @@ static __always_inline struct syscalls_counters *cpu_counters(void)
     return bpf_map_lookup_elem(&counters, &zero);
 }
 
-/* Wake the reader only once enough is waiting; it also polls on a short timer. */
-static __always_inline __u64 wakeup_flag(void)
+/*
+ * Wake the reader only when this record makes the waiting data cross the threshold: one wake-up
+ * per batch, not one per record, even while the reader is behind. It also polls on a timer.
+ */
+static __always_inline __u64 wakeup_flag(__u64 size)
 {
-    return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= syscalls_config.wakeup_bytes
-               ? BPF_RB_FORCE_WAKEUP
-               : BPF_RB_NO_WAKEUP;
+    __u64 waiting = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+    __u64 threshold = syscalls_config.wakeup_bytes;
+    return waiting < threshold && waiting + size >= threshold ? BPF_RB_FORCE_WAKEUP
+                                                              : BPF_RB_NO_WAKEUP;
 }
 
-static __always_inline void submit(void *record, __u64 size)
+/* Only losses are counted here (rarely, so atomically); the host counts what it reads. */
+static __always_inline void count_lost(void)
 {
     struct syscalls_counters *count = cpu_counters();
-    if (bpf_ringbuf_output(&events, record, size, wakeup_flag()) < 0) {
-        if (count)
-            __sync_fetch_and_add(&count->ringbuf_full, 1);
-    } else if (count) {
-        __sync_fetch_and_add(&count->emitted, 1);
-    }
+    if (count)
+        __sync_fetch_and_add(&count->ringbuf_full, 1);
+}
+
+static __always_inline void submit(void *record, __u64 size, __u64 flags)
+{
+    if (bpf_ringbuf_output(&events, record, size, flags) < 0)
+        count_lost();
 }
 
 static __always_inline void read_arguments(struct pt_regs *regs, bool compat, __u64 *args)
@@ -115,15 +122,35 @@ static __always_inline void read_arguments(struct pt_regs *regs, bool compat, __
     }
 }
 
-static __always_inline void read_capabilities(struct task_struct *task, struct syscalls_event *e)
+/* Direct BTF loads (CO-RE relocated): no helper calls on the hot path. */
+static __always_inline void read_capabilities(struct task_struct *task,
+                                              struct syscalls_event_header *h)
 {
-    /* Not const: libbpf's read macros declare their temporaries with the source's type. */
-    struct cred *cred = (struct cred *)BPF_CORE_READ(task, cred);
-    e->h.cap_inheritable = BPF_CORE_READ(cred, cap_inheritable.val);
-    e->h.cap_permitted = BPF_CORE_READ(cred, cap_permitted.val);
-    e->h.cap_effective = BPF_CORE_READ(cred, cap_effective.val);
-    e->h.cap_bounding = BPF_CORE_READ(cred, cap_bset.val);
-    e->h.cap_ambient = BPF_CORE_READ(cred, cap_ambient.val);
+    const struct cred *cred = task->cred;
+    h->cap_inheritable = cred->cap_inheritable.val;
+    h->cap_permitted = cred->cap_permitted.val;
+    h->cap_effective = cred->cap_effective.val;
+    h->cap_bounding = cred->cap_bset.val;
+    h->cap_ambient = cred->cap_ambient.val;
+}
+
+static __always_inline void fill_header(struct syscalls_event_header *h, struct task_struct *task,
+                                        struct pt_regs *regs, long id, __u64 pid_tgid,
+                                        bool compat, __u64 directives)
+{
+    h->kind = SYSCALLS_RECORD_SYSCALL;
+    h->cpu = bpf_get_smp_processor_id();
+    h->timestamp_ns = bpf_ktime_get_ns();
+    h->directives = directives;
+    h->tgid = pid_tgid >> 32;
+    h->tid = (__u32)pid_tgid;
+    h->syscall_nr = (__u32)id;
+    h->compat = compat;
+    h->capture_count = 0;
+    h->data_length = 0;
+    bpf_get_current_comm(h->comm, sizeof(h->comm));
+    read_arguments(regs, compat, h->args);
+    read_capabilities(task, h);
 }
 
 /* Copies one argument's user memory into e->data; returns the bytes used. */
@@ -163,11 +190,9 @@ static __always_inline __u32 capture(struct syscalls_event *e, struct syscalls_c
     return read;
 }
 
-static __always_inline void capture_arguments(struct syscalls_event *e, __u32 plan_key)
+static __always_inline void capture_arguments(struct syscalls_event *e,
+                                              struct syscalls_capture_plan *plan)
 {
-    struct syscalls_capture_plan *plan = bpf_map_lookup_elem(&capture_plans, &plan_key);
-    if (!plan)
-        return;
 #pragma unroll
     for (int i = 0; i < SYSCALLS_ARGS; i++) {
         __u8 kind = plan->kind[i];
@@ -185,6 +210,13 @@ static __always_inline void capture_arguments(struct syscalls_event *e, __u32 pl
     }
 }
 
+static __always_inline bool plan_captures(struct syscalls_capture_plan *plan)
+{
+    __u64 kinds = 0;
+    __builtin_memcpy(&kinds, plan->kind, SYSCALLS_ARGS);
+    return kinds != 0;
+}
+
 SEC("tp_btf/sys_enter")
 int BPF_PROG(syscalls_sys_enter, struct pt_regs *regs, long id)
 {
@@ -197,37 +229,40 @@ int BPF_PROG(syscalls_sys_enter, struct pt_regs *regs, long id)
         return 0;
 
     struct task_struct *task = bpf_get_current_task_btf();
-    bool compat = (BPF_CORE_READ(task, thread_info.status) & TS_COMPAT) != 0;
+    bool compat = (task->thread_info.status & TS_COMPAT) != 0;
     if (id < 0 || id >= SYSCALLS_TABLE_SIZE)
         return 0;
     __u32 key = (__u32)id + (compat ? SYSCALLS_COMPAT_BASE : 0);
     __u64 *hooking = bpf_map_lookup_elem(&hooked_syscalls, &key);
     if (!hooking || !(*watching & *hooking))
         return 0;
+    __u64 directives = *watching & *hooking;
+    struct syscalls_capture_plan *plan = bpf_map_lookup_elem(&capture_plans, &key);
+
+    /* Fast path: nothing to capture, so the record is built in place in the ring buffer. */
+    if (!plan || !plan_captures(plan)) {
+        __u64 size = sizeof(struct syscalls_event_header);
+        __u64 flags = wakeup_flag(size); /* before reserving, which counts as waiting data */
+        struct syscalls_event_header *h = bpf_ringbuf_reserve(&events, size, 0);
+        if (!h) {
+            count_lost();
+            return 0;
+        }
+        fill_header(h, task, regs, id, pid_tgid, compat, directives);
+        bpf_ringbuf_submit(h, flags);
+        return 0;
+    }
 
     __u32 zero = 0;
     struct syscalls_event *e = bpf_map_lookup_elem(&scratch, &zero);
     if (!e)
         return 0;
-    e->h.kind = SYSCALLS_RECORD_SYSCALL;
-    e->h.cpu = bpf_get_smp_processor_id();
-    e->h.timestamp_ns = bpf_ktime_get_ns();
-    e->h.directives = *watching & *hooking;
-    e->h.tgid = tgid;
-    e->h.tid = (__u32)pid_tgid;
-    e->h.syscall_nr = (__u32)id;
-    e->h.compat = compat;
-    e->h.capture_count = 0;
-    e->h.data_length = 0;
-    bpf_get_current_comm(e->h.comm, sizeof(e->h.comm));
-    read_arguments(regs, compat, e->h.args);
-    read_capabilities(task, e);
-    capture_arguments(e, key);
-
+    fill_header(&e->h, task, regs, id, pid_tgid, compat, directives);
+    capture_arguments(e, plan);
     __u64 size = offsetof(struct syscalls_event, data) + e->h.data_length;
     if (size > sizeof(*e))
         size = sizeof(*e);
-    submit(e, size);
+    submit(e, size, wakeup_flag(size));
     return 0;
 }
 
@@ -241,7 +276,8 @@ static __always_inline void report_process(__u32 kind, __u32 tgid, __u32 parent_
         .parent_tgid = parent_tgid,
     };
     bpf_get_current_comm(record.comm, sizeof(record.comm));
-    submit(&record, sizeof(record));
+    /* Rare, and the host must decide about the process at once: always wake it. */
+    submit(&record, sizeof(record), BPF_RB_FORCE_WAKEUP);
 }
 
 /* A new process inherits its parent's mask at once, so its first syscalls are seen. */

@@ -56,7 +56,7 @@ struct syscalls_config {
 struct syscalls_counters {
     __u64 ringbuf_full;   /* records lost: no room in the ring buffer */
     __u64 capture_faults; /* user memory that could not be read */
-    __u64 emitted;        /* records written */
+    __u64 reserved;       /* unused; the host counts the records it reads */
 };
 
 struct syscalls_capture {

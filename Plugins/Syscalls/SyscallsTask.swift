@@ -10,6 +10,7 @@ final class SyscallsTask: TawonTask {
     private let host: TaskHost
     private let compact: Bool
     private let meta: MetaSelection
+    private var processes = ProcessFragmentCache()
 
     init(host: TaskHost, options: TaskOptions) throws {
         self.host = host
@@ -35,7 +36,7 @@ final class SyscallsTask: TawonTask {
         json.string(event.functionName)
         if meta.includesProcess {
             json.raw(",\"process\":")
-            writeProcess(pid: event.pid, comm: event.comm, to: &json)
+            json.rawJSON(processes.fragment(for: event, meta: meta, host: host))
         }
         json.raw("}")
         try host.emit(json: json.string, timestampNanoseconds: event.timestampNanoseconds)
@@ -53,36 +54,6 @@ final class SyscallsTask: TawonTask {
         case .text(let text, _): json.string(text)
         }
         json.raw("}")
-    }
-
-    /// The process object, keys in the sample's order; only the fields `meta` selects.
-    private func writeProcess(pid: UInt32, comm: String, to json: inout JSONText) {
-        let process = host.process(pid)
-        var first = true
-        func field(_ selected: MetaSelection.Field, _ write: (inout JSONText) -> Void) {
-            guard meta.fields.contains(selected) else { return }
-            json.raw(first ? "{" : ",")
-            first = false
-            json.key(selected.rawValue)
-            write(&json)
-        }
-        field(.cmd) { $0.string(process?.cmd ?? "") }
-        field(.container) { json in
-            json.raw("{\"id\":")
-            json.string(process?.containerID ?? "")
-            json.raw(",\"name\":")
-            json.string(process?.containerName ?? "")
-            json.raw("}")
-        }
-        field(.exe) { $0.string(process?.exe ?? "") }
-        field(.name) { $0.string(process?.name ?? comm) }
-        field(.ns) { $0.string(process?.ns ?? "") }
-        field(.pid) { $0.number(pid) }
-        field(.ppid) { $0.number(process?.ppid ?? 0) }
-        field(.startedAt) { json in
-            json.string(process.map { RFC3339.format(nanosecondsSinceEpoch: $0.startedAtNanoseconds, fractional: false) } ?? "")
-        }
-        json.raw(first ? "{}" : "}")
     }
 }
 

@@ -10,6 +10,19 @@ public struct JSONText: Sendable {
     /// The text as a String.
     public var string: String { String(decoding: bytes, as: UTF8.self) }
 
+    /// Empties the text, keeping its storage.
+    public mutating func removeAll() {
+        bytes.removeAll(keepingCapacity: true)
+    }
+
+    mutating func dropLast() {
+        bytes.removeLast()
+    }
+
+    mutating func appendByte(_ byte: UInt8) {
+        bytes.append(byte)
+    }
+
     public mutating func raw(_ text: StaticString) {
         text.withUTF8Buffer { bytes.append(contentsOf: $0) }
     }
@@ -19,9 +32,34 @@ public struct JSONText: Sendable {
         bytes.append(contentsOf: text.utf8)
     }
 
-    public mutating func number<Number: BinaryInteger>(_ value: Number) {
-        bytes.append(contentsOf: String(value).utf8)
+    /// Appends already-valid JSON bytes (e.g. a fragment rendered earlier).
+    public mutating func rawJSON(_ json: JSONText) {
+        bytes.append(contentsOf: json.bytes)
     }
+
+    /// Appends a decimal number. Concrete, not generic: across modules a generic integer print
+    /// goes through dynamic casts, the hottest cost of a record.
+    public mutating func number(_ value: UInt64) {
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for 20 digits
+        var count = 0
+        var rest = value
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            repeat {
+                buffer[23 - count] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+                count += 1
+            } while rest != 0
+            bytes.append(contentsOf: buffer[(24 - count)...])
+        }
+    }
+
+    public mutating func number(_ value: Int64) {
+        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        number(value.magnitude)
+    }
+
+    public mutating func number(_ value: UInt32) { number(UInt64(value)) }
+    public mutating func number(_ value: Int) { number(Int64(value)) }
 
     public mutating func bool(_ value: Bool) {
         value ? raw("true") : raw("false")
@@ -30,21 +68,31 @@ public struct JSONText: Sendable {
     /// Appends `text` as a quoted JSON string, escaping what RFC 8259 requires.
     public mutating func string(_ text: String) {
         bytes.append(UInt8(ascii: "\""))
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): raw("\\\"")
-            case UInt8(ascii: "\\"): raw("\\\\")
-            case 0x0A: raw("\\n")
-            case 0x0D: raw("\\r")
-            case 0x09: raw("\\t")
-            case 0..<0x20:
-                raw("\\u00")
-                bytes.append(Self.hexDigits[Int(byte >> 4)])
-                bytes.append(Self.hexDigits[Int(byte & 0xF)])
-            default: bytes.append(byte)
+        var text = text
+        text.withUTF8 { utf8 in
+            // Most text needs no escaping: copy it in one go.
+            if !utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+                bytes.append(contentsOf: utf8)
+            } else {
+                for byte in utf8 { escape(byte) }
             }
         }
         bytes.append(UInt8(ascii: "\""))
+    }
+
+    private mutating func escape(_ byte: UInt8) {
+        switch byte {
+        case UInt8(ascii: "\""): raw("\\\"")
+        case UInt8(ascii: "\\"): raw("\\\\")
+        case 0x0A: raw("\\n")
+        case 0x0D: raw("\\r")
+        case 0x09: raw("\\t")
+        case 0..<0x20:
+            raw("\\u00")
+            bytes.append(Self.hexDigits[Int(byte >> 4)])
+            bytes.append(Self.hexDigits[Int(byte & 0xF)])
+        default: bytes.append(byte)
+        }
     }
 
     /// Appends `"key":`.

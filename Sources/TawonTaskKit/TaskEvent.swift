@@ -17,6 +17,8 @@ public struct TaskEvent {
     public var comm: String { text(raw.pointee.comm) }
     public var directiveID: String { text(raw.pointee.directive_id) }
     public var argumentCount: Int { Int(raw.pointee.arg_count) }
+    /// Changes whenever the host's information about `pid` changes: cache per (pid, this).
+    public var processGeneration: UInt64 { raw.pointee.process_generation }
 
     /// Argument `index` (0 ..< argumentCount).
     public func argument(_ index: Int) -> TaskEventArgument {

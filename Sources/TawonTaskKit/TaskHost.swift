@@ -18,6 +18,8 @@ public final class TaskHost: @unchecked Sendable {
         public var startedAtNanoseconds: Int64
         public var containerID: String
         public var containerName: String
+        /// As `TaskEvent.processGeneration`.
+        public var generation: UInt64
     }
 
     private let api: UnsafePointer<tawon_host_api>
@@ -55,7 +57,8 @@ public final class TaskHost: @unchecked Sendable {
         return Process(
             pid: info.pid, ppid: info.ppid, name: copy(info.name), cmd: copy(info.cmd),
             exe: copy(info.exe), ns: copy(info.ns), startedAtNanoseconds: info.started_at_ns,
-            containerID: copy(info.container_id), containerName: copy(info.container_name))
+            containerID: copy(info.container_id), containerName: copy(info.container_name),
+            generation: info.generation)
     }
 
     /// Asks for events of a registered function. Call it from `init` or `start`.

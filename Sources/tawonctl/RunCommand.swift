@@ -28,6 +28,9 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Bytes captured of write/send buffers.")
     var bufferLimit: UInt32 = 64
 
+    @Option(name: .customLong("ring-buffer-mb"), help: "Kernel ring buffer size in MiB (a power of two).")
+    var ringBufferMegabytes: UInt32 = 16
+
     @OptionGroup var plugins: PluginOptions
 
     func run() throws {
@@ -46,21 +49,38 @@ struct RunCommand: ParsableCommand {
         let sink = LineWriterSink(descriptor: STDOUT_FILENO, format: output, source: .current())
         var configuration = SyscallsProgram.Configuration()
         configuration.bufferLimit = bufferLimit
+        guard ringBufferMegabytes > 0, ringBufferMegabytes <= 1024, ringBufferMegabytes.nonzeroBitCount == 1 else {
+            throw ValidationError("--ring-buffer-mb: \(ringBufferMegabytes) is not a power of two from 1 to 1024")
+        }
+        configuration.ringBufferBytes = ringBufferMegabytes << 20
         let session = TracingSession(
             catalog: plugins.loadCatalog(), configuration: configuration, logger: logger,
             output: { sink.write($0) })
+        let directive: DirectiveSummary
         do {
-            try session.add(DirectiveRequest(conditions: conditions, tasks: specs))
+            directive = try session.add(DirectiveRequest(conditions: conditions, tasks: specs))
         } catch let error as DirectiveError {
             throw ValidationError(error.description)
         }
         StopSignal.install()
+        printToStandardError("tawonctl: tracing directive \(directive.id) (Ctrl-C to stop)")
         while !StopSignal.received {
             try session.poll(timeoutMilliseconds: 20)
             sink.flush()
         }
+        // Whatever is still queued in the ring buffer belongs to the run.
+        while try session.poll(timeoutMilliseconds: 0) > 0 { sink.flush() }
+        let counters = session.counters()
         session.close()
         sink.flush()
+        printToStandardError("tawonctl: " + Self.summary(counters))
+    }
+
+    /// One line: what was written and what was lost, by cause.
+    static func summary(_ counters: SessionCounters) -> String {
+        let kernel = counters.kernel ?? SyscallsProgram.Counters()
+        return "\(counters.emitted) records written; lost: \(kernel.ringBufferFull) (ring buffer full),"
+            + " \(counters.taskFailures) (task failures); \(kernel.captureFaults) unreadable arguments"
     }
 }
 
@@ -83,4 +103,8 @@ enum StopSignal {
 
 private func handleStopSignal(_ signal: Int32) {
     StopSignal.set()
+}
+
+func printToStandardError(_ line: String) {
+    FileHandle.standardError.write(Data((line + "\n").utf8))
 }

@@ -23,7 +23,8 @@ public final class SyscallsProgram {
     public struct Counters: Sendable, Equatable {
         public var ringBufferFull: UInt64 = 0
         public var captureFaults: UInt64 = 0
-        public var emitted: UInt64 = 0
+
+        public init() {}
     }
 
     private let object: BPFObject
@@ -129,7 +130,6 @@ public final class SyscallsProgram {
         return values.reduce(into: Counters()) { sum, cpu in
             sum.ringBufferFull += cpu.ringbuf_full
             sum.captureFaults += cpu.capture_faults
-            sum.emitted += cpu.emitted
         }
     }
 

@@ -44,6 +44,9 @@ public enum ArgumentDecoder {
         "accept4": ["flags": .socketType],
     ]
 
+    /// Arguments that hold a file descriptor, whatever their declared type.
+    static let fileDescriptorNames: Set<String> = ["fd", "oldfd", "newfd", "fildes", "ufd", "in_fd", "out_fd", "epfd"]
+
     /// Decodes every argument of `record` described by `signature`.
     public static func decode(
         _ record: SyscallRecord, signature: SyscallSignature
@@ -76,6 +79,9 @@ public enum ArgumentDecoder {
         }
         if type.contains("*") {
             return .text(raw == 0 ? "NULL" : "0x" + String(raw, radix: 16), truncated: false)
+        }
+        if fileDescriptorNames.contains(name) {  // the kernel says unsigned; strace shows -1
+            return .signed(Int64(Int32(truncatingIfNeeded: raw)))
         }
         return integer(raw, type: type, compat: record.isCompat)
     }

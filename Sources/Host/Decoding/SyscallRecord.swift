@@ -53,8 +53,11 @@ public struct SyscallRecord: Sendable, Equatable {
     public var comm: String
     public var captures: [Capture]
 
+    /// Bytes in a record before its captured memory.
+    static let headerSize = MemoryLayout<syscalls_event_header>.size
+
     init?(_ raw: UnsafeRawBufferPointer) {
-        let headerSize = MemoryLayout<syscalls_event_header>.size
+        let headerSize = Self.headerSize
         guard raw.count >= headerSize else { return nil }
         let header = raw.loadUnaligned(as: syscalls_event_header.self)
         monotonicNanoseconds = header.timestamp_ns

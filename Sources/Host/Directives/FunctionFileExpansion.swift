@@ -21,7 +21,7 @@ public enum FunctionFileExpansion {
             }
             text = String(decoding: data, as: UTF8.self)
         }
-        let names = text.split { "+, \t\r\n".contains($0) }.map(String.init)
+        let names = text.split { $0 == "+" || $0 == "," || $0.isWhitespace }.map(String.init)
         let origin = source == "-" ? "standard input" : source
         if names.isEmpty { throw DirectiveError("functions:@\(source): no function names in \(origin)") }
         if names.contains(where: { $0.uppercased() == "ALL" }) {

@@ -2,6 +2,8 @@ import Synchronization
 
 /// What a session counts besides the kernel's own counters.
 public struct SessionCounters: Sendable, Equatable {
+    /// Records read from the kernel.
+    public var received: UInt64 = 0
     /// Records tasks emitted.
     public var emitted: UInt64 = 0
     /// Ring buffer records that did not parse.
@@ -15,11 +17,13 @@ public struct SessionCounters: Sendable, Equatable {
 }
 
 final class SessionStatistics: Sendable {
+    private let receivedCount = Atomic<UInt64>(0)
     private let emittedCount = Atomic<UInt64>(0)
     private let malformedCount = Atomic<UInt64>(0)
     private let unknownCount = Atomic<UInt64>(0)
     private let failureCount = Atomic<UInt64>(0)
 
+    func received() { receivedCount.add(1, ordering: .relaxed) }
     func emitted() { emittedCount.add(1, ordering: .relaxed) }
     func malformed() { malformedCount.add(1, ordering: .relaxed) }
     func unknownSyscall() { unknownCount.add(1, ordering: .relaxed) }
@@ -29,7 +33,7 @@ final class SessionStatistics: Sendable {
 
     func snapshot() -> SessionCounters {
         SessionCounters(
-            emitted: emittedCount.load(ordering: .relaxed), malformed: malformedCount.load(ordering: .relaxed),
+            received: receivedCount.load(ordering: .relaxed), emitted: emittedCount.load(ordering: .relaxed), malformed: malformedCount.load(ordering: .relaxed),
             unknownSyscalls: unknownCount.load(ordering: .relaxed), taskFailures: failureCount.load(ordering: .relaxed))
     }
 }

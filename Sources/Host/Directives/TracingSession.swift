@@ -181,6 +181,7 @@ public final class TracingSession: @unchecked Sendable {
     // MARK: - Events
 
     private func handle(_ raw: UnsafeRawBufferPointer) {
+        statistics.received()
         guard let record = KernelRecord.parse(raw) else {
             statistics.malformed()
             return
@@ -217,7 +218,10 @@ public final class TracingSession: @unchecked Sendable {
         var event: DeliverableEvent?
         for directive in matching where directive.selects(process, capabilities: record.capabilities) == true {
             for entry in directive.instances where entry.functions.contains(functionID) {
-                if event == nil { event = makeEvent(record, signature: signature, functionID: functionID) }
+                if event == nil {
+                    event = makeEvent(record, signature: signature, functionID: functionID)
+                    event!.processGeneration = process.generation
+                }
                 if !entry.instance.deliver(event!) { reportFailure(of: entry.instance) }
             }
         }

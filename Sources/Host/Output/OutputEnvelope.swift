@@ -27,25 +27,60 @@ public struct OutputSource: Sendable, Equatable {
 /// `{data, type}`), `src` (`directiveID`, `hostname`, `instanceID`, `name`, `tawonID`),
 /// `timestamp` (RFC 3339, nanoseconds, UTC). Keys in the sample's (sorted) order.
 public enum OutputEnvelope {
+    /// One envelope as a String.
     public static func json(_ record: EmittedRecord, source: OutputSource) -> String {
+        var writer = Writer(source: source)
         var text = JSONText(capacity: record.json.utf8.count + 256)
-        text.raw("{\"data\":[{\"data\":")
-        text.rawJSON(record.json)
-        text.raw(",\"type\":")
-        text.string(record.taskName)
-        text.raw("}],\"src\":{\"directiveID\":")
-        text.string(record.directiveID)
-        text.raw(",\"hostname\":")
-        text.string(source.hostname)
-        text.raw(",\"instanceID\":")
-        text.string(source.instanceID)
-        text.raw(",\"name\":")
-        text.string(record.taskName)
-        text.raw(",\"tawonID\":")
-        text.string(source.tawonID)
-        text.raw("},\"timestamp\":")
-        text.string(RFC3339.format(nanosecondsSinceEpoch: Int64(record.timestampNanoseconds)))
-        text.raw("}")
+        writer.append(record, to: &text)
         return text.string
+    }
+
+    /// Writes envelopes, reusing the part that only depends on the directive and the task.
+    struct Writer {
+        let source: OutputSource
+        private var tails: [String: JSONText] = [:]
+        private var last: (directiveID: String, taskName: String, tail: JSONText)?
+        private var clock = RFC3339.SecondCache()
+
+        init(source: OutputSource) {
+            self.source = source
+        }
+
+        mutating func append(_ record: EmittedRecord, to text: inout JSONText) {
+            text.raw("{\"data\":[{\"data\":")
+            text.rawJSON(record.json)
+            text.rawJSON(tail(record.taskName, record.directiveID))
+            clock.append(nanosecondsSinceEpoch: Int64(record.timestampNanoseconds), to: &text)
+            text.raw("\"}")
+        }
+
+        /// `,"type":…}],"src":{…},"timestamp":"` for one task and directive. Records come in
+        /// runs from one directive, so the last one is checked before the table.
+        private mutating func tail(_ taskName: String, _ directiveID: String) -> JSONText {
+            if let last, last.directiveID == directiveID, last.taskName == taskName { return last.tail }
+            let key = directiveID + "/" + taskName
+            if let cached = tails[key] {
+                last = (directiveID, taskName, cached)
+                return cached
+            }
+            var text = JSONText(capacity: 200)
+            text.raw(",\"type\":")
+            text.string(taskName)
+            text.raw("}],\"src\":{\"directiveID\":")
+            text.string(directiveID)
+            text.raw(",\"hostname\":")
+            text.string(source.hostname)
+            text.raw(",\"instanceID\":")
+            text.string(source.instanceID)
+            text.raw(",\"name\":")
+            text.string(taskName)
+            text.raw(",\"tawonID\":")
+            text.string(source.tawonID)
+            text.raw("},\"timestamp\":\"")
+            if tails.count > 1024 { tails.removeAll() }
+            tails[key] = text
+            last = (directiveID, taskName, text)
+            return text
+        }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import JSONText
 
 /// Where output lines go.
 public protocol OutputSink: AnyObject, Sendable {
@@ -20,29 +21,26 @@ public enum OutputFormat: String, Sendable, CaseIterable {
 public final class LineWriterSink: OutputSink, @unchecked Sendable {
     private let descriptor: Int32
     private let format: OutputFormat
-    private let source: OutputSource
     private let colored: Bool
     private let lock = NSLock()
-    private var buffer: [UInt8] = []
+    private var envelopes: OutputEnvelope.Writer
+    private var buffer = JSONText(capacity: 1 << 17)
 
     public init(descriptor: Int32, format: OutputFormat, source: OutputSource, colored: Bool? = nil) {
         self.descriptor = descriptor
         self.format = format
-        self.source = source
         self.colored = colored ?? (isatty(descriptor) == 1)
-        buffer.reserveCapacity(1 << 16)
+        envelopes = OutputEnvelope.Writer(source: source)
     }
 
     public func write(_ record: EmittedRecord) {
-        let line: String
-        switch format {
-        case .json: line = OutputEnvelope.json(record, source: source)
-        case .compact: line = CompactLine.render(record, colored: colored)
-        }
         lock.withLock {
-            buffer.append(contentsOf: line.utf8)
-            buffer.append(0x0A)
-            if buffer.count >= 1 << 16 { drain() }
+            switch format {
+            case .json: envelopes.append(record, to: &buffer)
+            case .compact: buffer.rawJSON(CompactLine.render(record, colored: colored))
+            }
+            buffer.raw("\n")
+            if buffer.bytes.count >= 1 << 16 { drain() }
         }
     }
 
@@ -52,12 +50,13 @@ public final class LineWriterSink: OutputSink, @unchecked Sendable {
 
     private func drain() {
         var written = 0
-        while written < buffer.count {
-            let result = buffer[written...].withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
+        let bytes = buffer.bytes
+        while written < bytes.count {
+            let result = bytes[written...].withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
             if result < 0 && errno == EINTR { continue }
             if result <= 0 { break }  // a closed pipe: drop what cannot be written
             written += result
         }
-        buffer.removeAll(keepingCapacity: true)
+        buffer.removeAll()
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Processes the host has looked at, read from /proc once and kept current by the kernel's
 /// exec and exit notices. Bounded: exited processes are evicted.
@@ -9,6 +10,7 @@ public final class ProcessCache: @unchecked Sendable {
     private var exited: [UInt32] = []
     private let exitedToKeep: Int
     private let read: @Sendable (UInt32) -> ProcessSnapshot?
+    private let generations = Atomic<UInt64>(0)
 
     public init(exitedToKeep: Int = 1024, read: @escaping @Sendable (UInt32) -> ProcessSnapshot? = { ProcFS.snapshot($0) }) {
         self.exitedToKeep = exitedToKeep
@@ -18,7 +20,8 @@ public final class ProcessCache: @unchecked Sendable {
     /// The process, from the cache or freshly read.
     public func snapshot(_ pid: UInt32) -> ProcessSnapshot? {
         if let known = lock.withLock({ processes[pid] }) { return known }
-        guard let fresh = read(pid) else { return nil }
+        guard var fresh = read(pid) else { return nil }
+        fresh.generation = generations.add(1, ordering: .relaxed).newValue
         lock.withLock { processes[pid] = fresh }
         return fresh
     }

@@ -13,6 +13,8 @@ public struct ProcessSnapshot: Sendable, Equatable, Codable {
     public var containerName: String
     /// The cgroup path (v2 unified, or the first v1 hierarchy naming a container).
     public var cgroup: String = ""
+    /// Unique to this snapshot: changes whenever the host's view of the pid changes.
+    public var generation: UInt64 = 0
 
     public init(
         pid: UInt32, ppid: UInt32, name: String, cmd: String, exe: String, ns: String,

@@ -30,10 +30,13 @@ public struct DeliverableEvent: Sendable, Equatable {
     public var functionName: String
     public var comm: String
     public var arguments: [Argument]
+    /// The generation of the process snapshot the host holds for `pid`.
+    public var processGeneration: UInt64
 
     public init(
         timestampNanoseconds: UInt64, cpu: UInt32, pid: UInt32, tid: UInt32, isCompat: Bool = false,
-        functionID: UInt64, functionName: String, comm: String, arguments: [Argument] = []
+        functionID: UInt64, functionName: String, comm: String, arguments: [Argument] = [],
+        processGeneration: UInt64 = 0
     ) {
         self.timestampNanoseconds = timestampNanoseconds
         self.cpu = cpu
@@ -44,5 +47,6 @@ public struct DeliverableEvent: Sendable, Equatable {
         self.functionName = functionName
         self.comm = comm
         self.arguments = arguments
+        self.processGeneration = processGeneration
     }
 }

@@ -42,7 +42,8 @@ enum EventMarshalling {
             timestamp_ns: event.timestampNanoseconds, cpu: event.cpu, pid: event.pid, tid: event.tid,
             compat: event.isCompat ? 1 : 0, function_id: event.functionID,
             function_name: keep(event.functionName), comm: keep(event.comm),
-            directive_id: keep(directiveID), args: UnsafePointer(pointers), arg_count: UInt32(count))
+            directive_id: keep(directiveID), args: UnsafePointer(pointers), arg_count: UInt32(count),
+            process_generation: event.processGeneration)
         return body(&cEvent)
     }
 }

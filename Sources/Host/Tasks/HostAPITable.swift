@@ -54,7 +54,7 @@ private func hostProcessInfo(
         struct_size: UInt32(MemoryLayout<tawon_process_info>.size), pid: process.pid,
         ppid: process.ppid, name: strings[0], cmd: strings[1], exe: strings[2], ns: strings[3],
         started_at_ns: process.startedAtNanoseconds, container_id: strings[4],
-        container_name: strings[5])
+        container_name: strings[5], generation: process.generation)
     return tawon_rc(TAWON_RC_OK)
 }
 

@@ -62,26 +62,29 @@ enum JSONObjectCheck {
 
         mutating func string() -> Bool {
             index += 1
-            while let byte = peek {
+            let count = bytes.count
+            while index < count {
+                let byte = bytes[index]
                 index += 1
-                switch byte {
-                case UInt8(ascii: "\""): return true
-                case UInt8(ascii: "\\"):
-                    guard let escaped = peek else { return false }
-                    index += 1
-                    if escaped == UInt8(ascii: "u") {
-                        for _ in 0..<4 {
-                            guard let hex = peek, isHex(hex) else { return false }
-                            index += 1
-                        }
-                    } else if !"\"\\/bfnrt".utf8.contains(escaped) {
-                        return false
-                    }
-                case 0..<0x20: return false
-                default: continue
-                }
+                if byte == UInt8(ascii: "\"") { return true }
+                if byte < 0x20 { return false }
+                if byte == UInt8(ascii: "\\") && !escape() { return false }
             }
             return false
+        }
+
+        /// After a backslash: one of \" \\ / b f n r t, or u and four hex digits.
+        mutating func escape() -> Bool {
+            guard let escaped = peek else { return false }
+            index += 1
+            if escaped == UInt8(ascii: "u") {
+                for _ in 0..<4 {
+                    guard let hex = peek, isHex(hex) else { return false }
+                    index += 1
+                }
+                return true
+            }
+            return "\"\\/bfnrt".utf8.contains(escaped)
         }
 
         mutating func literal(_ word: StaticString) -> Bool {

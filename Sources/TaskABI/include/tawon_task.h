@@ -252,6 +252,12 @@ typedef struct tawon_event {
     const char *directive_id;   /* the directive this delivery is for */
     const tawon_event_arg *const *args;
     uint32_t arg_count;
+    /*
+     * Changes whenever the host's information about `pid` changes (a new process with that
+     * pid, an exec). A task may cache what it derived from process_info per
+     * (pid, process_generation) and skip the lookup while it stays the same.
+     */
+    uint64_t process_generation;
 } tawon_event;
 
 /* Process information, as the host's process table knows it. Empty strings where unknown. */
@@ -266,6 +272,7 @@ typedef struct tawon_process_info {
     int64_t started_at_ns;      /* wall clock, nanoseconds since the Unix epoch */
     const char *container_id;   /* "" when not in a container */
     const char *container_name; /* "" when unknown */
+    uint64_t generation;        /* as tawon_event.process_generation */
 } tawon_process_info;
 
 /* A record the task emits: one JSON object shaped by its registered output schema. */

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# ns per syscall of a getppid loop, medians of interleaved rounds (as root):
+#   (a) without tawon
+#   (b) while tawon traces another process (functions:ALL on a sleeping process)
+#   (c) while tawon traces this one with functions:ALL and full decoding, JSON to /dev/null
+# and the events lost in (c). Targets: (b) <= (a) + 40 ns; (c) <= 3 x (a) with 0 lost.
+# Environment: RUNS (rounds, default 7), CALLS (syscalls per run, default 1000000),
+# RING_MB (tawon's ring buffer in MiB, default 16: the default of tawonctl run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS=${RUNS:-7}
+CALLS=${CALLS:-1000000}
+RING_MB=${RING_MB:-16}
+
+scripts/install-deps.sh
+swift build -c release >/dev/null
+tawonctl=.build/release/tawonctl
+work=$(mktemp -d /tmp/tawon-bench-XXXXXX)
+trap 'rm -rf "$work"; [ -n "${sleeper:-}" ] && kill "$sleeper" 2>/dev/null || true' EXIT
+cc -O2 -o "$work/getppid_loop" bench/getppid_loop.c
+
+median() { sort -n | awk '{v[NR]=$1} END {print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'; }
+
+# Starts tawonctl run in the background and waits until its directive is in the kernel.
+start_tracer() {  # $1 condition, $2 stderr file
+  "$tawonctl" run --ring-buffer-mb "$RING_MB" -c "$1" -t "syscalls|functions:ALL" >/dev/null 2>"$2" &
+  tracer=$!
+  for _ in $(seq 1 500); do grep -q "tracing directive" "$2" && return 0; sleep 0.01; done
+  echo "tracer did not start: $(cat "$2")" >&2; exit 1
+}
+stop_tracer() { kill -INT "$tracer"; wait "$tracer"; }
+
+sleep 600 & sleeper=$!
+: >"$work/a" ; : >"$work/b" ; : >"$work/c" ; : >"$work/lost" ; : >"$work/written"
+for round in $(seq 1 "$RUNS"); do
+  "$work/getppid_loop" "$CALLS" >>"$work/a"
+
+  start_tracer "process.pid:$sleeper" "$work/b.err"
+  "$work/getppid_loop" "$CALLS" >>"$work/b"
+  stop_tracer
+
+  mkfifo "$work/go"
+  "$work/getppid_loop" "$CALLS" wait <"$work/go" >>"$work/c" &
+  loop=$!
+  exec 3>"$work/go"
+  start_tracer "process.pid:$loop" "$work/c.err"
+  echo go >&3
+  exec 3>&-
+  wait "$loop"
+  stop_tracer
+  rm "$work/go"
+  summary=$(grep "records written" "$work/c.err")
+  echo "$summary" | sed -E 's/.*lost: ([0-9]+) \(ring buffer full\).*/\1/' >>"$work/lost"
+  echo "$summary" | sed -E 's/^tawonctl: ([0-9]+) records written.*/\1/' >>"$work/written"
+done
+
+a=$(median <"$work/a"); b=$(median <"$work/b"); c=$(median <"$work/c")
+lost=$(sort -n "$work/lost" | tail -1); written=$(median <"$work/written")
+cat <<REPORT
+getppid loop, $CALLS calls per run, ring buffer $RING_MB MiB, median of $RUNS interleaved rounds ($(nproc) CPUs, $(uname -r))
+  (a) without tawon                        $a ns/syscall
+  (b) tawon tracing another process        $b ns/syscall   (+$(awk "BEGIN{printf \"%.1f\", $b-$a}") ns; target <= +40)
+  (c) tawon tracing it, functions:ALL      $c ns/syscall   ($(awk "BEGIN{printf \"%.2f\", $c/$a}") x; target <= 3 x)
+      records written in (c): median $written of $CALLS; lost (ring buffer full): at most $lost per run
+REPORT
