@@ -266,18 +266,33 @@ int BPF_PROG(syscalls_sys_enter, struct pt_regs *regs, long id)
     return 0;
 }
 
-static __always_inline void report_process(__u32 kind, __u32 tgid, __u32 parent_tgid)
+/* Reserves and fills the common part of a lifecycle record; NULL when there is no room. */
+static __always_inline struct syscalls_process_event *begin_process_record(__u32 kind,
+                                                                           struct task_struct *task)
 {
-    struct syscalls_process_event record = {
-        .kind = kind,
-        .cpu = bpf_get_smp_processor_id(),
-        .timestamp_ns = bpf_ktime_get_ns(),
-        .tgid = tgid,
-        .parent_tgid = parent_tgid,
-    };
-    bpf_get_current_comm(record.comm, sizeof(record.comm));
-    /* Rare, and the host must decide about the process at once: always wake it. */
-    submit(&record, sizeof(record), BPF_RB_FORCE_WAKEUP);
+    struct syscalls_process_event *record = bpf_ringbuf_reserve(&events, sizeof(*record), 0);
+    if (!record) {
+        count_lost();
+        return NULL;
+    }
+    record->kind = kind;
+    record->cpu = bpf_get_smp_processor_id();
+    record->timestamp_ns = bpf_ktime_get_ns();
+    record->tgid = BPF_CORE_READ(task, tgid);
+    record->parent_tgid = BPF_CORE_READ(task, real_parent, tgid);
+    BPF_CORE_READ_STR_INTO(&record->comm, task, comm);
+    record->start_boottime = BPF_CORE_READ(task, start_boottime);
+    record->mnt_ns = BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum);
+    record->exe_length = 0;
+    record->args_length = 0;
+    record->exe[0] = 0;
+    return record;
+}
+
+/* Rare, and the host must decide about the process at once: always wake it. */
+static __always_inline void finish_process_record(struct syscalls_process_event *record)
+{
+    bpf_ringbuf_submit(record, BPF_RB_FORCE_WAKEUP);
 }
 
 /* A new process inherits its parent's mask at once, so its first syscalls are seen. */
@@ -292,7 +307,9 @@ int BPF_PROG(syscalls_fork, struct task_struct *parent, struct task_struct *chil
     if (!mask)
         return 0;
     bpf_map_update_elem(&watched_processes, &child_pid, mask, BPF_ANY);
-    report_process(SYSCALLS_RECORD_FORK, child_pid, parent_tgid);
+    struct syscalls_process_event *record = begin_process_record(SYSCALLS_RECORD_FORK, child);
+    if (record)
+        finish_process_record(record);
     return 0;
 }
 
@@ -308,7 +325,20 @@ int BPF_PROG(syscalls_exec, struct task_struct *task, int old_pid, struct linux_
     if (tgid == syscalls_config.host_tgid)
         return 0;
     bpf_map_update_elem(&watched_processes, &tgid, active, BPF_ANY);
-    report_process(SYSCALLS_RECORD_EXEC, tgid, 0);
+    struct syscalls_process_event *record = begin_process_record(SYSCALLS_RECORD_EXEC, task);
+    if (!record)
+        return 0;
+    long exe = bpf_probe_read_kernel_str(record->exe, sizeof(record->exe), BPF_CORE_READ(bprm, filename));
+    record->exe_length = exe > 0 ? exe - 1 : 0;
+    /* The new image's arguments are in place by now: read them from user memory. */
+    unsigned long start = BPF_CORE_READ(task, mm, arg_start);
+    unsigned long end = BPF_CORE_READ(task, mm, arg_end);
+    unsigned long length = end > start ? end - start : 0;
+    if (length > SYSCALLS_ARGS_LEN)
+        length = SYSCALLS_ARGS_LEN;
+    if (length > 0 && bpf_probe_read_user(record->args, length, (void *)start) == 0)
+        record->args_length = length;
+    finish_process_record(record);
     return 0;
 }
 
@@ -318,7 +348,10 @@ int BPF_PROG(syscalls_exit, struct task_struct *task)
     __u32 pid = BPF_CORE_READ(task, pid);
     if (pid != (__u32)BPF_CORE_READ(task, tgid))
         return 0; /* a thread */
-    if (bpf_map_delete_elem(&watched_processes, &pid) == 0)
-        report_process(SYSCALLS_RECORD_EXIT, pid, 0);
+    if (bpf_map_delete_elem(&watched_processes, &pid) == 0) {
+        struct syscalls_process_event *record = begin_process_record(SYSCALLS_RECORD_EXIT, task);
+        if (record)
+            finish_process_record(record);
+    }
     return 0;
 }

@@ -96,14 +96,26 @@ struct syscalls_event {
     __u8 data[SYSCALLS_CAPTURE_AREA];
 };
 
-/* A process lifecycle record (EXEC, FORK, EXIT). */
+#define SYSCALLS_EXE_LEN 256
+#define SYSCALLS_ARGS_LEN 512
+
+/*
+ * A process lifecycle record (EXEC, FORK, EXIT): what /proc would say, taken in the kernel at
+ * the moment, so the host knows a process even when it is gone before /proc can be read.
+ */
 struct syscalls_process_event {
     __u32 kind;
     __u32 cpu;
     __u64 timestamp_ns;
     __u32 tgid;
-    __u32 parent_tgid; /* FORK: the parent */
+    __u32 parent_tgid;      /* the real parent's tgid */
     char comm[SYSCALLS_COMM_LEN];
+    __u64 start_boottime;   /* ns since boot, as /proc/PID/stat's starttime */
+    __u32 mnt_ns;           /* inode of the mount namespace */
+    __u16 exe_length;       /* EXEC: bytes in exe, without the NUL */
+    __u16 args_length;      /* EXEC: bytes in args (NUL-separated, as /proc/PID/cmdline) */
+    char exe[SYSCALLS_EXE_LEN];   /* EXEC: the file being executed */
+    char args[SYSCALLS_ARGS_LEN]; /* EXEC: the command line, cut at SYSCALLS_ARGS_LEN */
 };
 
 #endif /* TAWON_SYSCALLS_H */

@@ -74,6 +74,23 @@ struct cred {
     kernel_cap_t cap_ambient;
 };
 
+struct ns_common {
+    unsigned int inum;
+};
+
+struct mnt_namespace {
+    struct ns_common ns;
+};
+
+struct nsproxy {
+    struct mnt_namespace *mnt_ns;
+};
+
+struct mm_struct {
+    unsigned long arg_start;
+    unsigned long arg_end;
+};
+
 struct task_struct {
     struct thread_info thread_info;
     int pid;
@@ -82,9 +99,14 @@ struct task_struct {
     struct task_struct *group_leader;
     const struct cred *cred;
     char comm[16];
+    __u64 start_boottime;
+    struct nsproxy *nsproxy;
+    struct mm_struct *mm;
 };
 
-struct linux_binprm;
+struct linux_binprm {
+    const char *filename;
+};
 
 #pragma clang attribute pop
 

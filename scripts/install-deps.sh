@@ -7,6 +7,8 @@ packages=(
   libcap-dev   # libcap: capability names and numbers
   bpftool      # tests check that nothing is left in the kernel
   strace       # fidelity tests compare decoded syscalls with strace's
+  podman runc      # container tests run a real container
+  busybox-static   # ...from an image of busybox
   gcc          # builds C task plugins (examples/hello-task, test fixtures)
   libc6-dev
   pkg-config

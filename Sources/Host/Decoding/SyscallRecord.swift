@@ -3,9 +3,11 @@ import CTawonBPF
 /// One record from the syscalls program's ring buffer, copied out of the kernel's memory.
 public enum KernelRecord: Sendable, Equatable {
     case syscall(SyscallRecord)
-    /// A process lifecycle notice: exec, fork (with the parent) or exit.
-    case exec(pid: UInt32, comm: String)
-    case fork(pid: UInt32, parent: UInt32)
+    /// A process called execve: what it runs now.
+    case exec(KernelProcessInfo)
+    /// A watched process made a child, which inherited its mask.
+    case fork(KernelProcessInfo)
+    /// A watched process ended.
     case exit(pid: UInt32)
 
     /// Parses one ring buffer record; nil for a record too short for its kind.
@@ -16,13 +18,51 @@ public enum KernelRecord: Sendable, Equatable {
             return SyscallRecord(raw).map(KernelRecord.syscall)
         }
         guard raw.count >= MemoryLayout<syscalls_process_event>.size else { return nil }
-        let event = raw.loadUnaligned(as: syscalls_process_event.self)
+        let info = KernelProcessInfo(raw.loadUnaligned(as: syscalls_process_event.self))
         switch kind {
-        case SYSCALLS_RECORD_EXEC.rawValue: return .exec(pid: event.tgid, comm: cString(event.comm))
-        case SYSCALLS_RECORD_FORK.rawValue: return .fork(pid: event.tgid, parent: event.parent_tgid)
-        case SYSCALLS_RECORD_EXIT.rawValue: return .exit(pid: event.tgid)
+        case SYSCALLS_RECORD_EXEC.rawValue: return .exec(info)
+        case SYSCALLS_RECORD_FORK.rawValue: return .fork(info)
+        case SYSCALLS_RECORD_EXIT.rawValue: return .exit(pid: info.pid)
         default: return nil
         }
+    }
+}
+
+/// What the kernel said about a process at exec or fork.
+public struct KernelProcessInfo: Sendable, Equatable {
+    public var pid: UInt32
+    public var ppid: UInt32
+    public var comm: String
+    /// Nanoseconds since boot.
+    public var startBoottimeNanoseconds: UInt64
+    /// Inode number of the mount namespace.
+    public var mountNamespace: UInt32
+    /// The file executed (exec only; "" for fork).
+    public var exe: String
+    /// The command line's arguments (exec only).
+    public var arguments: [String]
+
+    public init(
+        pid: UInt32, ppid: UInt32, comm: String, startBoottimeNanoseconds: UInt64, mountNamespace: UInt32,
+        exe: String = "", arguments: [String] = []
+    ) {
+        self.pid = pid
+        self.ppid = ppid
+        self.comm = comm
+        self.startBoottimeNanoseconds = startBoottimeNanoseconds
+        self.mountNamespace = mountNamespace
+        self.exe = exe
+        self.arguments = arguments
+    }
+
+    init(_ event: syscalls_process_event) {
+        let exe = withUnsafeBytes(of: event.exe) { Array($0.prefix(Int(event.exe_length))) }
+        let arguments = withUnsafeBytes(of: event.args) { Array($0.prefix(Int(event.args_length))) }
+        self.init(
+            pid: event.tgid, ppid: event.parent_tgid, comm: cString(event.comm),
+            startBoottimeNanoseconds: event.start_boottime, mountNamespace: event.mnt_ns,
+            exe: String(decoding: exe, as: UTF8.self),
+            arguments: arguments.split(separator: 0).map { String(decoding: $0, as: UTF8.self) })
     }
 }
 

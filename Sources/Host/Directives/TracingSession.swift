@@ -188,8 +188,7 @@ public final class TracingSession: @unchecked Sendable {
         }
         switch record {
         case .syscall(let syscall): dispatch(syscall)
-        case .exec(let pid, _): decide(pid, process: processes.refresh(pid))
-        case .fork(let pid, _): decide(pid, process: processes.snapshot(pid))
+        case .exec(let info), .fork(let info): decide(info.pid, process: processes.refresh(info.pid, kernel: info))
         case .exit(let pid): processes.exited(pid)
         }
     }

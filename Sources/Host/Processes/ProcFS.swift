@@ -16,6 +16,12 @@ public enum ProcFS {
             containerID: CgroupPath.containerID(in: cgroup) ?? "", cgroup: cgroup)
     }
 
+    /// The device of the namespace filesystem: the "{device}" part of every `ns` value.
+    static let namespaceDevice: UInt64 = {
+        var status = stat()
+        return stat("/proc/self/ns/mnt", &status) == 0 ? UInt64(status.st_dev) : 0
+    }()
+
     /// Every pid in /proc.
     public static func allPIDs(root: String = "/proc") -> [UInt32] {
         ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []).compactMap { UInt32($0) }

@@ -26,10 +26,26 @@ public final class ProcessCache: @unchecked Sendable {
         return fresh
     }
 
-    /// Forgets what was known (after exec: a new name, command line and executable).
-    public func refresh(_ pid: UInt32) -> ProcessSnapshot? {
+    /// Reads the process anew (after exec: a new name, command line and executable; after
+    /// fork: a new process). When /proc no longer has it, the kernel's account is used, with
+    /// the parent's cgroup and container (a child inherits them at fork).
+    @discardableResult
+    public func refresh(_ pid: UInt32, kernel: KernelProcessInfo? = nil) -> ProcessSnapshot? {
         lock.withLock { _ = processes.removeValue(forKey: pid) }
-        return snapshot(pid)
+        if let fresh = snapshot(pid) { return fresh }
+        guard let kernel else { return nil }
+        let parent = lock.withLock { processes[kernel.ppid] }
+        var known = ProcessSnapshot(
+            pid: pid, ppid: kernel.ppid, name: kernel.comm,
+            cmd: kernel.arguments.isEmpty ? parent?.cmd ?? "" : kernel.arguments.joined(separator: " "),
+            exe: kernel.exe.isEmpty ? parent?.exe ?? "" : kernel.exe,
+            ns: "\(ProcFS.namespaceDevice)-\(kernel.mountNamespace)",
+            startedAtNanoseconds: BootClock.bootWallClockNanoseconds + Int64(kernel.startBoottimeNanoseconds),
+            containerID: parent?.containerID ?? "", containerName: parent?.containerName ?? "",
+            cgroup: parent?.cgroup ?? "")
+        known.generation = generations.add(1, ordering: .relaxed).newValue
+        lock.withLock { processes[pid] = known }
+        return known
     }
 
     /// Marks a process as gone; it is evicted once `exitedToKeep` later exits have happened.

@@ -5,6 +5,9 @@
  *   net       socket, setsockopt, bind, read (the CAP_NET_RAW preset has no read)
  *   many      twenty-odd distinct syscalls with paths and buffers
  *   getppid N N calls of getppid
+ *   capmoment as root: runs with an empty effective set; getppid, then socket() with CAP_NET_RAW
+ *             raised into the effective set just around it, then socket() and getppid again
+ *   execer N PATH  fork and exec PATH N times, one after the other
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -19,6 +22,8 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
+#include <linux/capability.h>
 #include <unistd.h>
 
 static void wait_for_go(void)
@@ -79,10 +84,46 @@ static void many(const char *directory)
     dup(pipes[0]);
 }
 
+/* Sets the effective set to `effective` (low 32 capabilities), keeping permitted as it is. */
+static void set_effective(unsigned int effective)
+{
+    struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
+    struct __user_cap_data_struct data[2];
+    if (syscall(SYS_capget, &header, data) != 0) exit(3);
+    data[0].effective = effective;
+    data[1].effective = 0;
+    if (syscall(SYS_capset, &header, data) != 0) exit(4);
+}
+
+static void capability_moment(void)
+{
+    syscall(SYS_getppid);
+    set_effective(1u << CAP_NET_RAW);
+    int raw = socket(AF_INET, SOCK_RAW, IPPROTO_ICMP);
+    set_effective(0);
+    int plain = socket(AF_INET, SOCK_DGRAM, 0);
+    syscall(SYS_getppid);
+    close(raw);
+    close(plain);
+}
+
+static void execer(long count, const char *path)
+{
+    for (long i = 0; i < count; i++) {
+        pid_t child = fork();
+        if (child == 0) {
+            execl(path, path, (char *)NULL);
+            _exit(127);
+        }
+        waitpid(child, NULL, 0);
+    }
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
     const char *scenario = argc > 1 ? argv[1] : "write";
+    if (strcmp(scenario, "capmoment") == 0) set_effective(0);
     wait_for_go();
     if (strcmp(scenario, "write") == 0) {
         write(1, "+", 1);
@@ -90,6 +131,10 @@ int main(int argc, char **argv)
         net();
     } else if (strcmp(scenario, "many") == 0) {
         many(argc > 2 ? argv[2] : "/tmp");
+    } else if (strcmp(scenario, "capmoment") == 0) {
+        capability_moment();
+    } else if (strcmp(scenario, "execer") == 0) {
+        execer(argc > 2 ? atol(argv[2]) : 1, argc > 3 ? argv[3] : "/bin/true");
     } else if (strcmp(scenario, "getppid") == 0) {
         long count = argc > 2 ? atol(argv[2]) : 1;
         for (long i = 0; i < count; i++) syscall(SYS_getppid);

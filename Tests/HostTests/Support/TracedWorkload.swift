@@ -4,7 +4,7 @@ import Logging
 import Synchronization
 
 /// A workload program started paused, so a directive can be set up for its pid before it runs.
-final class TracedWorkload {
+final class TracedWorkload: @unchecked Sendable {
     static let binary: String = {
         let directory = try! TestSupport.temporaryDirectory("workload")
         let output = directory.appending(path: "tawon-workload").path

@@ -1,0 +1,203 @@
+import Foundation
+import Host
+import Testing
+
+/// Conditions against real processes: names, pids, globs, command lines, the five capability
+/// sets at the moment of each syscall, containers, and processes just exec'd.
+@Suite("Conditions and the process model (kernel)", .serialized)
+struct ConditionKernelTests {
+    /// A copy of the workload under another name, in a directory anyone may enter.
+    static func workloadCopy(_ name: String) throws -> String {
+        let directory = try TestSupport.temporaryDirectory("copy")
+        chmod(directory.path, 0o755)
+        let path = directory.appending(path: name).path
+        try FileManager.default.copyItem(atPath: TracedWorkload.binary, toPath: path)
+        return path
+    }
+
+    /// Runs several directives at once over paused workloads; returns each directive's pids in
+    /// the order of its records (and the records themselves).
+    static func run(
+        _ directives: [(conditions: String, task: String)], workloads: [TracedWorkload]
+    ) throws -> [(pids: [UInt32], calls: [SyscallData])] {
+        let tracer = CollectingSession()
+        let ids = try directives.map {
+            try tracer.session.add(DirectiveRequest(conditions: $0.conditions, tasks: [try TaskSpec.parse($0.task)])).id
+        }
+        for workload in workloads { workload.go() }
+        for _ in 0..<10 { try tracer.session.poll(timeoutMilliseconds: 20) }
+        tracer.session.close()
+        return try ids.map { id in
+            let calls = try tracer.collector.all.filter { $0.directiveID == id }
+                .map { try JSONDecoder().decode(SyscallData.self, from: Data($0.json.utf8)) }
+            return (calls.compactMap { $0.process?.pid }, calls)
+        }
+    }
+
+    @Test("name, pid, exe glob, cmd ~text~, AND / OR / NOT / parentheses select exactly the right processes")
+    func selection() throws {
+        try KernelSupport.require()
+        let a = try TracedWorkload(["write"], executable: try Self.workloadCopy("wl-a"))
+        let b = try TracedWorkload(["write"], executable: try Self.workloadCopy("wl-b"))
+        let c = try TracedWorkload(["write", "marker"], executable: try Self.workloadCopy("wl-a"))
+        let cases: [(String, Set<UInt32>)] = [
+            ("process.name:wl-a", [a.pid, c.pid]),
+            ("process.pid:\(b.pid)", [b.pid]),
+            ("process.exe:*/wl-?", [a.pid, b.pid, c.pid]),
+            ("process.cmd:~marker~", [c.pid]),
+            ("process.name:wl-a AND NOT process.cmd:~marker~", [a.pid]),
+            ("(process.name:wl-b OR process.cmd:~marker~) AND process.exe:*wl*", [b.pid, c.pid]),
+            ("process.name:wl-b or process.pid:\(a.pid)", [a.pid, b.pid]),
+        ]
+        let results = try Self.run(cases.map { ($0.0, "syscalls|functions:write") }, workloads: [a, b, c])
+        for (index, (condition, expected)) in cases.enumerated() {
+            #expect(Set(results[index].pids) == expected, "\(condition)")
+            #expect(results[index].pids.count == expected.count, "\(condition): one write each")
+        }
+    }
+
+    @Test("Two directives at once with different conditions and functions each get exactly their events")
+    func twoDirectives() throws {
+        try KernelSupport.require()
+        let directory = try TestSupport.temporaryDirectory("two")
+        let many = try TracedWorkload(["many", directory.path], executable: try Self.workloadCopy("wl-m"))
+        let other = try TracedWorkload(["write"])
+        let results = try Self.run(
+            [("process.name:wl-m", "syscalls|functions:write"),
+             ("process.pid:\(many.pid) OR process.pid:\(other.pid)", "syscalls|functions:openat+getppid")],
+            workloads: [many, other])
+        #expect(results[0].calls.map(\.function) == ["write", "write"])
+        #expect(Set(results[0].pids) == [many.pid])
+        #expect(results[1].calls.map(\.function) == ["openat", "getppid"])
+        #expect(Set(results[1].pids) == [many.pid])
+    }
+
+    @Test("File capabilities: cap_net_raw+ep as an unprivileged user matches capeff and capprm:~NET~")
+    func fileCapabilities() throws {
+        try KernelSupport.require()
+        let privileged = try Self.workloadCopy("wl-caps")
+        let setcap = try TestSupport.run("/usr/sbin/setcap", ["cap_net_raw+ep", privileged])
+        try #require(setcap.status == 0, "setcap: \(setcap.stderr)")
+        let plain = try Self.workloadCopy("wl-plain")
+        func asNobody(_ path: String) throws -> TracedWorkload {
+            try TracedWorkload(
+                ["--reuid=nobody", "--regid=nogroup", "--clear-groups", path, "net"], executable: "/usr/bin/setpriv")
+        }
+        let withCaps = try asNobody(privileged)
+        let without = try asNobody(plain)
+        let pids = "(process.pid:\(withCaps.pid) OR process.pid:\(without.pid))"
+        let results = try Self.run(
+            [("\(pids) AND process.capeff:CAP_NET_RAW", "syscalls|functions:socket"),
+             ("\(pids) AND process.capprm:~NET~", "syscalls|functions:socket"),
+             ("\(pids) AND NOT process.capeff:CAP_NET_RAW", "syscalls|functions:socket")],
+            workloads: [withCaps, without])
+        #expect(results[0].pids == [withCaps.pid])
+        #expect(results[1].pids == [withCaps.pid])
+        #expect(results[2].pids == [without.pid])
+    }
+
+    @Test("Inheritable, ambient and bounding sets (set with capsh) are matched")
+    func inheritableAmbientBounding() throws {
+        try KernelSupport.require()
+        let shaped = try TracedWorkload(
+            ["--inh=cap_net_raw", "--addamb=cap_net_raw", "--drop=cap_sys_admin", "--",
+             "-c", "exec \(TracedWorkload.binary) net"], executable: "/usr/sbin/capsh")
+        let plain = try TracedWorkload(["net"])
+        let pids = "(process.pid:\(shaped.pid) OR process.pid:\(plain.pid))"
+        let results = try Self.run(
+            [("\(pids) AND process.capinh:CAP_NET_RAW", "syscalls|functions:socket"),
+             ("\(pids) AND process.capamb:cap_net_raw", "syscalls|functions:socket"),
+             ("\(pids) AND NOT process.capbnd:CAP_SYS_ADMIN", "syscalls|functions:socket"),
+             ("\(pids) AND process.capbnd:CAP_SYS_ADMIN", "syscalls|functions:socket")],
+            workloads: [shaped, plain])
+        #expect(results[0].pids == [shaped.pid])
+        #expect(results[1].pids == [shaped.pid])
+        #expect(results[2].pids == [shaped.pid])
+        #expect(results[3].pids == [plain.pid])
+    }
+
+    @Test("Moment of the syscall: only the socket() made with CAP_NET_RAW raised is matched")
+    func momentOfTheSyscall() throws {
+        try KernelSupport.require()
+        let workload = try TracedWorkload(["capmoment"])
+        let results = try Self.run(
+            [("process.pid:\(workload.pid) AND process.capeff:CAP_NET_RAW", "syscalls|functions:socket+getppid"),
+             ("process.pid:\(workload.pid)", "syscalls|functions:socket+getppid")],
+            workloads: [workload])
+        #expect(results[0].calls.map(\.function) == ["socket"])
+        #expect(results[0].calls.first?.args?[1].value == .text("SOCK_RAW"))
+        #expect(results[1].calls.map(\.function) == ["getppid", "socket", "socket", "getppid"])
+    }
+
+    @Test("No lost first syscalls: every exec'd child's first syscall is captured")
+    func firstSyscallsAfterExec() throws {
+        try KernelSupport.require()
+        let directory = try TestSupport.temporaryDirectory("first")
+        let target = directory.appending(path: "tawon-first").path
+        let source = TestSupport.packageRoot.appending(path: "Tests/HostTests/Fixtures/first.c").path
+        try #require(try TestSupport.run("/usr/bin/env", ["cc", "-O1", "-o", target, source]).status == 0)
+        let reference = try StraceReference.firstSyscallAfterExec(of: target)
+        let execs = 1000
+
+        let execer = try TracedWorkload(["execer", "\(execs)", target])
+        let tracer = CollectingSession()
+        let directive = try tracer.session.add(
+            DirectiveRequest(conditions: "process.name:tawon-first", tasks: [try TaskSpec.parse("syscalls|functions:ALL;meta:process.pid")]))
+        let reader = Thread {
+            while execer.process.isRunning { _ = try? tracer.session.poll(timeoutMilliseconds: 10) }
+        }
+        reader.start()
+        execer.go()
+        while reader.isExecuting { usleep(10_000) }
+        for _ in 0..<20 { try tracer.session.poll(timeoutMilliseconds: 20) }
+        tracer.session.close()
+
+        var firstByPID: [UInt32: String] = [:]
+        for record in tracer.collector.all where record.directiveID == directive.id {
+            let call = try JSONDecoder().decode(SyscallData.self, from: Data(record.json.utf8))
+            if let pid = call.process?.pid, firstByPID[pid] == nil { firstByPID[pid] = call.function }
+        }
+        let captured = firstByPID.values.filter { $0 == reference }.count
+        print("first syscall after exec (\(reference)) captured for \(captured) of \(execs) execs")
+        #expect(firstByPID.count == execs)
+        #expect(captured == execs)
+    }
+}
+
+extension ConditionKernelTests {
+    @Test("A process that execs and exits before the host reads /proc is still fully described")
+    func shortLivedProcessKeepsItsInformation() throws {
+        try KernelSupport.require()
+        let tracer = CollectingSession()
+        let directive = try tracer.session.add(
+            DirectiveRequest(conditions: "process.name:tawon-workload", tasks: [try TaskSpec.parse("syscalls|functions:write")]))
+        let workload = try TracedWorkload(["write"])  // exec'd under the directive
+        workload.go()  // and gone before the host looks at it
+        for _ in 0..<10 { try tracer.session.poll(timeoutMilliseconds: 20) }
+        tracer.session.close()
+
+        let records = tracer.collector.all.filter { $0.directiveID == directive.id }
+        let record = try #require(records.first)
+        let process = try #require(try JSONDecoder().decode(SyscallData.self, from: Data(record.json.utf8)).process)
+        #expect(process.pid == workload.pid)
+        #expect(process.ppid == UInt32(getpid()))
+        #expect(process.exe == TracedWorkload.binary)
+        #expect(process.cmd == "\(TracedWorkload.binary) write")
+        #expect(process.ns == ProcFS.snapshot(UInt32(getpid()))?.ns)
+        #expect(process.startedAt?.hasSuffix("Z") == true)
+    }
+}
+
+extension StraceReference {
+    /// The first syscall a program makes after its execve, per strace.
+    static func firstSyscallAfterExec(of program: String) throws -> String {
+        let log = try TestSupport.temporaryDirectory("strace").appending(path: "trace.txt").path
+        let result = try TestSupport.run("/usr/bin/env", ["strace", "-qq", "-o", log, program])
+        guard result.status == 0 else { throw TestFailure("strace failed: \(result.stderr)") }
+        let lines = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n")
+        guard let exec = lines.firstIndex(where: { $0.hasPrefix("execve(") }), exec + 1 < lines.count else {
+            throw TestFailure("no execve in the strace log")
+        }
+        return String(lines[exec + 1].prefix { $0 != "(" })
+    }
+}
