@@ -188,6 +188,29 @@ extension ConditionKernelTests {
     }
 }
 
+extension ConditionKernelTests {
+    @Test("The process table stays bounded: processes no directive watches are not kept")
+    func processTableIsBounded() throws {
+        try KernelSupport.require()
+        let tracer = CollectingSession()
+        try tracer.session.add(
+            DirectiveRequest(conditions: "process.name:tawon-workload", tasks: [try TaskSpec.parse("syscalls|functions:write")]))
+        let before = tracer.session.knownProcessCount
+        let execer = try TracedWorkload(["execer", "300", "/bin/true"], executable: try Self.workloadCopy("wl-execer"))
+        let reader = Thread {
+            while execer.process.isRunning { _ = try? tracer.session.poll(timeoutMilliseconds: 10) }
+        }
+        reader.start()
+        execer.go()
+        while reader.isExecuting { usleep(10_000) }
+        for _ in 0..<10 { try tracer.session.poll(timeoutMilliseconds: 20) }
+        let after = tracer.session.knownProcessCount
+        tracer.session.close()
+        print("process table: \(before) before, \(after) after 300 short-lived processes")
+        #expect(after <= before + 10)
+    }
+}
+
 extension StraceReference {
     /// The first syscall a program makes after its execve, per strace.
     static func firstSyscallAfterExec(of program: String) throws -> String {

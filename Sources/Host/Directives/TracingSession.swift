@@ -98,6 +98,9 @@ public final class TracingSession: @unchecked Sendable {
         return true
     }
 
+    /// How many processes the session holds information about.
+    public var knownProcessCount: Int { processes.count }
+
     /// The running directives.
     public var summaries: [DirectiveSummary] {
         allDirectives().sorted { $0.slot < $1.slot }.map(\.summary)
@@ -172,9 +175,13 @@ public final class TracingSession: @unchecked Sendable {
     /// Puts every existing process the directive may select into the kernel's process mask.
     private func watchExistingProcesses(for directive: ActiveDirective, side: KernelSide) throws {
         for pid in ProcFS.allPIDs() where pid != UInt32(getpid()) {
-            guard let process = processes.snapshot(pid), directive.selects(process, capabilities: nil) != false
-            else { continue }
-            try side.program.watch(tgid: pid, directives: (side.program.watchMask(tgid: pid) ?? 0) | directive.bit)
+            guard let process = processes.snapshot(pid) else { continue }
+            let mask = side.program.watchMask(tgid: pid) ?? 0
+            if directive.selects(process, capabilities: nil) != false {
+                try side.program.watch(tgid: pid, directives: mask | directive.bit)
+            } else if mask == 0 {
+                processes.forget(pid)
+            }
         }
     }
 
@@ -201,6 +208,7 @@ public final class TracingSession: @unchecked Sendable {
             }
         } ?? 0
         try? kernel?.program.watch(tgid: pid, directives: mask)
+        if mask == 0 { processes.forget(pid) }
     }
 
     private func dispatch(_ record: SyscallRecord) {

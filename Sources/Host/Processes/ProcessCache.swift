@@ -48,6 +48,12 @@ public final class ProcessCache: @unchecked Sendable {
         return known
     }
 
+    /// Drops what is known about a process no directive watches: its exit will not be reported,
+    /// so it must not stay. It is read again if a directive comes to need it.
+    public func forget(_ pid: UInt32) {
+        lock.withLock { _ = processes.removeValue(forKey: pid) }
+    }
+
     /// Marks a process as gone; it is evicted once `exitedToKeep` later exits have happened.
     public func exited(_ pid: UInt32) {
         lock.withLock {
