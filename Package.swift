@@ -7,6 +7,8 @@ let package = Package(
     products: [
         .executable(name: "tawond", targets: ["tawond"]),
         .executable(name: "tawonctl", targets: ["tawonctl"]),
+        // Makes the demo's privileged syscalls in its own process (spawned by the demo).
+        .executable(name: "tawon-simulate", targets: ["tawon-simulate"]),
         // Task plugins. The host discovers files named libtawon-task-*.so.
         .library(name: "tawon-task-syscalls", type: .dynamic, targets: ["SyscallsTask"]),
         .library(name: "tawon-task-demo", type: .dynamic, targets: ["DemoTask"]),
@@ -45,7 +47,7 @@ let package = Package(
         .target(
             name: "Host",
             dependencies: [
-                "TaskABI", "CLibBPF", "CLibCap", "CTawonBPF", "SyscallTable", "JSONText",
+                "TaskABI", "CLibBPF", "CLibCap", "CTawonBPF", "SyscallTable", "JSONText", "DemoSimulation",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/Host",
@@ -68,11 +70,19 @@ let package = Package(
             ],
             path: "Sources/tawonctl"),
 
+        .executableTarget(name: "tawon-simulate", path: "Sources/tawon-simulate"),
+
+        // Runs tawon-simulate for the demo task, the syscalls task's demo option and the health
+        // check; linked into each of them.
+        .target(name: "DemoSimulation", path: "Sources/DemoSimulation"),
+
         // Task plugins (Plugins/ holds task plugins only).
         .target(
-            name: "SyscallsTask", dependencies: ["TawonTaskKit", "SyscallTable", "JSONText"],
+            name: "SyscallsTask", dependencies: ["TawonTaskKit", "SyscallTable", "JSONText", "DemoSimulation"],
             path: "Plugins/Syscalls"),
-        .target(name: "DemoTask", dependencies: ["TawonTaskKit"], path: "Plugins/Demo"),
+        .target(
+            name: "DemoTask", dependencies: ["TawonTaskKit", "SyscallTable", "JSONText", "DemoSimulation"],
+            path: "Plugins/Demo"),
 
         // Build tooling: compiles bpf/*.bpf.c with the toolchain's clang and embeds the objects.
         .executableTarget(name: "bpf-embed", path: "BuildTools/bpf-embed"),

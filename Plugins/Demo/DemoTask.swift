@@ -1,37 +1,49 @@
+import DemoSimulation
+import Foundation
+import JSONText
 import TaskABI
 import TawonTaskKit
 
-/// The demo task: simulates privileged syscalls so an operator can prove the agent sees them.
+/// The demo task: runs the simulations in the background, one short-lived process per run, and
+/// emits a record per simulation saying whether its calls succeeded.
 final class DemoTask: TawonTask {
     static var registration: TaskRegistrationInfo { DemoRegistration.info }
 
-    private let simulations: [String]
+    private let loop: DemoLoop
 
     init(host: TaskHost, options: TaskOptions) throws {
-        simulations = try Self.simulations(options.string("simulations"))
-    }
-
-    static func simulations(_ text: String) throws -> [String] {
-        let known = DemoRegistration.simulations.map(\.name)
-        var names: [String] = []
-        for part in text.split(separator: "+", omittingEmptySubsequences: false).map(String.init) {
-            if part == "all" {
-                names += known
-            } else if known.contains(part) {
-                names.append(part)
-            } else {
-                throw TaskError(
-                    "demo: unknown simulation '\(part)' (supported: \((known + ["all"]).joined(separator: ", ")))")
-            }
+        let names: [String]
+        do { names = try DemoSimulator.names(from: options.string("simulations")) } catch {
+            throw TaskError("simulations: \(error)")
         }
-        return names
+        guard options.int64("interval") > 0 else { throw TaskError("interval: must be at least 1 second") }
+        loop = DemoLoop(
+            names: names, interval: Double(options.int64("interval")),
+            report: { pid, outcomes in
+                for outcome in outcomes { try? host.emit(json: Self.record(outcome, pid: pid)) }
+            },
+            failure: { reason in host.log(.error, "demo: \(reason)") })
     }
 
-    func start() throws {}
+    static func record(_ outcome: DemoSimulator.Outcome, pid: pid_t) -> String {
+        var json = JSONText(capacity: 160)
+        json.raw("{\"demo\":{\"ok\":")
+        json.bool(outcome.ok)
+        json.raw(",\"pid\":")
+        json.number(Int64(pid))
+        json.raw(",\"reason\":")
+        json.string(outcome.reason)
+        json.raw(",\"simulation\":")
+        json.string(outcome.name)
+        json.raw("}}")
+        return json.string
+    }
+
+    func start() throws { loop.start() }
 
     func handle(_ event: TaskEvent) throws {}
 
-    func stop() throws {}
+    func stop() throws { loop.stop() }
 }
 
 @_cdecl("tawon_task_entry")

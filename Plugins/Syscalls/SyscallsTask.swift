@@ -1,3 +1,4 @@
+import DemoSimulation
 import JSONText
 import TaskABI
 import TawonTaskKit
@@ -11,15 +12,34 @@ final class SyscallsTask: TawonTask {
     private let compact: Bool
     private let meta: MetaSelection
     private var processes = ProcessFragmentCache()
+    private let demo: DemoLoop?
 
     init(host: TaskHost, options: TaskOptions) throws {
         self.host = host
         compact = options.bool("compact")
         meta = try MetaSelection(options.string("meta"))
+        demo = try Self.demoLoop(options, host: host)
         for id in try FunctionSelection(options: options).functionIDs { try host.hook(id) }
     }
 
-    func start() throws {}
+    /// `demo:NAME[+NAME]` runs simulations in the background every `demoInterval` seconds,
+    /// while the directive is active; a simulation that cannot run says why in the log.
+    private static func demoLoop(_ options: TaskOptions, host: TaskHost) throws -> DemoLoop? {
+        guard options.isSet("demo") else { return nil }
+        let names: [String]
+        do { names = try DemoSimulator.names(from: options.string("demo")) } catch { throw TaskError("demo: \(error)") }
+        guard options.int64("demoInterval") > 0 else { throw TaskError("demoInterval: must be at least 1 second") }
+        return DemoLoop(
+            names: names, interval: Double(options.int64("demoInterval")),
+            report: { _, outcomes in
+                for outcome in outcomes where !outcome.ok {
+                    host.log(.warning, "demo: \(outcome.name) failed: \(outcome.reason)")
+                }
+            },
+            failure: { reason in host.log(.error, "demo: \(reason)") })
+    }
+
+    func start() throws { demo?.start() }
 
     func handle(_ event: TaskEvent) throws {
         var json = JSONText(capacity: 512)
@@ -42,7 +62,7 @@ final class SyscallsTask: TawonTask {
         try host.emit(json: json.string, timestampNanoseconds: event.timestampNanoseconds)
     }
 
-    func stop() throws {}
+    func stop() throws { demo?.stop() }
 
     private func write(_ argument: TaskEventArgument, to json: inout JSONText) {
         json.raw("{\"name\":")

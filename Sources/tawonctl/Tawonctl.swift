@@ -7,7 +7,7 @@ struct Tawonctl: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tawonctl",
         abstract: "Control tawon: trace with a directive, list and describe tasks.",
-        subcommands: [RunCommand.self, TaskCommand.self])
+        subcommands: [RunCommand.self, HealthCommand.self, TaskCommand.self])
 }
 
 /// Options every command that loads plugins shares.

@@ -5,7 +5,8 @@ public enum ProcFS {
     /// A snapshot of `pid`, or nil when it is gone (or was never there).
     public static func snapshot(_ pid: UInt32, root: String = "/proc") -> ProcessSnapshot? {
         let directory = "\(root)/\(pid)"
-        guard let stat = read("\(directory)/stat"), let fields = statFields(stat) else { return nil }
+        // A zombie has lost its command line and executable: it counts as gone.
+        guard let stat = read("\(directory)/stat"), let fields = statFields(stat), !fields.exited else { return nil }
         let cgroup = read("\(directory)/cgroup").map(CgroupPath.containerCgroup) ?? ""
         return ProcessSnapshot(
             pid: pid, ppid: UInt32(fields.ppid), name: fields.comm,
@@ -29,13 +30,13 @@ public enum ProcFS {
 
     /// The fields of /proc/PID/stat the host uses. comm may hold spaces and parentheses, so the
     /// fields after it are found from its last ')'.
-    static func statFields(_ text: String) -> (comm: String, ppid: Int, startTicks: UInt64)? {
+    static func statFields(_ text: String) -> (comm: String, ppid: Int, startTicks: UInt64, exited: Bool)? {
         guard let open = text.firstIndex(of: "("), let close = text.lastIndex(of: ")") else { return nil }
         let comm = String(text[text.index(after: open)..<close])
         let rest = text[text.index(after: close)...].split(separator: " ")
         // rest[0] is the state (field 3); ppid is field 4, starttime field 22.
         guard rest.count > 19, let ppid = Int(rest[1]), let start = UInt64(rest[19]) else { return nil }
-        return (comm, ppid, start)
+        return (comm, ppid, start, rest[0] == "Z" || rest[0] == "X")
     }
 
     static func commandLine(_ path: String) -> String {

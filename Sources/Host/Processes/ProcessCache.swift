@@ -26,23 +26,25 @@ public final class ProcessCache: @unchecked Sendable {
         return fresh
     }
 
-    /// Reads the process anew (after exec: a new name, command line and executable; after
-    /// fork: a new process). When /proc no longer has it, the kernel's account is used, with
-    /// the parent's cgroup and container (a child inherits them at fork).
+    /// Reads the process anew after exec or fork. The kernel's account decides the command line
+    /// and executable (at exec, the arguments it was given; after fork, the parent's): an exiting
+    /// process loses them from /proc before it leaves, and may be gone altogether. /proc gives the
+    /// rest; a process already gone takes its parent's cgroup and container (inherited at fork).
     @discardableResult
     public func refresh(_ pid: UInt32, kernel: KernelProcessInfo? = nil) -> ProcessSnapshot? {
         lock.withLock { _ = processes.removeValue(forKey: pid) }
-        if let fresh = snapshot(pid) { return fresh }
-        guard let kernel else { return nil }
+        guard let kernel else { return snapshot(pid) }
         let parent = lock.withLock { processes[kernel.ppid] }
-        var known = ProcessSnapshot(
-            pid: pid, ppid: kernel.ppid, name: kernel.comm,
-            cmd: kernel.arguments.isEmpty ? parent?.cmd ?? "" : kernel.arguments.joined(separator: " "),
-            exe: kernel.exe.isEmpty ? parent?.exe ?? "" : kernel.exe,
+        var known = read(pid) ?? ProcessSnapshot(
+            pid: pid, ppid: kernel.ppid, name: kernel.comm, cmd: "", exe: "",
             ns: "\(ProcFS.namespaceDevice)-\(kernel.mountNamespace)",
             startedAtNanoseconds: BootClock.bootWallClockNanoseconds + Int64(kernel.startBoottimeNanoseconds),
             containerID: parent?.containerID ?? "", containerName: parent?.containerName ?? "",
             cgroup: parent?.cgroup ?? "")
+        let execed = !kernel.exe.isEmpty
+        if execed, !kernel.arguments.isEmpty { known.cmd = kernel.arguments.joined(separator: " ") }
+        if !execed, let parent { known.cmd = parent.cmd }
+        if known.exe.isEmpty { known.exe = execed ? kernel.exe : parent?.exe ?? "" }
         known.generation = generations.add(1, ordering: .relaxed).newValue
         lock.withLock { processes[pid] = known }
         return known

@@ -1,0 +1,57 @@
+import ArgumentParser
+import Foundation
+import Host
+import Logging
+
+/// `tawonctl health`: a self-test of the whole kernel-to-user path.
+struct HealthCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "health",
+        abstract: "Prove that tawon sees syscalls: run every demo simulation and wait for its events.",
+        discussion: """
+            Exit status 0 when every simulated syscall came back decoded within the timeout;
+            1 with the reason otherwise (for example when BPF cannot be loaded). Usable as a
+            Kubernetes exec probe: command: ["tawonctl", "health"].
+            """)
+
+    @Option(help: "Seconds to wait for the events.") var timeout: Double = 5
+    @Flag(help: "Print JSON.") var json = false
+    @OptionGroup var plugins: PluginOptions
+
+    func run() throws {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = .critical
+            return handler
+        }
+        let logger = Logger(label: "tawonctl")
+        LibbpfLog.install(logger)  // the reason of a failure is in the report
+        let report = HealthCheck.run(
+            catalog: plugins.loadCatalog(), timeout: .milliseconds(Int(timeout * 1000)), logger: logger)
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+        } else {
+            print(Self.table(report))
+        }
+        guard report.healthy else {
+            printToStandardError("tawonctl health: unhealthy: \(report.failure ?? "")")
+            throw ExitCode(1)
+        }
+        let count = report.rows.reduce(0) { $0 + $1.expected.count }
+        print("healthy: all \(count) simulated syscalls came back decoded")
+    }
+
+    static func table(_ report: HealthCheck.Report) -> String {
+        var table = TextTable(["SIMULATION", "EXPECTED", "SEEN", "LATENCY", "OUTCOME"])
+        for row in report.rows {
+            table.add([
+                row.simulation, row.expected.joined(separator: ","),
+                row.seen.isEmpty ? "-" : row.seen.joined(separator: ","),
+                row.latencyMilliseconds.map { String(format: "%.1f ms", $0) } ?? "-", row.outcome,
+            ])
+        }
+        return table.render()
+    }
+}
