@@ -48,7 +48,7 @@ let package = Package(
             name: "Host",
             dependencies: [
                 "TaskABI", "CLibBPF", "CLibCap", "CTawonBPF", "SyscallTable", "JSONText", "DemoSimulation",
-                .product(name: "Logging", package: "swift-log"),
+                "SystemFiles", .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/Host",
             plugins: ["BPFObjectEmbedder"]),
@@ -74,7 +74,10 @@ let package = Package(
 
         // Runs tawon-simulate for the demo task, the syscalls task's demo option and the health
         // check; linked into each of them.
-        .target(name: "DemoSimulation", path: "Sources/DemoSimulation"),
+        .target(name: "DemoSimulation", dependencies: ["SystemFiles"], path: "Sources/DemoSimulation"),
+
+        // Reading procfs files whole (Foundation stops at the first page).
+        .target(name: "SystemFiles", path: "Sources/SystemFiles"),
 
         // Task plugins (Plugins/ holds task plugins only).
         .target(

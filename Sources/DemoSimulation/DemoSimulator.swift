@@ -1,4 +1,5 @@
 import Foundation
+import SystemFiles
 
 /// The demo's simulations (the seed's table) and the helper program that performs them.
 public enum DemoSimulator {
@@ -61,7 +62,7 @@ public enum DemoSimulator {
     /// The file mapped at `address` in this process, from /proc/self/maps (dladdr is not
     /// available to Swift here).
     static func imageContaining(_ address: UInt) -> String? {
-        guard let maps = try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8) else { return nil }
+        guard let maps = SystemFile.text("/proc/self/maps") else { return nil }
         for line in maps.split(separator: "\n") {
             let fields = line.split(separator: " ", omittingEmptySubsequences: true)
             let range = fields.first?.split(separator: "-").compactMap { UInt($0, radix: 16) } ?? []

@@ -211,6 +211,20 @@ extension ConditionKernelTests {
     }
 }
 
+extension ConditionKernelTests {
+    @Test("A command line longer than a page still matches on its last words")
+    func longCommandLine() throws {
+        try KernelSupport.require()
+        let long = try TracedWorkload(["write", String(repeating: "x", count: 6000), "tail-marker"])
+        let short = try TracedWorkload(["write"])
+        let results = try Self.run(
+            [("process.cmd:~tail-marker~ AND (process.pid:\(long.pid) OR process.pid:\(short.pid))", "syscalls|functions:write")],
+            workloads: [long, short])
+        #expect(results[0].pids == [long.pid])
+        #expect(results[0].calls.first?.process?.cmd?.hasSuffix(" tail-marker") == true)
+    }
+}
+
 extension StraceReference {
     /// The first syscall a program makes after its execve, per strace.
     static func firstSyscallAfterExec(of program: String) throws -> String {

@@ -1,4 +1,5 @@
 import Foundation
+import SystemFiles
 
 /// Reads `functions:@FILE` and `functions:@-` on the client side, where the file and the
 /// terminal are, and puts the names in their place.
@@ -16,7 +17,7 @@ public enum FunctionFileExpansion {
         if source == "-" {
             text = readStandardInput()
         } else {
-            guard let data = FileManager.default.contents(atPath: source) else {
+            guard let data = SystemFile.read(source) else {  // may be a pipe, e.g. @/dev/fd/63
                 throw DirectiveError("functions:@\(source): cannot read the file: \(String(cString: strerror(errno)))")
             }
             text = String(decoding: data, as: UTF8.self)

@@ -1,4 +1,5 @@
 import Foundation
+import SystemFiles
 
 /// Reads what /proc says about a process.
 public enum ProcFS {
@@ -40,7 +41,7 @@ public enum ProcFS {
     }
 
     static func commandLine(_ path: String) -> String {
-        guard let data = FileManager.default.contents(atPath: path) else { return "" }
+        guard let data = SystemFile.read(path) else { return "" }
         return data.split(separator: 0, omittingEmptySubsequences: false)
             .map { String(decoding: $0, as: UTF8.self) }
             .joined(separator: " ").trimmingCharacters(in: .whitespaces)
@@ -54,7 +55,7 @@ public enum ProcFS {
     }
 
     static func read(_ path: String) -> String? {
-        FileManager.default.contents(atPath: path).map { String(decoding: $0, as: UTF8.self) }
+        SystemFile.text(path)
     }
 }
 
