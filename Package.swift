@@ -76,7 +76,8 @@ let package = Package(
         // check; linked into each of them.
         .target(name: "DemoSimulation", dependencies: ["SystemFiles"], path: "Sources/DemoSimulation"),
 
-        // Reading procfs files whole (Foundation stops at the first page).
+        // Reading procfs files whole (Foundation stops at the first page); starting programs
+        // with a clean signal mask.
         .target(name: "SystemFiles", path: "Sources/SystemFiles"),
 
         // Task plugins (Plugins/ holds task plugins only).
@@ -95,7 +96,7 @@ let package = Package(
 
         .testTarget(
             name: "HostTests",
-            dependencies: ["Host", "TaskABI", "TawonTaskKit", "SyscallTable", "JSONText"],
+            dependencies: ["Host", "TaskABI", "TawonTaskKit", "SyscallTable", "JSONText", "DemoSimulation", "SystemFiles"],
             path: "Tests/HostTests", exclude: ["Fixtures"]),
     ]
 )

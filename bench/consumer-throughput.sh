@@ -7,10 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 CALLS=${CALLS:-1000000}
 RING_MB=${RING_MB:-256}
-[ -x .build/release/tawonctl ] || swift build -c release >/dev/null
-work=$(mktemp -d /tmp/tawon-throughput-XXXXXX)
-trap 'rm -rf "$work"' EXIT
-cc -O2 -o "$work/getppid_loop" bench/getppid_loop.c
+source bench/common.sh
 mkfifo "$work/go"
 "$work/getppid_loop" "$CALLS" wait <"$work/go" >"$work/ns" &
 loop=$!

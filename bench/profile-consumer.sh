@@ -5,10 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 CALLS=${CALLS:-1000000}
 command -v perf >/dev/null || apt-get install -y -qq linux-perf >/dev/null
-swift build -c release >/dev/null
-work=$(mktemp -d /tmp/tawon-profile-XXXXXX)
-trap 'rm -rf "$work"' EXIT
-cc -O2 -o "$work/getppid_loop" bench/getppid_loop.c
+source bench/common.sh
 mkfifo "$work/go"
 "$work/getppid_loop" "$CALLS" wait <"$work/go" >"$work/ns" &
 loop=$!

@@ -13,11 +13,9 @@ CALLS=${CALLS:-1000000}
 RING_MB=${RING_MB:-16}
 
 scripts/install-deps.sh
-swift build -c release >/dev/null
+REBUILD=1 source bench/common.sh
 tawonctl=.build/release/tawonctl
-work=$(mktemp -d /tmp/tawon-bench-XXXXXX)
 trap 'rm -rf "$work"; [ -n "${sleeper:-}" ] && kill "$sleeper" 2>/dev/null || true' EXIT
-cc -O2 -o "$work/getppid_loop" bench/getppid_loop.c
 
 median() { sort -n | awk '{v[NR]=$1} END {print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'; }
 

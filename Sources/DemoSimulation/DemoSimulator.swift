@@ -106,35 +106,13 @@ public final class SimulatorRun: @unchecked Sendable {
         // Not inherited by anything else the host starts meanwhile.
         _ = fcntl(pipe[0], F_SETFD, FD_CLOEXEC)
         _ = fcntl(pipe[1], F_SETFD, FD_CLOEXEC)
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, pipe[1], 1)
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        // The host's threads block signals; the helper must start with none blocked.
-        var none = sigset_t()
-        sigemptyset(&none)
-        var all = sigset_t()
-        sigfillset(&all)
-        posix_spawnattr_setsigmask(&attributes, &none)
-        posix_spawnattr_setsigdefault(&attributes, &all)
-        posix_spawnattr_setpgroup(&attributes, 0)
-        posix_spawnattr_setflags(
-            &attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
-        let argv = ([path] + arguments).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var child: pid_t = 0
-        let result = posix_spawn(&child, path, &actions, &attributes, argv, environ)
-        close(pipe[1])
-        guard result == 0 else {
+        defer { close(pipe[1]) }
+        do {
+            pid = try ChildProcess.spawn([path] + arguments, stdout: .descriptor(pipe[1]), newProcessGroup: true)
+        } catch {
             close(pipe[0])
-            throw DemoSimulator.NameError(description: "cannot start \(path): \(String(cString: strerror(result)))")
+            throw DemoSimulator.NameError(description: "\(error)")
         }
-        pid = child
         output = pipe[0]
     }
 
@@ -164,8 +142,7 @@ public final class SimulatorRun: @unchecked Sendable {
     private func reap() {
         guard !finished else { return }
         finished = true
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        ChildProcess.wait(pid)
         close(output)
     }
 }

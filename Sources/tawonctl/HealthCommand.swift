@@ -19,13 +19,7 @@ struct HealthCommand: ParsableCommand {
     @OptionGroup var plugins: PluginOptions
 
     func run() throws {
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = .critical
-            return handler
-        }
-        let logger = Logger(label: "tawonctl")
-        LibbpfLog.install(logger)  // the reason of a failure is in the report
+        let logger = bootstrapLogging(level: .critical)  // the reason of a failure is in the report
         let report = HealthCheck.run(
             catalog: plugins.loadCatalog(), timeout: .milliseconds(Int(timeout * 1000)), logger: logger)
         if json {

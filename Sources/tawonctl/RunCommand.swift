@@ -34,13 +34,7 @@ struct RunCommand: ParsableCommand {
     @OptionGroup var plugins: PluginOptions
 
     func run() throws {
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = .warning
-            return handler
-        }
-        let logger = Logger(label: "tawonctl")
-        LibbpfLog.install(logger)
+        let logger = bootstrapLogging(level: .warning)
         let specs = try tasks.map { text in
             do { return try FunctionFileExpansion.expand(try TaskSpec.parse(text)) } catch {
                 throw ValidationError("\(error)")

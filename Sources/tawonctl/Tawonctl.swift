@@ -23,3 +23,15 @@ struct PluginOptions: ParsableArguments {
         ).loadAll()
     }
 }
+
+/// Logs to standard error at `level` and above; libbpf's messages go the same way.
+func bootstrapLogging(level: Logger.Level) -> Logger {
+    LoggingSystem.bootstrap { label in
+        var handler = StreamLogHandler.standardError(label: label)
+        handler.logLevel = level
+        return handler
+    }
+    let logger = Logger(label: "tawonctl")
+    LibbpfLog.install(logger)
+    return logger
+}

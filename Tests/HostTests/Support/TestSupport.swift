@@ -1,4 +1,5 @@
 import Foundation
+import SystemFiles
 import Testing
 
 /// Paths and helpers shared by the tests.
@@ -31,11 +32,9 @@ enum TestSupport {
         return URL(fileURLWithPath: String(cString: path))
     }
 
-    /// Runs a program to completion, returning its status and output.
-    ///
-    /// Spawned with posix_spawn, not Foundation's Process: test threads block most signals and
-    /// Process passes that mask on, which stalls programs that wait for signals (podman waits
-    /// on its conmon). Output goes through files, so nothing waits for a pipe to close.
+    /// Runs a program to completion, returning its status and output. Spawned with a clean
+    /// signal mask (test threads block signals), output through files (a daemon the program
+    /// starts, like podman's conmon, may hold a pipe open long after the program has exited).
     @discardableResult
     static func run(
         _ executable: String, _ arguments: [String], in directory: URL? = nil,
@@ -45,39 +44,14 @@ enum TestSupport {
         defer { try? FileManager.default.removeItem(at: scratch) }
         let paths = ["in", "out", "err"].map { scratch.appending(path: $0).path }
         try (stdin ?? "").write(toFile: paths[0], atomically: false, encoding: .utf8)
-
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, paths[0], O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, paths[1], O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_addopen(&actions, 2, paths[2], O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var none = sigset_t()
-        sigemptyset(&none)
-        var all = sigset_t()
-        sigfillset(&all)
-        posix_spawnattr_setsigmask(&attributes, &none)
-        posix_spawnattr_setsigdefault(&attributes, &all)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-
         // A working directory through sh (posix_spawn's chdir action is not exported to Swift).
         let command = directory.map { ["/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", $0.path, executable] + arguments }
             ?? [executable] + arguments
-        let environmentStrings = (environment ?? ProcessInfo.processInfo.environment).map { "\($0)=\($1)" }
-        let argv = command.map { strdup($0) } + [nil]
-        let envp = environmentStrings.map { strdup($0) } + [nil]
-        defer { (argv + envp).forEach { free($0) } }
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, command[0], &actions, &attributes, argv, envp)
-        guard spawned == 0 else { throw TestFailure("posix_spawn \(executable): \(String(cString: strerror(spawned)))") }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        let exitStatus = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
-        return (exitStatus, try String(contentsOfFile: paths[1], encoding: .utf8),
+        let pid = try ChildProcess.spawn(
+            command, environment: (environment ?? ProcessInfo.processInfo.environment).map { "\($0)=\($1)" },
+            stdin: .path(paths[0]), stdout: .path(paths[1]), stderr: .path(paths[2]))
+        let status = ChildProcess.wait(pid)
+        return (status, try String(contentsOfFile: paths[1], encoding: .utf8),
                 try String(contentsOfFile: paths[2], encoding: .utf8))
     }
 
