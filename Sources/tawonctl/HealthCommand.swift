@@ -4,7 +4,7 @@ import Host
 import Logging
 
 /// `tawonctl health`: a self-test of the whole kernel-to-user path.
-struct HealthCommand: ParsableCommand {
+struct HealthCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "health",
         abstract: "Prove that tawon sees syscalls: run every demo simulation and wait for its events.",
@@ -16,12 +16,19 @@ struct HealthCommand: ParsableCommand {
 
     @Option(help: "Seconds to wait for the events.") var timeout: Double = 5
     @Flag(help: "Print JSON.") var json = false
+    @Flag(help: "Run the check in tawond (through its socket) instead of embedded.") var daemon = false
     @OptionGroup var plugins: PluginOptions
+    @OptionGroup var daemonOptions: DaemonOptions
 
-    func run() throws {
-        let logger = bootstrapLogging(level: .critical)  // the reason of a failure is in the report
-        let report = HealthCheck.run(
-            catalog: plugins.loadCatalog(), timeout: .milliseconds(Int(timeout * 1000)), logger: logger)
+    func run() async throws {
+        let report: HealthCheck.Report
+        if daemon {
+            report = try await daemonOptions.client.health(timeout: timeout)
+        } else {
+            let logger = bootstrapLogging(level: .critical)  // the reason of a failure is in the report
+            report = HealthCheck.run(
+                catalog: plugins.loadCatalog(), timeout: .milliseconds(Int(timeout * 1000)), logger: logger)
+        }
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

@@ -1,13 +1,21 @@
 import ArgumentParser
+import Foundation
 import Host
 import Logging
 
 @main
-struct Tawonctl: ParsableCommand {
+struct Tawonctl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tawonctl",
-        abstract: "Control tawon: trace with a directive, list and describe tasks.",
-        subcommands: [RunCommand.self, HealthCommand.self, TaskCommand.self])
+        abstract: "Control tawon: directives in tawond, embedded tracing, tasks, status and health.",
+        discussion: """
+            Exit status: 0 success; 1 failure (tawond refused the request or cannot be reached, \
+            tracing could not start, unhealthy); 64 a bad command line.
+            Shell completion: tawonctl --generate-completion-script bash|zsh|fish.
+            """,
+        subcommands: [
+            DirectiveCommand.self, RunCommand.self, StatusCommand.self, HealthCommand.self, TaskCommand.self,
+        ])
 }
 
 /// Options every command that loads plugins shares.

@@ -1,23 +1,32 @@
 import ArgumentParser
 import Foundation
 import Host
+import Hummingbird
 import Logging
+import ServiceLifecycle
 
-/// The tawon daemon. For now it loads the task plugins, reports them, and runs until SIGTERM or
-/// SIGINT; the control API and directives arrive with the daemon issue.
+/// The tawon daemon: task plugins, BPF tracing, directives, outputs and the control API on a
+/// Unix socket, run as a service group; SIGTERM or SIGINT shuts it down gracefully.
 @main
-struct Tawond: ParsableCommand {
+struct Tawond: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "tawond", abstract: "The tawon host agent daemon.")
+        commandName: "tawond", abstract: "The tawon host agent daemon.",
+        discussion: "Settings come from the YAML file (default \(DaemonConfiguration.defaultPath)); flags override it.")
 
+    @Option(help: "The configuration file.") var config: String?
     @Option(name: .customLong("task-dir"), help: "Also look for task plugins in DIR (repeatable).")
     var taskDirectories: [String] = []
+    @Option(help: "The control socket's path.") var socket: String?
+    @Option(help: "The group allowed to use the control socket besides root.") var socketGroup: String?
+    @Option(help: "An output: stdout[:compact] or file:/PATH[:compact] (repeatable).") var output: [String] = []
+    @Option(name: .customLong("ring-buffer-mb"), help: "Kernel ring buffer size in MiB.") var ringBufferMegabytes: Int?
+    @Option(help: "Bytes captured of write/send buffers.") var bufferLimit: Int?
+    @Option(help: "Records buffered per live stream reader.") var streamBuffer: Int?
+    @Option(help: "trace, debug, info, notice, warning, error or critical.") var logLevel: String?
 
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
-    var logLevel: Logger.Level = .info
-
-    func run() throws {
-        let level = logLevel
+    func run() async throws {
+        let configuration = try settings()
+        let level = configuration.logLevel
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
@@ -26,28 +35,75 @@ struct Tawond: ParsableCommand {
         let logger = Logger(label: "tawond")
         LibbpfLog.install(logger)
         let catalog = PluginLoader(
-            searchPath: .standard(configuredDirectories: taskDirectories),
-            logger: Logger(label: "tawon.plugins")
+            searchPath: .standard(configuredDirectories: configuration.taskDirectories), logger: Logger(label: "tawon.plugins")
         ).loadAll()
-        logger.notice(
-            "tawond ready",
-            metadata: ["tasks": "\(catalog.tasks.map(\.name))", "refused": "\(catalog.refusals.count)"])
-        let signal = SignalWaiter.wait(for: [SIGTERM, SIGINT])
-        logger.notice("tawond stopping", metadata: ["signal": "\(signal)"])
+        let daemon = try Daemon(configuration: configuration, catalog: catalog, logger: logger)
+        let group = try SocketFile.prepare(configuration.socketPath, group: configuration.socketGroup)
+        let app = Application(
+            router: ControlAPI.router(daemon: daemon, group: group),
+            configuration: .init(address: .unixDomainSocket(path: configuration.socketPath), serverName: "tawond"),
+            onServerRunning: { _ in
+                SocketFile.restrict(configuration.socketPath, group: group)
+                logger.notice(
+                    "tawond ready",
+                    metadata: ["socket": "\(configuration.socketPath)", "tasks": "\(catalog.tasks.map(\.name))"])
+            },
+            logger: logger)
+        let services = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: TracingService(daemon: daemon)), .init(service: app)],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await services.run()
+        unlink(configuration.socketPath)
+        logger.notice("tawond stopped")
+    }
+
+    /// The file's settings with the flags applied.
+    func settings() throws -> DaemonConfiguration {
+        do {
+            var settings = try DaemonConfiguration.load(path: config ?? DaemonConfiguration.defaultPath, required: config != nil)
+            settings.taskDirectories += taskDirectories
+            if let socket { settings.socketPath = socket }
+            if let socketGroup { settings.socketGroup = socketGroup }
+            if !output.isEmpty { settings.outputs = try output.map(DaemonConfiguration.output(flag:)) }
+            if let ringBufferMegabytes { settings.ringBufferMegabytes = ringBufferMegabytes }
+            if let bufferLimit { settings.bufferLimit = bufferLimit }
+            if let streamBuffer { settings.streamBufferRecords = streamBuffer }
+            if let logLevel {
+                guard let level = Logger.Level(rawValue: logLevel) else {
+                    throw DaemonConfiguration.Problem("--log-level: \(logLevel) is not a log level")
+                }
+                settings.logLevel = level
+            }
+            try settings.validate()
+            return settings
+        } catch {
+            throw ValidationError("\(error)")
+        }
     }
 }
 
-extension Logger.Level: @retroactive ExpressibleByArgument {}
+/// The control socket's file: its directory made, a stale socket removed, and once bound, mode
+/// 0660 owned by root and the configured group.
+enum SocketFile {
+    static func prepare(_ path: String, group name: String) throws -> gid_t? {
+        let directory = (path as NSString).deletingLastPathComponent
+        try FileManager.default.createDirectory(
+            atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        var status = stat()
+        if lstat(path, &status) == 0 {
+            guard status.st_mode & S_IFMT == S_IFSOCK else {
+                throw ValidationError("\(path) exists and is not a socket")
+            }
+            unlink(path)
+        }
+        guard !name.isEmpty else { return nil }
+        guard let group = getgrnam(name) else { throw ValidationError("--socket-group: no group named '\(name)'") }
+        return group.pointee.gr_gid
+    }
 
-/// Blocks the given signals and waits for one of them.
-enum SignalWaiter {
-    static func wait(for signals: [Int32]) -> Int32 {
-        var set = sigset_t()
-        sigemptyset(&set)
-        for signal in signals { sigaddset(&set, signal) }
-        pthread_sigmask(SIG_BLOCK, &set, nil)
-        var received: Int32 = 0
-        sigwait(&set, &received)
-        return received
+    static func restrict(_ path: String, group: gid_t?) {
+        chown(path, 0, group ?? 0)
+        chmod(path, 0o660)
     }
 }

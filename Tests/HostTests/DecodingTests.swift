@@ -61,6 +61,7 @@ struct DecodingTests {
         #expect(try decode("prctl", [47, 2, 21, 0, 0])[1...2]
             == [.text("PR_CAP_AMBIENT_RAISE", truncated: false), .text("CAP_SYS_ADMIN", truncated: false)])
         #expect(try decode("close", [UInt64(bitPattern: -1)]) == [.signed(-1)])
+        #expect(try decode("wait4", [0xFFFF_FFFF, 0, 0, 0])[0] == .signed(-1))  // -1 in a 32-bit register
         #expect(try decode("lseek", [3, UInt64(bitPattern: -5), 1])
             == [.signed(3), .signed(-5), .text("SEEK_CUR", truncated: false)])
     }

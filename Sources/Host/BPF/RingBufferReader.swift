@@ -22,25 +22,34 @@ public final class RingBufferReader {
 
     deinit { close() }
 
-    /// Waits up to `timeoutMilliseconds` for a wake-up, then handles every available record.
-    /// Returns how many were handled.
+    /// Waits up to `timeoutMilliseconds` for a wake-up, then handles available records, at most
+    /// `maxRecords`: under a flood the producers never let the buffer run empty, and the caller
+    /// must get control back. Returns how many were handled.
     @discardableResult
-    public func poll(timeoutMilliseconds: Int32) throws -> Int {
+    public func poll(timeoutMilliseconds: Int32, maxRecords: Int = .max) throws -> Int {
         guard let ring else { return 0 }
+        sink.takeUnretainedValue().begin(budget: maxRecords)
         let woken = ring_buffer__poll(ring, timeoutMilliseconds)
-        if woken < 0 && woken != -EINTR { try LibbpfCallError.check(woken, "ring_buffer__poll") }
+        try Self.check(woken, "ring_buffer__poll")
         // Producers wake the reader only past a fill threshold (batched wake-ups), so records
         // that arrived without a wake-up are consumed here, on the timer.
-        return max(Int(woken), 0) + (try drain())
+        if !sink.takeUnretainedValue().exhausted {
+            try Self.check(ring_buffer__consume(ring), "ring_buffer__consume")
+        }
+        return sink.takeUnretainedValue().handled
     }
 
     /// Handles every record available now, without waiting.
     @discardableResult
     public func drain() throws -> Int {
-        guard let ring else { return 0 }
-        let handled = ring_buffer__consume(ring)
-        try LibbpfCallError.check(handled, "ring_buffer__consume")
-        return Int(handled)
+        try poll(timeoutMilliseconds: 0)
+    }
+
+    /// libbpf's results: a count, an interrupted wait, the budget reached, or an error.
+    private static func check(_ result: Int32, _ call: String) throws {
+        if result < 0 && result != -EINTR && result != RingBufferSink.budgetReached {
+            try LibbpfCallError.check(result, call)
+        }
     }
 
     /// Frees the reader. Safe to call twice.
@@ -52,10 +61,29 @@ public final class RingBufferReader {
     }
 }
 
-/// The handler, retained for as long as libbpf may call back with it as context.
+/// The handler, retained for as long as libbpf may call back with it as context, and the count
+/// of records handled in the current poll.
 private final class RingBufferSink {
+    /// Returned to libbpf to stop consuming (the record just handled is committed).
+    static let budgetReached: Int32 = -EAGAIN
     let onRecord: RingBufferReader.RecordHandler
+    private(set) var handled = 0
+    private var budget = Int.max
+
     init(_ onRecord: @escaping RingBufferReader.RecordHandler) { self.onRecord = onRecord }
+
+    func begin(budget: Int) {
+        handled = 0
+        self.budget = budget
+    }
+
+    var exhausted: Bool { handled >= budget }
+
+    func deliver(_ record: UnsafeRawBufferPointer) -> Int32 {
+        onRecord(record)
+        handled += 1
+        return exhausted ? Self.budgetReached : 0
+    }
 }
 
 private func deliverRecord(
@@ -63,6 +91,5 @@ private func deliverRecord(
 ) -> Int32 {
     guard let context, let data else { return 0 }
     let sink = Unmanaged<RingBufferSink>.fromOpaque(context).takeUnretainedValue()
-    sink.onRecord(UnsafeRawBufferPointer(start: data, count: size))
-    return 0
+    return sink.deliver(UnsafeRawBufferPointer(start: data, count: size))
 }

@@ -9,6 +9,9 @@ import SyscallTable
 /// `add` and `remove` may be called from any thread; `poll` from one thread at a time.
 public final class TracingSession: @unchecked Sendable {
     public static let maximumDirectives = 64
+    /// Records handled per poll before the lock is let go: bounds how long `add`, `remove` and
+    /// `counters` wait while a flood keeps the ring buffer from running empty.
+    static let recordsPerPoll = 8192
 
     let catalog: TaskCatalog
     let processes: ProcessCache
@@ -110,10 +113,17 @@ public final class TracingSession: @unchecked Sendable {
     /// records were read. Without directives it just waits.
     @discardableResult
     public func poll(timeoutMilliseconds: Int32) throws -> Int {
-        try kernelLock.withLock { () throws -> Int in
-            guard let kernel else { return 0 }
-            return try kernel.reader.poll(timeoutMilliseconds: timeoutMilliseconds)
+        let read = try kernelLock.withLock { () throws -> Int? in
+            guard let kernel else { return nil }
+            return try kernel.reader.poll(timeoutMilliseconds: timeoutMilliseconds, maxRecords: Self.recordsPerPoll)
         }
+        // Nothing loaded: wait out the timeout without the lock, or a polling loop would spin on
+        // it and starve `add`.
+        guard let read else {
+            usleep(UInt32(max(timeoutMilliseconds, 0)) * 1000)
+            return 0
+        }
+        return read
     }
 
     /// Drop and delivery counters.

@@ -26,8 +26,13 @@ enum EventMarshalling {
             value.type = keep(argument.type)
             value.value = argument.raw
             switch argument.value {
-            case .signed: value.kind = tawon_value_kind(TAWON_VALUE_SIGNED)
-            case .unsigned: value.kind = tawon_value_kind(TAWON_VALUE_UNSIGNED)
+            case .signed(let number):
+                // Sign-extended from the C type's width: -1 in an int is -1, not 4294967295.
+                value.kind = tawon_value_kind(TAWON_VALUE_SIGNED)
+                value.value = UInt64(bitPattern: number)
+            case .unsigned(let number):
+                value.kind = tawon_value_kind(TAWON_VALUE_UNSIGNED)
+                value.value = number
             case .text(let text, let truncated):
                 value.kind = tawon_value_kind(TAWON_VALUE_TEXT)
                 value.text = keep(text)

@@ -232,7 +232,8 @@ typedef struct tawon_event_arg {
     const char *name;       /* as registered */
     const char *type;       /* as registered */
     tawon_value_kind kind;  /* how to read this argument */
-    uint64_t value;         /* raw register value (SIGNED: reinterpret as int64_t) */
+    uint64_t value;         /* SIGNED: the int64_t value, sign-extended from the C type's width;
+                               UNSIGNED: the value, zero-extended; TEXT: the raw register */
     const char *text;       /* TEXT: decoded rendering, escaped, never NULL; otherwise NULL */
     uint32_t text_length;   /* bytes in text, without the NUL */
     uint32_t truncated;     /* 1 when the captured memory was cut short */

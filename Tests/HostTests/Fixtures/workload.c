@@ -8,6 +8,7 @@
  *   capmoment as root: runs with an empty effective set; getppid, then socket() with CAP_NET_RAW
  *             raised into the effective set just around it, then socket() and getppid again
  *   execer N PATH  fork and exec PATH N times, one after the other
+ *   paced N   N calls of getppid at about 100,000 a second
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -135,6 +136,12 @@ int main(int argc, char **argv)
         capability_moment();
     } else if (strcmp(scenario, "execer") == 0) {
         execer(argc > 2 ? atol(argv[2]) : 1, argc > 3 ? argv[3] : "/bin/true");
+    } else if (strcmp(scenario, "paced") == 0) {
+        long count = argc > 2 ? atol(argv[2]) : 1;
+        for (long i = 0; i < count; i++) {
+            syscall(SYS_getppid);
+            if (i % 100 == 99) usleep(1000);
+        }
     } else if (strcmp(scenario, "getppid") == 0) {
         long count = argc > 2 ? atol(argv[2]) : 1;
         for (long i = 0; i < count; i++) syscall(SYS_getppid);

@@ -1,0 +1,114 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+
+/// The body of POST /v1/directives.
+public struct DirectiveCreation: Codable, Sendable {
+    /// The `-c` condition.
+    public var conditions: String
+    /// The `-t` arguments, as written (`@` values already read by the client).
+    public var tasks: [String]
+
+    public init(conditions: String, tasks: [String]) {
+        self.conditions = conditions
+        self.tasks = tasks
+    }
+}
+
+/// GET /v1/directives.
+public struct DirectiveList: Codable, Sendable {
+    public var directives: [DirectiveSummary]
+}
+
+extension DirectiveSummary: ResponseEncodable {}
+extension DirectiveList: ResponseEncodable {}
+extension DaemonStatus: ResponseEncodable {}
+
+/// The control API: HTTP with JSON bodies on tawond's Unix socket.
+///
+/// | resource | |
+/// | --- | --- |
+/// | `GET /v1/directives`, `POST /v1/directives` | list, create |
+/// | `GET /v1/directives/{id}`, `DELETE /v1/directives/{id}` | get, remove |
+/// | `GET /v1/directives/{id}/stream[?format=compact]` | its records, live, as lines |
+/// | `GET /v1/tasks`, `GET /v1/tasks/{name}` | list, describe |
+/// | `GET /v1/status`, `GET /v1/health`, `GET /metrics` | status, self-test, Prometheus |
+public enum ControlAPI {
+    public static func router(daemon: Daemon, group: gid_t?) -> Router<ControlContext> {
+        let router = Router(context: ControlContext.self)
+        router.add(middleware: PeerCredentialsMiddleware(group: group))
+        let v1 = router.group("v1")
+        v1.get("directives") { _, _ in DirectiveList(directives: daemon.session.summaries) }
+        v1.post("directives") { request, context -> EditedResponse<DirectiveSummary> in
+            let creation = try await request.decode(as: DirectiveCreation.self, context: context)
+            return EditedResponse(status: .created, response: try create(creation, daemon: daemon))
+        }
+        v1.get("directives/:id") { _, context -> DirectiveSummary in
+            let id = try context.parameters.require("id")
+            guard let found = daemon.session.summaries.first(where: { $0.id == id }) else {
+                throw HTTPError(.notFound, message: "no directive \(id)")
+            }
+            return found
+        }
+        v1.delete("directives/:id") { _, context -> HTTPResponse.Status in
+            let id = try context.parameters.require("id")
+            guard daemon.removeDirective(id) else { throw HTTPError(.notFound, message: "no directive \(id)") }
+            return .noContent
+        }
+        v1.get("directives/:id/stream") { request, context -> Response in
+            try stream(request, context: context, daemon: daemon)
+        }
+        v1.get("tasks") { _, _ in json(try TaskCatalogReport.list(daemon.catalog, json: true)) }
+        v1.get("tasks/:name") { _, context -> Response in
+            let name = try context.parameters.require("name")
+            guard let task = daemon.catalog.task(named: name) else { throw HTTPError(.notFound, message: "no task \(name)") }
+            return json(try TaskCatalogReport.describe(task, json: true))
+        }
+        v1.get("status") { _, _ in daemon.status() }
+        v1.get("health") { request, _ -> Response in
+            let timeout = request.uri.queryParameters.get("timeout", as: Double.self) ?? 5
+            let report = HealthCheck.run(catalog: daemon.catalog, timeout: .milliseconds(Int(timeout * 1000)), logger: daemon.logger)
+            let body = try JSONEncoder().encode(report)
+            return Response(
+                status: report.healthy ? .ok : .serviceUnavailable, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(bytes: body)))
+        }
+        router.get("metrics") { _, _ -> Response in
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                body: .init(byteBuffer: ByteBuffer(bytes: daemon.metrics.render(daemon.status()))))
+        }
+        return router
+    }
+
+    static func create(_ creation: DirectiveCreation, daemon: Daemon) throws -> DirectiveSummary {
+        do {
+            let specs = try creation.tasks.map { try TaskSpec.parse($0) }
+            return try daemon.session.add(DirectiveRequest(conditions: creation.conditions, tasks: specs))
+        } catch let error as TaskSpecError {
+            throw HTTPError(.badRequest, message: error.description)
+        } catch let error as DirectiveError {
+            throw HTTPError(.badRequest, message: error.description)
+        }
+    }
+
+    static func stream(_ request: Request, context: ControlContext, daemon: Daemon) throws -> Response {
+        let id = try context.parameters.require("id")
+        guard daemon.session.summaries.contains(where: { $0.id == id }) else {
+            throw HTTPError(.notFound, message: "no directive \(id)")
+        }
+        let format = request.uri.queryParameters.get("format").flatMap { OutputFormat(rawValue: String($0)) } ?? .json
+        let (_, lines) = daemon.streams.subscribe(directiveID: id, format: format)
+        return Response(
+            status: .ok, headers: [.contentType: "application/x-ndjson"],
+            body: ResponseBody { writer in
+                for await line in lines { try await writer.write(ByteBuffer(string: line)) }
+                try await writer.finish(nil)
+            })
+    }
+
+    static func json(_ text: String) -> Response {
+        Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+}

@@ -1,0 +1,143 @@
+import Foundation
+import Logging
+import Metrics
+import Prometheus
+import ServiceLifecycle
+
+/// What tawond runs: the task catalog, the tracing session, its outputs and live streams.
+public final class Daemon: @unchecked Sendable {
+    public static let version = "0.1.0"
+
+    public let configuration: DaemonConfiguration
+    public let catalog: TaskCatalog
+    public let session: TracingSession
+    public let streams: DirectiveStreams
+    let sinks: [any OutputSink]
+    let metrics: DaemonMetrics
+    let logger: Logger
+    let started = Date()
+
+    public init(configuration: DaemonConfiguration, catalog: TaskCatalog, logger: Logger) throws {
+        self.configuration = configuration
+        self.catalog = catalog
+        self.logger = logger
+        let source = OutputSource.current()
+        sinks = try configuration.outputs.map { output -> any OutputSink in
+            switch output.kind {
+            case .stdout: return LineWriterSink(descriptor: STDOUT_FILENO, format: output.format, source: source)
+            case .file:
+                return try RotatingFileSink(
+                    path: output.path, maxBytes: output.maxBytes, maxFiles: output.maxFiles, format: output.format,
+                    source: source)
+            }
+        }
+        let streams = DirectiveStreams(capacity: configuration.streamBufferRecords, source: source)
+        self.streams = streams
+        var tracing = SyscallsProgram.Configuration()
+        tracing.ringBufferBytes = UInt32(configuration.ringBufferMegabytes) << 20
+        tracing.bufferLimit = UInt32(configuration.bufferLimit)
+        let sinks = self.sinks
+        session = TracingSession(catalog: catalog, configuration: tracing, logger: logger) { record in
+            for sink in sinks { sink.write(record) }
+            streams.offer(record)
+        }
+        metrics = DaemonMetrics()
+    }
+
+    /// Removes a directive and ends its streams.
+    @discardableResult
+    public func removeDirective(_ id: String) -> Bool {
+        let removed = session.remove(id)
+        streams.finish(directiveID: id)
+        return removed
+    }
+
+    /// The status the control API reports.
+    public func status() -> DaemonStatus {
+        let counters = session.counters()
+        return DaemonStatus(
+            version: Self.version, uptimeSeconds: Date().timeIntervalSince(started),
+            tasks: catalog.tasks.map(\.name), refusedPlugins: catalog.refusals,
+            directives: session.summaries,
+            events: .init(received: counters.received, written: counters.emitted),
+            drops: .init(
+                ringBufferFull: counters.kernel?.ringBufferFull ?? 0, taskFailures: counters.taskFailures,
+                streamReaders: streams.totalDropped, unreadableArguments: counters.kernel?.captureFaults ?? 0),
+            streams: streams.current.map { .init(id: $0.id, directiveID: $0.directiveID, sent: $0.sent, dropped: $0.dropped) })
+    }
+
+    func flushOutputs() {
+        for sink in sinks { sink.flush() }
+    }
+}
+
+/// GET /v1/status.
+public struct DaemonStatus: Codable, Sendable {
+    public struct Events: Codable, Sendable { public var received: UInt64; public var written: UInt64 }
+    public struct Drops: Codable, Sendable {
+        /// In the kernel: no room in the ring buffer.
+        public var ringBufferFull: UInt64
+        public var taskFailures: UInt64
+        /// For slow stream readers, summed.
+        public var streamReaders: UInt64
+        public var unreadableArguments: UInt64
+    }
+    public struct Stream: Codable, Sendable {
+        public var id: Int
+        public var directiveID: String
+        public var sent: UInt64
+        public var dropped: UInt64
+    }
+    public var version: String
+    public var uptimeSeconds: Double
+    public var tasks: [String]
+    public var refusedPlugins: [PluginRefusal]
+    public var directives: [DirectiveSummary]
+    public var events: Events
+    public var drops: Drops
+    public var streams: [Stream]
+}
+
+/// Reads the kernel ring buffer on a thread of its own; at shutdown stops it, flushes the
+/// outputs and detaches every BPF program.
+public struct TracingService: Service {
+    let daemon: Daemon
+
+    public init(daemon: Daemon) {
+        self.daemon = daemon
+    }
+
+    public func run() async throws {
+        let stop = StopFlag()
+        let daemon = self.daemon
+        let thread = Thread {
+            while !stop.isSet {
+                do { try daemon.session.poll(timeoutMilliseconds: 20) } catch {
+                    daemon.logger.error("reading the ring buffer failed: \(error)")
+                }
+                daemon.flushOutputs()
+            }
+            stop.finished()
+        }
+        thread.name = "tawon-poll"
+        thread.start()
+        try? await gracefulShutdown()
+        stop.set()
+        while !stop.hasFinished { try? await Task.sleep(for: .milliseconds(5)) }
+        daemon.streams.finishAll()
+        daemon.session.close()
+        daemon.flushOutputs()
+        daemon.logger.notice("tracing stopped; every BPF program detached")
+    }
+}
+
+/// A flag the poll thread checks, and its answer that it has ended.
+final class StopFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stopping = false
+    private var done = false
+    var isSet: Bool { lock.withLock { stopping } }
+    var hasFinished: Bool { lock.withLock { done } }
+    func set() { lock.withLock { stopping = true } }
+    func finished() { lock.withLock { done = true } }
+}

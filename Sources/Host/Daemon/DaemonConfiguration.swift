@@ -1,0 +1,162 @@
+import Foundation
+import Logging
+import Yams
+
+/// tawond's settings: from a YAML file (default /etc/tawon/tawond.yaml), each also a flag.
+/// An unknown key or a bad value is an error that names it; no file means the defaults.
+public struct DaemonConfiguration: Sendable, Equatable {
+    /// One output of every record.
+    public struct Output: Sendable, Equatable {
+        public enum Kind: String, Sendable { case stdout, file }
+        public var kind: Kind
+        public var format: OutputFormat = .json
+        /// For files.
+        public var path: String = ""
+        /// Rotate a file once it passes this size (0: never).
+        public var maxBytes: Int = 100 << 20
+        /// Rotated files kept (path.1 … path.N).
+        public var maxFiles: Int = 5
+
+        public init(kind: Kind, format: OutputFormat = .json, path: String = "", maxBytes: Int = 100 << 20, maxFiles: Int = 5) {
+            self.kind = kind
+            self.format = format
+            self.path = path
+            self.maxBytes = maxBytes
+            self.maxFiles = maxFiles
+        }
+    }
+
+    public static let defaultPath = "/etc/tawon/tawond.yaml"
+
+    public var taskDirectories: [String] = []
+    public var socketPath = "/run/tawon/tawond.sock"
+    /// Group allowed to use the socket besides root ("" : root only).
+    public var socketGroup = ""
+    public var outputs: [Output] = []
+    public var ringBufferMegabytes = 16
+    public var bufferLimit = 64
+    /// Records each live stream buffers for a slow reader before it drops for that reader.
+    public var streamBufferRecords = 4096
+    public var logLevel: Logger.Level = .info
+
+    public init() {}
+
+    /// A setting that is unknown or has a bad value.
+    public struct Problem: Error, Equatable, CustomStringConvertible {
+        public let description: String
+        public init(_ description: String) { self.description = description }
+    }
+
+    /// Reads `path`; a missing file gives the defaults only when `required` is false.
+    public static func load(path: String, required: Bool) throws(Problem) -> DaemonConfiguration {
+        guard FileManager.default.fileExists(atPath: path) else {
+            if required { throw Problem("\(path): no such file") }
+            return DaemonConfiguration()
+        }
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw Problem("\(path): cannot read it")
+        }
+        do { return try parse(text, source: path) } catch let problem as Problem { throw problem } catch {
+            throw Problem("\(path): \(error)")
+        }
+    }
+
+    /// Parses YAML text.
+    public static func parse(_ text: String, source: String = "configuration") throws -> DaemonConfiguration {
+        let loaded: Any?
+        do { loaded = try Yams.load(yaml: text) } catch { throw Problem("\(source): not valid YAML: \(error)") }
+        guard let document = loaded else { return DaemonConfiguration() }
+        guard let settings = document as? [String: Any] else { throw Problem("\(source): expected a mapping of settings") }
+        var configuration = DaemonConfiguration()
+        for (key, value) in settings.sorted(by: { $0.key < $1.key }) {
+            try configuration.apply(key, value, source: source)
+        }
+        try configuration.validate()
+        return configuration
+    }
+
+    static let keys = [
+        "taskDirectories", "socketPath", "socketGroup", "outputs", "ringBufferMegabytes", "bufferLimit",
+        "streamBufferRecords", "logLevel",
+    ]
+
+    private mutating func apply(_ key: String, _ value: Any, source: String) throws {
+        func bad(_ expected: String) -> Problem { Problem("\(source): \(key): expected \(expected), found '\(value)'") }
+        switch key {
+        case "taskDirectories":
+            guard let list = value as? [String] else { throw bad("a list of directories") }
+            taskDirectories = list
+        case "socketPath":
+            guard let text = value as? String, text.hasPrefix("/") else { throw bad("an absolute path") }
+            socketPath = text
+        case "socketGroup":
+            guard let text = value as? String else { throw bad("a group name") }
+            socketGroup = text
+        case "ringBufferMegabytes":
+            guard let number = value as? Int else { throw bad("a power of two from 1 to 1024") }
+            ringBufferMegabytes = number
+        case "bufferLimit":
+            guard let number = value as? Int else { throw bad("a number of bytes") }
+            bufferLimit = number
+        case "streamBufferRecords":
+            guard let number = value as? Int else { throw bad("a number of records") }
+            streamBufferRecords = number
+        case "logLevel":
+            guard let text = value as? String, let level = Logger.Level(rawValue: text) else {
+                throw bad("one of trace, debug, info, notice, warning, error, critical")
+            }
+            logLevel = level
+        case "outputs":
+            guard let list = value as? [[String: Any]] else { throw bad("a list of outputs") }
+            outputs = try list.enumerated().map { try Self.output($1, at: "\(source): outputs[\($0)]") }
+        default:
+            throw Problem("\(source): unknown setting '\(key)' (known: \(Self.keys.joined(separator: ", ")))")
+        }
+    }
+
+    private static func output(_ settings: [String: Any], at place: String) throws -> Output {
+        guard let typeName = settings["type"] as? String, let kind = Output.Kind(rawValue: typeName) else {
+            throw Problem("\(place): type: expected stdout or file")
+        }
+        var output = Output(kind: kind)
+        for (key, value) in settings where key != "type" {
+            switch (key, value) {
+            case ("format", let text as String):
+                guard let format = OutputFormat(rawValue: text) else { throw Problem("\(place): format: expected json or compact, found '\(text)'") }
+                output.format = format
+            case ("path", let text as String): output.path = text
+            case ("maxBytes", let number as Int): output.maxBytes = number
+            case ("maxFiles", let number as Int): output.maxFiles = number
+            case ("format", _), ("path", _), ("maxBytes", _), ("maxFiles", _):
+                throw Problem("\(place): \(key): bad value '\(value)'")
+            default:
+                throw Problem("\(place): unknown setting '\(key)' (known: type, format, path, maxBytes, maxFiles)")
+            }
+        }
+        return output
+    }
+
+    /// Checks values that depend on each other; also run after flags are applied.
+    public func validate() throws {
+        guard ringBufferMegabytes > 0, ringBufferMegabytes <= 1024, ringBufferMegabytes.nonzeroBitCount == 1 else {
+            throw Problem("ringBufferMegabytes: \(ringBufferMegabytes) is not a power of two from 1 to 1024")
+        }
+        guard bufferLimit > 0, bufferLimit <= 4095 else { throw Problem("bufferLimit: \(bufferLimit) is not from 1 to 4095") }
+        guard streamBufferRecords > 0 else { throw Problem("streamBufferRecords: must be at least 1") }
+        for output in outputs where output.kind == .file && !output.path.hasPrefix("/") {
+            throw Problem("outputs: a file output needs an absolute path, found '\(output.path)'")
+        }
+    }
+
+    /// Parses a `--output` flag: `stdout`, `stdout:compact`, `file:/path`, `file:/path:compact`.
+    public static func output(flag: String) throws -> Output {
+        let parts = flag.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        let format = parts.count > (parts.first == "file" ? 2 : 1) ? OutputFormat(rawValue: parts.last!) : .json
+        guard let format else { throw Problem("--output \(flag): the format must be json or compact") }
+        switch parts.first {
+        case "stdout": return Output(kind: .stdout, format: format)
+        case "file" where parts.count >= 2 && parts[1].hasPrefix("/"): return Output(kind: .file, format: format, path: parts[1])
+        default: throw Problem("--output \(flag): expected stdout[:FORMAT] or file:/PATH[:FORMAT]")
+        }
+    }
+}

@@ -1,0 +1,101 @@
+import Foundation
+import JSONText
+import Synchronization
+
+/// Live streams of one directive's records to readers (tawonctl d sub, curl). Each reader has a
+/// bounded buffer: a reader that stops reading loses records — counted for it — but never
+/// stalls the pipeline or the kernel.
+public final class DirectiveStreams: @unchecked Sendable {
+    /// One reader.
+    public final class Reader: Sendable {
+        public let id: Int
+        public let directiveID: String
+        public let format: OutputFormat
+        let continuation: AsyncStream<String>.Continuation
+        private let droppedCount = Atomic<UInt64>(0)
+        private let sentCount = Atomic<UInt64>(0)
+
+        init(id: Int, directiveID: String, format: OutputFormat, continuation: AsyncStream<String>.Continuation) {
+            self.id = id
+            self.directiveID = directiveID
+            self.format = format
+            self.continuation = continuation
+        }
+
+        public var dropped: UInt64 { droppedCount.load(ordering: .relaxed) }
+        public var sent: UInt64 { sentCount.load(ordering: .relaxed) }
+
+        func offer(_ line: String) {
+            switch continuation.yield(line) {
+            case .enqueued: sentCount.add(1, ordering: .relaxed)
+            case .dropped: droppedCount.add(1, ordering: .relaxed)
+            case .terminated: break
+            @unknown default: break
+            }
+        }
+    }
+
+    private let capacity: Int
+    private let source: OutputSource
+    private let lock = NSLock()
+    private var readers: [Int: Reader] = [:]
+    private var nextID = 0
+    private let closedDrops = Atomic<UInt64>(0)
+
+    public init(capacity: Int, source: OutputSource) {
+        self.capacity = capacity
+        self.source = source
+    }
+
+    /// A new reader of `directiveID`'s records, and the lines it will get.
+    public func subscribe(directiveID: String, format: OutputFormat) -> (Reader, AsyncStream<String>) {
+        let (stream, continuation) = AsyncStream<String>.makeStream(bufferingPolicy: .bufferingOldest(capacity))
+        let reader = lock.withLock { () -> Reader in
+            nextID += 1
+            let reader = Reader(id: nextID, directiveID: directiveID, format: format, continuation: continuation)
+            readers[reader.id] = reader
+            return reader
+        }
+        continuation.onTermination = { [weak self] _ in self?.remove(reader.id) }
+        return (reader, stream)
+    }
+
+    /// Ends every reader of a directive (it was removed).
+    public func finish(directiveID: String) {
+        for reader in lock.withLock({ readers.values.filter { $0.directiveID == directiveID } }) {
+            reader.continuation.finish()
+        }
+    }
+
+    /// Ends every reader.
+    public func finishAll() {
+        for reader in lock.withLock({ Array(readers.values) }) { reader.continuation.finish() }
+    }
+
+    /// Hands a record to the readers of its directive; never blocks.
+    public func offer(_ record: EmittedRecord) {
+        let targets = lock.withLock { readers.values.filter { $0.directiveID == record.directiveID } }
+        for reader in targets {
+            let line: String
+            switch reader.format {
+            case .json: line = OutputEnvelope.json(record, source: source) + "\n"
+            case .compact: line = CompactLine.render(record, colored: false) + "\n"
+            }
+            reader.offer(line)
+        }
+    }
+
+    /// Current readers.
+    public var current: [Reader] { lock.withLock { Array(readers.values).sorted { $0.id < $1.id } } }
+
+    /// Records dropped for all readers, including those gone.
+    public var totalDropped: UInt64 {
+        closedDrops.load(ordering: .relaxed) + current.reduce(0) { $0 + $1.dropped }
+    }
+
+    private func remove(_ id: Int) {
+        if let reader = lock.withLock({ readers.removeValue(forKey: id) }) {
+            closedDrops.add(reader.dropped, ordering: .relaxed)
+        }
+    }
+}

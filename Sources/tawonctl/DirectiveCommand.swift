@@ -1,0 +1,114 @@
+import ArgumentParser
+import Foundation
+import Host
+
+/// Options to reach the daemon.
+struct DaemonOptions: ParsableArguments {
+    @Option(help: "tawond's control socket.") var socket = DaemonClient.defaultSocket
+
+    var client: DaemonClient { DaemonClient(socketPath: socket) }
+}
+
+/// `tawonctl directive` (`d`): directives in the daemon.
+struct DirectiveCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "directive", abstract: "Directives in tawond: subscribe, unsubscribe, list.",
+        subcommands: [Subscribe.self, Unsubscribe.self, List.self], aliases: ["d"])
+
+    struct Subscribe: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "sub", abstract: "Create a directive and stream its events until Ctrl-C, then remove it.",
+            discussion: """
+                Examples:
+                  tawonctl d sub -c "process.capeff:CAP_NET_RAW AND pod.namespace:default" -t "syscalls|capabilities:CAP_NET_RAW"
+                  tawonctl d sub -c "process.name:curl" -t "syscalls|functions:ALL" --output compact
+                  echo "read+write" | tawonctl d sub -c "process.name:cat" -t "syscalls|functions:@-"
+                  tawonctl d sub --detach -c "process.name:*" -t "syscalls|functions:chown;demo:cap_chown"
+                """)
+
+        @Option(name: .customShort("c"), help: "Whose syscalls: a condition such as \"process.name:curl\".")
+        var conditions = ""
+        @Option(name: .customShort("t"), help: "A task and its options: \"TASK|name:value;name:value\" (repeatable).")
+        var tasks: [String] = []
+        @Option(help: "json (one envelope per line) or compact (strace-like lines).") var output: OutputFormat = .json
+        @Flag(help: "Leave the directive running and print its ID.") var detach = false
+        @OptionGroup var daemon: DaemonOptions
+
+        func run() async throws {
+            let expanded = try tasks.map { text in
+                do {
+                    let spec = try FunctionFileExpansion.expand(try TaskSpec.parse(text))
+                    return spec.taskName + (spec.options.isEmpty ? "" : "|" + spec.options.map { "\($0.name):\($0.value)" }.joined(separator: ";"))
+                } catch { throw ValidationError("\(error)") }
+            }
+            let client = daemon.client
+            let directive = try await client.createDirective(DirectiveCreation(conditions: conditions, tasks: expanded))
+            if detach {
+                print(directive.id)
+                return
+            }
+            printToStandardError("tawonctl: streaming directive \(directive.id) (Ctrl-C to stop and remove it)")
+            // Straight to the descriptor, line by line, even into a pipe or a file (`| jq`).
+            let streaming = Task {
+                try await client.stream(directive.id, format: output) { FileHandle.standardOutput.write(Data($0.utf8)) }
+            }
+            let stop = SignalCancellation(signals: [SIGINT, SIGTERM]) { streaming.cancel() }
+            let outcome = await streaming.result
+            stop.cancel()
+            try? await client.removeDirective(directive.id)
+            if case .failure(let error) = outcome, !(error is CancellationError), !Task.isCancelled, !stop.fired {
+                throw error
+            }
+        }
+    }
+
+    struct Unsubscribe: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "unsub", abstract: "Remove a directive.")
+        @Argument(help: "The directive's ID.") var id: String
+        @OptionGroup var daemon: DaemonOptions
+
+        func run() async throws { try await daemon.client.removeDirective(id) }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List the directives.")
+        @Flag(help: "Print JSON.") var json = false
+        @OptionGroup var daemon: DaemonOptions
+
+        func run() async throws {
+            let directives = try await daemon.client.directives()
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                print(String(decoding: try encoder.encode(directives), as: UTF8.self))
+                return
+            }
+            var table = TextTable(["ID", "TASKS", "FUNCTIONS", "CONDITIONS"])
+            for directive in directives {
+                table.add([directive.id, directive.tasks.joined(separator: ","), "\(directive.functions.count)", directive.conditions])
+            }
+            print(table.render())
+        }
+    }
+}
+
+/// Cancels something when one of the signals arrives (the signals are then handled, not fatal).
+final class SignalCancellation: @unchecked Sendable {
+    private var sources: [any DispatchSourceSignal] = []
+    private(set) var fired = false
+
+    init(signals: [Int32], action: @escaping @Sendable () -> Void) {
+        for number in signals {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { [weak self] in
+                self?.fired = true
+                action()
+            }
+            source.resume()
+            sources.append(source)
+        }
+    }
+
+    func cancel() { sources.forEach { $0.cancel() } }
+}

@@ -1,0 +1,29 @@
+import ArgumentParser
+import Foundation
+import Host
+
+/// `tawonctl status`: the daemon's version, uptime, tasks, directives, events and drops.
+struct StatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status", abstract: "tawond's version, uptime, tasks, directives, events and drops by cause.")
+    @Flag(help: "Print JSON.") var json = false
+    @OptionGroup var daemon: DaemonOptions
+
+    func run() async throws {
+        let status = try await daemon.client.status()
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(status), as: UTF8.self))
+            return
+        }
+        print("""
+            tawond \(status.version), up \(Int(status.uptimeSeconds)) s
+            tasks: \(status.tasks.joined(separator: ", "))\(status.refusedPlugins.isEmpty ? "" : " (\(status.refusedPlugins.count) refused)")
+            directives: \(status.directives.count); stream readers: \(status.streams.count)
+            records: \(status.events.received) received, \(status.events.written) written
+            lost: \(status.drops.ringBufferFull) ring buffer full, \(status.drops.taskFailures) task failures, \
+            \(status.drops.streamReaders) for slow stream readers
+            """)
+    }
+}

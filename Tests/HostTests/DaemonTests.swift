@@ -1,0 +1,156 @@
+import Foundation
+import Host
+import SystemFiles
+import Testing
+
+/// tawond and tawonctl as a user runs them: a real daemon, its Unix socket, real processes.
+@Suite("tawond and its control API (kernel)", .serialized)
+struct DaemonTests {
+    let tawonctl = TestSupport.productsDirectory.appending(path: "tawonctl").path
+
+    @Test("tawonctl d sub streams a real process's events; Ctrl-C removes the directive")
+    func subscribeStreamsAndCtrlCRemoves() async throws {
+        try KernelSupport.require()
+        let daemon = try await RunningDaemon()
+        let workload = try TracedWorkload(["write"])
+        let output = daemon.directory.appending(path: "sub.out").path
+        let subscriber = try ChildProcess.spawn(
+            [tawonctl, "d", "sub", "--socket", daemon.socket, "-c", "process.pid:\(workload.pid)",
+             "-t", "syscalls|functions:write"], stdout: .path(output))
+        try await waitUntil { try await daemon.client.directives().count == 1 }
+        workload.go()
+        try await waitUntil { (SystemFile.text(output) ?? "").contains("\n") }
+        kill(subscriber, SIGINT)
+        #expect(ChildProcess.wait(subscriber) == 0)
+
+        let line = try #require(SystemFile.text(output)?.split(separator: "\n").first)
+        let envelope = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        let data = try #require((envelope["data"] as? [[String: Any]])?.first?["data"] as? [String: Any])
+        #expect(data["function"] as? String == "write")
+        #expect((data["process"] as? [String: Any])?["pid"] as? Int == Int(workload.pid))
+        #expect(try await daemon.client.directives().isEmpty)
+        #expect(daemon.stop().status == 0)
+    }
+
+    @Test("--detach, d list and d unsub work; curl --unix-socket lists directives")
+    func detachListUnsubscribe() async throws {
+        try KernelSupport.require()
+        let daemon = try await RunningDaemon()
+        let detached = try TestSupport.run(
+            tawonctl, ["d", "sub", "--detach", "--socket", daemon.socket, "-c", "process.name:nothing-here",
+                       "-t", "syscalls|functions:read+write"])
+        #expect(detached.status == 0)
+        let id = detached.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(Identifier.isValid(id))
+
+        let list = try TestSupport.run(tawonctl, ["d", "list", "--socket", daemon.socket])
+        #expect(list.stdout.contains("\(id)  syscalls  2"))
+        let curl = try TestSupport.run("/usr/bin/curl", ["-s", "--unix-socket", daemon.socket, "http://tawond/v1/directives"])
+        let listed = try JSONDecoder().decode(DirectiveList.self, from: Data(curl.stdout.utf8))
+        #expect(listed.directives.map(\.id) == [id])
+        #expect(listed.directives.first?.conditions == "process.name:nothing-here")
+
+        #expect(try TestSupport.run(tawonctl, ["d", "unsub", "--socket", daemon.socket, id]).status == 0)
+        #expect(try await daemon.client.directives().isEmpty)
+        let again = try TestSupport.run(tawonctl, ["d", "unsub", "--socket", daemon.socket, id])
+        #expect(again.status == 1)
+        #expect(again.stderr.contains("tawond: no directive \(id)"))
+        let refused = try TestSupport.run(
+            tawonctl, ["d", "sub", "--socket", daemon.socket, "-c", "", "-t", "syscalls|functions:read"])
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("a directive needs a condition"))
+        #expect(daemon.stop().status == 0)
+    }
+
+    @Test("A client that is not root and not in the group is refused")
+    func othersAreRefused() async throws {
+        try KernelSupport.require()
+        let daemon = try await RunningDaemon()
+        let asNobody = ["--reuid=nobody", "--regid=nogroup", "--clear-groups", "/usr/bin/curl", "-s",
+                        "-w", "\n%{http_code}", "--unix-socket", daemon.socket, "http://tawond/v1/status"]
+        var status = stat()
+        stat(daemon.socket, &status)
+        #expect(status.st_mode & 0o777 == 0o660)
+        #expect(status.st_uid == 0)
+        // The socket's mode keeps others out...
+        let denied = try TestSupport.run("/usr/bin/setpriv", asNobody)
+        #expect(denied.stdout.hasSuffix("\n000"))
+        // ...and where the file would let them in, the peer credentials do not.
+        chmod(daemon.directory.path, 0o755)
+        chmod(daemon.socket, 0o666)
+        let forbidden = try TestSupport.run("/usr/bin/setpriv", asNobody)
+        #expect(forbidden.stdout.hasSuffix("\n403"))
+        #expect(forbidden.stdout.contains("uid 65534 is neither root nor in tawond's socket group"))
+        #expect(daemon.stop().status == 0)
+    }
+
+    @Test("SIGTERM during a flood of events exits within 5 s and leaves no BPF program behind")
+    func sigtermDuringFlood() async throws {
+        try KernelSupport.require()
+        let before = try syscallsPrograms()
+        let daemon = try await RunningDaemon()
+        let flood = try TracedWorkload(["getppid", "200000000"])
+        _ = try await daemon.client.createDirective(
+            DirectiveCreation(conditions: "process.pid:\(flood.pid)", tasks: ["syscalls|functions:ALL"]))
+        let ours = try syscallsPrograms().subtracting(before)
+        #expect(ours.count == 4)
+        let floodThread = Thread { flood.go() }
+        floodThread.start()
+        try await Task.sleep(for: .seconds(1))
+        #expect(try await daemon.client.status().events.received > 10_000)
+
+        let stopped = daemon.stop()
+        kill(flood.process.processIdentifier, SIGKILL)
+        #expect(stopped.status == 0)
+        #expect(stopped.seconds < 5, "tawond took \(stopped.seconds) s to exit")
+        let deadline = ContinuousClock.now + .seconds(15)  // freed after an RCU-tasks grace period
+        while try !syscallsPrograms().isDisjoint(with: ours), ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(try syscallsPrograms().isDisjoint(with: ours))
+    }
+
+    @Test("A reader that stops reading does not raise the kernel's drops; its own are reported")
+    func slowReader() async throws {
+        try KernelSupport.require()
+        let daemon = try await RunningDaemon(["--stream-buffer", "100"])
+        let workload = try TracedWorkload(["paced", "60000"])
+        let directive = try await daemon.client.createDirective(
+            DirectiveCreation(conditions: "process.pid:\(workload.pid)", tasks: ["syscalls|functions:getppid"]))
+        // A reader that reads 1 KiB a second: far slower than the records come.
+        let reader = try ChildProcess.spawn(
+            ["/usr/bin/curl", "-s", "-N", "--limit-rate", "1k", "--unix-socket", daemon.socket,
+             "http://tawond/v1/directives/\(directive.id)/stream"])
+        try await waitUntil { try await daemon.client.status().streams.count == 1 }
+        workload.go()
+        try await waitUntil { try await daemon.client.status().events.received >= 60_000 }
+
+        let status = try await daemon.client.status()
+        kill(reader, SIGKILL)
+        _ = ChildProcess.wait(reader)
+        #expect(status.drops.ringBufferFull == 0)
+        #expect(status.drops.streamReaders > 50_000)
+        #expect(status.streams.first?.dropped == status.drops.streamReaders)
+        let metrics = try TestSupport.run("/usr/bin/curl", ["-s", "--unix-socket", daemon.socket, "http://tawond/metrics"])
+        let line = try #require(metrics.stdout.split(separator: "\n").first { $0.contains("tawon_records_lost_total{cause=\"stream_reader\"}") })
+        #expect((Double(line.split(separator: " ").last ?? "") ?? 0) > 50_000)
+        #expect(metrics.stdout.contains("tawon_records_lost_total{cause=\"ring_buffer_full\"} 0"))
+        #expect(daemon.stop().status == 0)
+    }
+
+    private func waitUntil(seconds: Double = 10, _ condition: () async throws -> Bool) async throws {
+        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+        while ContinuousClock.now < deadline {
+            if try await condition() { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw TestFailure("timed out")
+    }
+
+    private func syscallsPrograms() throws -> Set<Int> {
+        Set(try TestSupport.run("/usr/sbin/bpftool", ["prog", "list"]).stdout.split(separator: "\n").compactMap { line -> Int? in
+            guard line.contains(" name syscalls_") else { return nil }
+            return Int(line.prefix { $0 != ":" })
+        })
+    }
+}
