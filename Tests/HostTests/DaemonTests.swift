@@ -50,6 +50,13 @@ struct DaemonTests {
         #expect(listed.directives.map(\.id) == [id])
         #expect(listed.directives.first?.conditions == "process.name:nothing-here")
 
+        let tasks = try TestSupport.run(tawonctl, ["task", "list", "--daemon", "--socket", daemon.socket])
+        #expect(tasks.stdout.contains("syscalls  0.1.0    383"))
+        let described = try TestSupport.run(tawonctl, ["task", "describe", "syscalls", "--daemon", "--socket", daemon.socket])
+        #expect(described.stdout.contains("CAP_NET_RAW     socket, sendto, recvfrom, recvmsg, bind, setsockopt, ioctl"))
+        let status = try TestSupport.run(tawonctl, ["status", "--socket", daemon.socket])
+        #expect(status.stdout.contains("directives: 1;"))
+
         #expect(try TestSupport.run(tawonctl, ["d", "unsub", "--socket", daemon.socket, id]).status == 0)
         #expect(try await daemon.client.directives().isEmpty)
         let again = try TestSupport.run(tawonctl, ["d", "unsub", "--socket", daemon.socket, id])
@@ -136,6 +143,25 @@ struct DaemonTests {
         #expect((Double(line.split(separator: " ").last ?? "") ?? 0) > 50_000)
         #expect(metrics.stdout.contains("tawon_records_lost_total{cause=\"ring_buffer_full\"} 0"))
         #expect(daemon.stop().status == 0)
+    }
+
+    @Test("Several outputs at once: a file (JSON) and another file (compact) get every record")
+    func fileOutputs() async throws {
+        try KernelSupport.require()
+        let directory = try TestSupport.temporaryDirectory("outputs")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let json = directory.appending(path: "events.jsonl").path
+        let compact = directory.appending(path: "events.log").path
+        let daemon = try await RunningDaemon(["--output", "file:\(json)", "--output", "file:\(compact):compact"])
+        let workload = try TracedWorkload(["write"])
+        _ = try await daemon.client.createDirective(
+            DirectiveCreation(conditions: "process.pid:\(workload.pid)", tasks: ["syscalls|functions:write"]))
+        workload.go()
+        try await waitUntil { (SystemFile.text(compact) ?? "").contains("write(") }
+        #expect(daemon.stop().status == 0)
+        let line = try #require(SystemFile.text(json)?.split(separator: "\n").first)
+        #expect(line.hasPrefix("{\"data\":[{\"data\":{\"args\":[{\"name\":\"fd\",\"value\":1}"))
+        #expect(SystemFile.text(compact)?.contains("tawon-workload write(fd=1, buf=\"+\", count=1)") == true)
     }
 
     private func waitUntil(seconds: Double = 10, _ condition: () async throws -> Bool) async throws {

@@ -29,6 +29,14 @@ public struct DaemonClient: Sendable {
         _ = try await data(.DELETE, "/v1/directives/\(id)")
     }
 
+    public func tasks() async throws -> TaskCatalogReport.Listing {
+        try await send(.GET, "/v1/tasks", expecting: TaskCatalogReport.Listing.self)
+    }
+
+    public func task(_ name: String) async throws -> TaskCatalogReport.Description {
+        try await send(.GET, "/v1/tasks/\(name)", expecting: TaskCatalogReport.Description.self)
+    }
+
     public func status() async throws -> DaemonStatus {
         try await send(.GET, "/v1/status", expecting: DaemonStatus.self)
     }

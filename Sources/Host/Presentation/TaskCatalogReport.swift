@@ -3,35 +3,39 @@ import Foundation
 /// What `tawonctl task list` and `task describe` print, as text or JSON, generated from what
 /// the plugins registered.
 public enum TaskCatalogReport {
-    struct Listing: Codable {
-        struct Task: Codable {
-            var name: String
-            var version: String
-            var file: String
-            var functions: Int
-            var abi: String
+    /// What `task list` shows (GET /v1/tasks).
+    public struct Listing: Codable, Sendable {
+        public struct Task: Codable, Sendable {
+            public var name: String
+            public var version: String
+            public var file: String
+            public var functions: Int
+            public var abi: String
         }
-        var tasks: [Task]
-        var refused: [PluginRefusal]
+        public var tasks: [Task]
+        public var refused: [PluginRefusal]
     }
 
-    struct Description: Codable {
-        var file: String
-        var abi: String
-        var task: TaskDescription
+    /// What `task describe` shows (GET /v1/tasks/NAME).
+    public struct Description: Codable, Sendable {
+        public var file: String
+        public var abi: String
+        public var task: TaskDescription
     }
 
     /// `task list`: loaded tasks, then refused plugin files with their reasons.
     public static func list(_ catalog: TaskCatalog, json: Bool) throws -> String {
-        if json { return try encode(listing(catalog)) }
+        try list(listing(catalog), json: json)
+    }
+
+    public static func list(_ listing: Listing, json: Bool) throws -> String {
+        if json { return try encode(listing) }
         var table = TextTable(["NAME", "VERSION", "FUNCTIONS", "FILE"])
-        for task in catalog.tasks {
-            table.add([task.name, task.description.version, "\(task.description.functions.count)", task.path])
-        }
+        for task in listing.tasks { table.add([task.name, task.version, "\(task.functions)", task.file]) }
         var text = table.render()
-        if !catalog.refusals.isEmpty {
+        if !listing.refused.isEmpty {
             var refused = TextTable(["REFUSED", "REASON"])
-            for refusal in catalog.refusals { refused.add([refusal.path, refusal.reason]) }
+            for refusal in listing.refused { refused.add([refusal.path, refusal.reason]) }
             text += "\n\n" + refused.render()
         }
         return text
@@ -39,13 +43,15 @@ public enum TaskCatalogReport {
 
     /// `task describe NAME`: functions, capability sets, output schema, options.
     public static func describe(_ task: LoadedTask, json: Bool) throws -> String {
-        if json {
-            return try encode(Description(file: task.path, abi: "\(task.abiVersion)", task: task.description))
-        }
-        let description = task.description
+        try describe(Description(file: task.path, abi: "\(task.abiVersion)", task: task.description), json: json)
+    }
+
+    public static func describe(_ described: Description, json: Bool) throws -> String {
+        if json { return try encode(described) }
+        let description = described.task
         var sections = [
             "\(description.name) \(description.version) — \(description.description)\n"
-                + "file: \(task.path)\nabi:  \(task.abiVersion)"
+                + "file: \(described.file)\nabi:  \(described.abi)"
         ]
         var options = TextTable(["OPTION", "TYPE", "DEFAULT", "DESCRIPTION"])
         for option in description.options {
