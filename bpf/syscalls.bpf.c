@@ -38,6 +38,15 @@ struct {
     __type(value, struct syscalls_capture_plan);
 } capture_plans SEC(".maps");
 
+/* tgid -> records it may still send: a process just exec'd (or forked by one) is watched by
+ * every directive until the host has decided about it; this bounds what it sends meanwhile. */
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 16384);
+    __type(key, __u32);
+    __type(value, __u32);
+} undecided_processes SEC(".maps");
+
 /* [0]: the mask of all active directives, given to a process that just exec'd until the host
  * has decided about it, so that its first syscalls are not lost. */
 struct {
@@ -236,6 +245,16 @@ int BPF_PROG(syscalls_sys_enter, struct pt_regs *regs, long id)
     __u64 *hooking = bpf_map_lookup_elem(&hooked_syscalls, &key);
     if (!hooking || !(*watching & *hooking))
         return 0;
+    __u32 *budget = bpf_map_lookup_elem(&undecided_processes, &tgid);
+    if (budget) {
+        if (*budget == 0) {
+            struct syscalls_counters *count = cpu_counters();
+            if (count)
+                __sync_fetch_and_add(&count->held_undecided, 1);
+            return 0;
+        }
+        __sync_fetch_and_sub(budget, 1);
+    }
     __u64 directives = *watching & *hooking;
     struct syscalls_capture_plan *plan = bpf_map_lookup_elem(&capture_plans, &key);
 
@@ -307,6 +326,10 @@ int BPF_PROG(syscalls_fork, struct task_struct *parent, struct task_struct *chil
     if (!mask)
         return 0;
     bpf_map_update_elem(&watched_processes, &child_pid, mask, BPF_ANY);
+    if (bpf_map_lookup_elem(&undecided_processes, &parent_tgid)) {
+        __u32 budget = SYSCALLS_UNDECIDED_BUDGET;
+        bpf_map_update_elem(&undecided_processes, &child_pid, &budget, BPF_ANY);
+    }
     struct syscalls_process_event *record = begin_process_record(SYSCALLS_RECORD_FORK, child);
     if (record)
         finish_process_record(record);
@@ -325,6 +348,8 @@ int BPF_PROG(syscalls_exec, struct task_struct *task, int old_pid, struct linux_
     if (tgid == syscalls_config.host_tgid)
         return 0;
     bpf_map_update_elem(&watched_processes, &tgid, active, BPF_ANY);
+    __u32 budget = SYSCALLS_UNDECIDED_BUDGET;
+    bpf_map_update_elem(&undecided_processes, &tgid, &budget, BPF_ANY);
     struct syscalls_process_event *record = begin_process_record(SYSCALLS_RECORD_EXEC, task);
     if (!record)
         return 0;
@@ -348,6 +373,7 @@ int BPF_PROG(syscalls_exit, struct task_struct *task)
     __u32 pid = BPF_CORE_READ(task, pid);
     if (pid != (__u32)BPF_CORE_READ(task, tgid))
         return 0; /* a thread */
+    bpf_map_delete_elem(&undecided_processes, &pid);
     if (bpf_map_delete_elem(&watched_processes, &pid) == 0) {
         struct syscalls_process_event *record = begin_process_record(SYSCALLS_RECORD_EXIT, task);
         if (record)

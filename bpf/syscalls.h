@@ -22,6 +22,9 @@
 #define SYSCALLS_PATH_LIMIT 1024
 #define SYSCALLS_SOCKADDR_LIMIT 128
 #define SYSCALLS_BUFFER_LIMIT_MAX 4095
+/* Records a process may send before the host has decided about it (after exec): enough for its
+ * first syscalls, too few for a flood from a process nobody will select. */
+#define SYSCALLS_UNDECIDED_BUDGET 4096
 
 /* What a record in the ring buffer is. */
 enum syscalls_record_kind {
@@ -56,7 +59,7 @@ struct syscalls_config {
 struct syscalls_counters {
     __u64 ringbuf_full;   /* records lost: no room in the ring buffer */
     __u64 capture_faults; /* user memory that could not be read */
-    __u64 reserved;       /* unused; the host counts the records it reads */
+    __u64 held_undecided; /* records held back from a process the host had not yet decided about */
 };
 
 struct syscalls_capture {

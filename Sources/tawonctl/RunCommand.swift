@@ -74,7 +74,8 @@ struct RunCommand: ParsableCommand {
     static func summary(_ counters: SessionCounters) -> String {
         let kernel = counters.kernel ?? SyscallsProgram.Counters()
         return "\(counters.emitted) records written; lost: \(kernel.ringBufferFull) (ring buffer full),"
-            + " \(counters.taskFailures) (task failures); \(kernel.captureFaults) unreadable arguments"
+            + " \(counters.taskFailures) (task failures); \(kernel.captureFaults) unreadable arguments;"
+            + " \(kernel.heldUndecided) held back from processes not yet decided about"
     }
 }
 

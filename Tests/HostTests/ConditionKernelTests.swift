@@ -150,6 +150,7 @@ struct ConditionKernelTests {
         execer.go()
         while reader.isExecuting { usleep(10_000) }
         for _ in 0..<20 { try tracer.session.poll(timeoutMilliseconds: 20) }
+        let counters = tracer.session.counters()
         tracer.session.close()
 
         var firstByPID: [UInt32: String] = [:]
@@ -158,7 +159,7 @@ struct ConditionKernelTests {
             if let pid = call.process?.pid, firstByPID[pid] == nil { firstByPID[pid] = call.function }
         }
         let captured = firstByPID.values.filter { $0 == reference }.count
-        print("first syscall after exec (\(reference)) captured for \(captured) of \(execs) execs")
+        print("first syscall after exec (\(reference)) captured for \(captured) of \(execs) execs; \(counters)")
         #expect(firstByPID.count == execs)
         #expect(captured == execs)
     }

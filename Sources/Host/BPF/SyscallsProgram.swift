@@ -23,6 +23,9 @@ public final class SyscallsProgram {
     public struct Counters: Sendable, Equatable {
         public var ringBufferFull: UInt64 = 0
         public var captureFaults: UInt64 = 0
+        /// Held back from processes not yet decided about, past their budget (lost only if the
+        /// host then selected them).
+        public var heldUndecided: UInt64 = 0
 
         public init() {}
     }
@@ -32,6 +35,7 @@ public final class SyscallsProgram {
     private let hooked: Int32
     private let plans: Int32
     private let active: Int32
+    private let undecided: Int32
     private let counterMap: Int32
     let eventsMap: Int32
 
@@ -50,15 +54,18 @@ public final class SyscallsProgram {
         hooked = try object.mapDescriptor("hooked_syscalls")
         plans = try object.mapDescriptor("capture_plans")
         active = try object.mapDescriptor("active_directives")
+        undecided = try object.mapDescriptor("undecided_processes")
         counterMap = try object.mapDescriptor("counters")
         eventsMap = try object.mapDescriptor("events")
     }
 
     deinit { close() }
 
-    /// Sets which directives watch a process (a zero mask stops watching it).
+    /// Sets which directives watch a process (a zero mask stops watching it). The host has
+    /// decided about the process: it is no longer held to the undecided budget.
     public func watch(tgid: UInt32, directives mask: UInt64) throws {
         var key = tgid
+        _ = bpf_map_delete_elem(undecided, &key)
         if mask == 0 {
             let result = bpf_map_delete_elem(watched, &key)
             if result < 0 && result != -ENOENT {
@@ -130,6 +137,7 @@ public final class SyscallsProgram {
         return values.reduce(into: Counters()) { sum, cpu in
             sum.ringBufferFull += cpu.ringbuf_full
             sum.captureFaults += cpu.capture_faults
+            sum.heldUndecided += cpu.held_undecided
         }
     }
 

@@ -62,7 +62,8 @@ public final class Daemon: @unchecked Sendable {
             events: .init(received: counters.received, written: counters.emitted),
             drops: .init(
                 ringBufferFull: counters.kernel?.ringBufferFull ?? 0, taskFailures: counters.taskFailures,
-                streamReaders: streams.totalDropped, unreadableArguments: counters.kernel?.captureFaults ?? 0),
+                streamReaders: streams.totalDropped, unreadableArguments: counters.kernel?.captureFaults ?? 0,
+                heldUndecided: counters.kernel?.heldUndecided ?? 0),
             streams: streams.current.map { .init(id: $0.id, directiveID: $0.directiveID, sent: $0.sent, dropped: $0.dropped) })
     }
 
@@ -81,6 +82,8 @@ public struct DaemonStatus: Codable, Sendable {
         /// For slow stream readers, summed.
         public var streamReaders: UInt64
         public var unreadableArguments: UInt64
+        /// Held back from just-exec'd processes past their budget before the host decided.
+        public var heldUndecided: UInt64
     }
     public struct Stream: Codable, Sendable {
         public var id: Int

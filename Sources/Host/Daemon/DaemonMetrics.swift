@@ -23,6 +23,7 @@ final class DaemonMetrics: @unchecked Sendable {
             count("tawon_records_lost_total", [("cause", "task_failure")], status.drops.taskFailures)
             count("tawon_records_lost_total", [("cause", "stream_reader")], status.drops.streamReaders)
             count("tawon_unreadable_arguments_total", [], status.drops.unreadableArguments)
+            count("tawon_records_held_undecided_total", [], status.drops.heldUndecided)
             gauge("tawon_directives", Double(status.directives.count))
             gauge("tawon_stream_readers", Double(status.streams.count))
             gauge("tawon_uptime_seconds", status.uptimeSeconds)

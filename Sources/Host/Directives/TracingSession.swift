@@ -206,7 +206,10 @@ public final class TracingSession: @unchecked Sendable {
         switch record {
         case .syscall(let syscall): dispatch(syscall)
         case .exec(let info), .fork(let info): decide(info.pid, process: processes.refresh(info.pid, kernel: info))
-        case .exit(let pid): processes.exited(pid)
+        case .exit(let pid):
+            // A decision handled after the exit (the notices queue) re-inserted the pid: clear it.
+            try? kernel?.program.watch(tgid: pid, directives: 0)
+            processes.exited(pid)
         }
     }
 
