@@ -78,9 +78,7 @@ struct DirectiveCommand: AsyncParsableCommand {
         func run() async throws {
             let directives = try await daemon.client.directives()
             if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                print(String(decoding: try encoder.encode(directives), as: UTF8.self))
+                try printJSON(directives)
                 return
             }
             var table = TextTable(["ID", "TASKS", "FUNCTIONS", "CONDITIONS"])

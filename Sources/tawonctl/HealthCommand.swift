@@ -30,9 +30,7 @@ struct HealthCommand: AsyncParsableCommand {
                 catalog: plugins.loadCatalog(), timeout: .milliseconds(Int(timeout * 1000)), logger: logger)
         }
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            try printJSON(report)
         } else {
             print(Self.table(report))
         }

@@ -12,9 +12,7 @@ struct StatusCommand: AsyncParsableCommand {
     func run() async throws {
         let status = try await daemon.client.status()
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(status), as: UTF8.self))
+            try printJSON(status)
             return
         }
         print("""

@@ -43,3 +43,10 @@ func bootstrapLogging(level: Logger.Level) -> Logger {
     LibbpfLog.install(logger)
     return logger
 }
+
+/// Prints a value as indented JSON with sorted keys.
+func printJSON(_ value: some Encodable) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}

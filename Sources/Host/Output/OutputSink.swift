@@ -20,26 +20,18 @@ public enum OutputFormat: String, Sendable, CaseIterable {
 /// Writes lines to a file descriptor, buffered, flushed on `flush()` or when the buffer fills.
 public final class LineWriterSink: OutputSink, @unchecked Sendable {
     private let descriptor: Int32
-    private let format: OutputFormat
-    private let colored: Bool
     private let lock = NSLock()
-    private var envelopes: OutputEnvelope.Writer
+    private var lines: RecordLineFormatter
     private var buffer = JSONText(capacity: 1 << 17)
 
     public init(descriptor: Int32, format: OutputFormat, source: OutputSource, colored: Bool? = nil) {
         self.descriptor = descriptor
-        self.format = format
-        self.colored = colored ?? (isatty(descriptor) == 1)
-        envelopes = OutputEnvelope.Writer(source: source)
+        lines = RecordLineFormatter(format: format, source: source, colored: colored ?? (isatty(descriptor) == 1))
     }
 
     public func write(_ record: EmittedRecord) {
         lock.withLock {
-            switch format {
-            case .json: envelopes.append(record, to: &buffer)
-            case .compact: buffer.rawJSON(CompactLine.render(record, colored: colored))
-            }
-            buffer.raw("\n")
+            lines.append(record, to: &buffer)
             if buffer.bytes.count >= 1 << 16 { drain() }
         }
     }

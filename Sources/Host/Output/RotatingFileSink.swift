@@ -6,19 +6,17 @@ public final class RotatingFileSink: OutputSink, @unchecked Sendable {
     private let path: String
     private let maxBytes: Int
     private let maxFiles: Int
-    private let format: OutputFormat
     private let lock = NSLock()
     private var descriptor: Int32 = -1
     private var size = 0
-    private var envelopes: OutputEnvelope.Writer
+    private var lines: RecordLineFormatter
     private var buffer = JSONText(capacity: 1 << 16)
 
     public init(path: String, maxBytes: Int, maxFiles: Int, format: OutputFormat, source: OutputSource) throws {
         self.path = path
         self.maxBytes = maxBytes
         self.maxFiles = max(maxFiles, 1)
-        self.format = format
-        envelopes = OutputEnvelope.Writer(source: source)
+        lines = RecordLineFormatter(format: format, source: source, colored: false)
         try open()
     }
 
@@ -26,11 +24,7 @@ public final class RotatingFileSink: OutputSink, @unchecked Sendable {
 
     public func write(_ record: EmittedRecord) {
         lock.withLock {
-            switch format {
-            case .json: envelopes.append(record, to: &buffer)
-            case .compact: buffer.rawJSON(CompactLine.render(record, colored: false))
-            }
-            buffer.raw("\n")
+            lines.append(record, to: &buffer)
             if buffer.bytes.count >= 1 << 16 { drain() }
         }
     }
