@@ -41,14 +41,7 @@ public final class LineWriterSink: OutputSink, @unchecked Sendable {
     }
 
     private func drain() {
-        var written = 0
-        let bytes = buffer.bytes
-        while written < bytes.count {
-            let result = bytes[written...].withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
-            if result < 0 && errno == EINTR { continue }
-            if result <= 0 { break }  // a closed pipe: drop what cannot be written
-            written += result
-        }
+        writeFully(buffer.bytes, to: descriptor)
         buffer.removeAll()
     }
 }

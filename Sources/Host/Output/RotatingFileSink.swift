@@ -35,9 +35,7 @@ public final class RotatingFileSink: OutputSink, @unchecked Sendable {
 
     private func drain() {
         guard !buffer.bytes.isEmpty, descriptor >= 0 else { return }
-        let bytes = buffer.bytes
-        let written = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
-        if written > 0 { size += written }
+        size += writeFully(buffer.bytes, to: descriptor)
         buffer.removeAll()
         if maxBytes > 0 && size >= maxBytes { rotate() }
     }
