@@ -39,12 +39,6 @@ public final class RingBufferReader {
         return sink.takeUnretainedValue().handled
     }
 
-    /// Handles every record available now, without waiting.
-    @discardableResult
-    public func drain() throws -> Int {
-        try poll(timeoutMilliseconds: 0)
-    }
-
     /// libbpf's results: a count, an interrupted wait, the budget reached, or an error.
     private static func check(_ result: Int32, _ call: String) throws {
         if result < 0 && result != -EINTR && result != RingBufferSink.budgetReached {

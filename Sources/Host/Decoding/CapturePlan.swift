@@ -75,8 +75,9 @@ public struct CapturePlan: Sendable, Equatable {
         return plan
     }
 
+    /// The type with runs of spaces folded to one.
     private static func normalized(_ type: String) -> String {
-        type.split(separator: " ").joined(separator: " ").replacingOccurrences(of: " *", with: " *")
+        type.split(separator: " ").joined(separator: " ")
     }
 
     /// An argument that holds the length of the one before it (`count`, `len`, `addrlen`...).

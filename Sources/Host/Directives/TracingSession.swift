@@ -239,8 +239,7 @@ public final class TracingSession: @unchecked Sendable {
         for directive in matching where directive.selects(process, capabilities: record.capabilities) == true {
             for entry in directive.instances where entry.functions.contains(functionID) {
                 if event == nil {
-                    event = makeEvent(record, signature: signature, functionID: functionID)
-                    event!.processGeneration = process.generation
+                    event = makeEvent(record, signature: signature, functionID: functionID, process: process)
                 }
                 if !entry.instance.deliver(event!) { reportFailure(of: entry.instance) }
             }
@@ -267,11 +266,13 @@ public final class TracingSession: @unchecked Sendable {
         return (signature, UInt64(native.number))
     }
 
-    private func makeEvent(_ record: SyscallRecord, signature: SyscallSignature, functionID: UInt64) -> DeliverableEvent {
+    private func makeEvent(
+        _ record: SyscallRecord, signature: SyscallSignature, functionID: UInt64, process: ProcessSnapshot
+    ) -> DeliverableEvent {
         DeliverableEvent(
             timestampNanoseconds: UInt64(Int64(record.monotonicNanoseconds) + monotonicToWallClock),
             cpu: record.cpu, pid: record.pid, tid: record.tid, isCompat: record.isCompat,
             functionID: functionID, functionName: signature.name, comm: record.comm,
-            arguments: ArgumentDecoder.decode(record, signature: signature))
+            arguments: ArgumentDecoder.decode(record, signature: signature), processGeneration: process.generation)
     }
 }
