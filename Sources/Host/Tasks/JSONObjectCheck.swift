@@ -2,22 +2,34 @@
 /// building anything: cheap enough for every record a task emits.
 enum JSONObjectCheck {
     static func isObject(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        var scanner = Scanner(bytes: bytes)
+        guard let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return false }
+        var scanner = Scanner(base: base, count: bytes.count)
         scanner.skipSpace()
         guard scanner.peek == UInt8(ascii: "{"), scanner.value(depth: 0) else { return false }
         scanner.skipSpace()
         return scanner.index == bytes.count
     }
 
+    /// Reads through a raw pointer: this runs over every byte of every record, and bounds
+    /// checks and optionals per byte cost more than the scan itself. `peek` past the end is 0,
+    /// which no rule accepts.
     private struct Scanner {
-        let bytes: UnsafeRawBufferPointer
+        let base: UnsafePointer<UInt8>
+        let count: Int
         var index = 0
         static let maximumDepth = 512
 
-        var peek: UInt8? { index < bytes.count ? bytes[index] : nil }
+        init(base: UnsafePointer<UInt8>, count: Int) {
+            self.base = base
+            self.count = count
+        }
+
+        var peek: UInt8 { index < count ? base[index] : 0 }
 
         mutating func skipSpace() {
-            while let byte = peek, byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 {
+            while index < count {
+                let byte = base[index]
+                guard byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 else { return }
                 index += 1
             }
         }
@@ -29,14 +41,15 @@ enum JSONObjectCheck {
         }
 
         mutating func value(depth: Int) -> Bool {
-            guard depth < Self.maximumDepth, let byte = peek else { return false }
-            switch byte {
+            guard depth < Self.maximumDepth else { return false }
+            switch peek {
             case UInt8(ascii: "{"): return container(close: UInt8(ascii: "}"), keyed: true, depth: depth)
             case UInt8(ascii: "["): return container(close: UInt8(ascii: "]"), keyed: false, depth: depth)
             case UInt8(ascii: "\""): return string()
             case UInt8(ascii: "t"): return literal("true")
             case UInt8(ascii: "f"): return literal("false")
             case UInt8(ascii: "n"): return literal("null")
+            case 0: return false
             default: return number()
             }
         }
@@ -62,29 +75,54 @@ enum JSONObjectCheck {
 
         mutating func string() -> Bool {
             index += 1
-            let count = bytes.count
-            while index < count {
-                let byte = bytes[index]
+            while true {
+                skipPlainContent()
+                guard index < count else { return false }
+                let byte = base[index]
                 index += 1
                 if byte == UInt8(ascii: "\"") { return true }
-                if byte < 0x20 { return false }
-                if byte == UInt8(ascii: "\\") && !escape() { return false }
+                if byte < 0x20 || !escape() { return false }  // else it was a backslash
             }
-            return false
+        }
+
+        /// Moves to the string's next '"', '\\' or control character (or the end), eight bytes
+        /// at a time: command lines and paths are long, and this is most of the scan.
+        mutating func skipPlainContent() {
+            let ones: UInt64 = 0x0101_0101_0101_0101
+            while index + 8 <= count {
+                let word = UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)
+                let quote = word ^ (ones &* 0x22)
+                let backslash = word ^ (ones &* 0x5C)
+                // A byte's high bit is set where it is zero in `quote` or `backslash` (v - 1
+                // borrows, v's own high bit clear) or below 0x20 in `word`. Borrows only carry
+                // upwards, so the lowest flagged byte is a real stop.
+                let stops = (((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash)
+                    | ((word &- ones &* 0x20) & ~word)) & (ones &* 0x80)
+                if stops != 0 {
+                    index += stops.trailingZeroBitCount >> 3  // little-endian: first byte lowest
+                    return
+                }
+                index += 8
+            }
+            while index < count {
+                let byte = base[index]
+                if byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { return }
+                index += 1
+            }
         }
 
         /// After a backslash: one of \" \\ / b f n r t, or u and four hex digits.
         mutating func escape() -> Bool {
-            guard let escaped = peek else { return false }
+            let escaped = peek
             index += 1
             if escaped == UInt8(ascii: "u") {
                 for _ in 0..<4 {
-                    guard let hex = peek, isHex(hex) else { return false }
+                    guard isHex(peek) else { return false }
                     index += 1
                 }
                 return true
             }
-            return "\"\\/bfnrt".utf8.contains(escaped)
+            return escaped != 0 && "\"\\/bfnrt".utf8.contains(escaped)
         }
 
         mutating func literal(_ word: StaticString) -> Bool {
@@ -107,7 +145,7 @@ enum JSONObjectCheck {
 
         mutating func digits() -> Bool {
             let start = index
-            while let byte = peek, byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") { index += 1 }
+            while index < count, base[index] >= UInt8(ascii: "0"), base[index] <= UInt8(ascii: "9") { index += 1 }
             return index > start
         }
 
