@@ -12,6 +12,7 @@ final class SyscallsTask: TawonTask {
     private let compact: Bool
     private let meta: MetaSelection
     private var processes = ProcessFragmentCache()
+    private var json = JSONText(capacity: 1024)
     private let demo: DemoLoop?
 
     init(host: TaskHost, options: TaskOptions) throws {
@@ -42,36 +43,37 @@ final class SyscallsTask: TawonTask {
     func start() throws { demo?.start() }
 
     func handle(_ event: TaskEvent) throws {
-        var json = JSONText(capacity: 512)
+        // One buffer for every record: events come one at a time (the ABI serializes them).
+        json.removeAll()
         json.raw("{")
         if !compact {
             json.raw("\"args\":[")
             for index in 0..<event.argumentCount {
                 if index > 0 { json.raw(",") }
-                write(event.argument(index), to: &json)
+                write(event.argumentView(index))
             }
             json.raw("],")
         }
         json.raw("\"function\":")
-        json.string(event.functionName)
+        json.string(utf8: event.functionNameUTF8)
         if meta.includesProcess {
             json.raw(",\"process\":")
             json.rawJSON(processes.fragment(for: event, meta: meta, host: host))
         }
         json.raw("}")
-        try host.emit(json: json.string, timestampNanoseconds: event.timestampNanoseconds)
+        try host.emit(json: json, timestampNanoseconds: event.timestampNanoseconds)
     }
 
     func stop() throws { demo?.stop() }
 
-    private func write(_ argument: TaskEventArgument, to json: inout JSONText) {
+    private func write(_ argument: TaskEventArgumentView) {
         json.raw("{\"name\":")
-        json.string(argument.name)
+        json.string(utf8: argument.nameUTF8)
         json.raw(",\"value\":")
         switch argument.value {
         case .signed(let number): json.number(number)
         case .unsigned(let number): json.number(number)
-        case .text(let text, _): json.string(text)
+        case .text(let text, _): json.string(utf8: text)
         }
         json.raw("}")
     }

@@ -23,6 +23,10 @@ public struct JSONText: Sendable {
         bytes.append(byte)
     }
 
+    mutating func appendBytes(_ raw: UnsafeRawBufferPointer) {
+        bytes.append(contentsOf: raw)
+    }
+
     public mutating func raw(_ text: StaticString) {
         text.withUTF8Buffer { bytes.append(contentsOf: $0) }
     }
@@ -35,6 +39,11 @@ public struct JSONText: Sendable {
     /// Appends already-valid JSON bytes (e.g. a fragment rendered earlier).
     public mutating func rawJSON(_ json: JSONText) {
         bytes.append(contentsOf: json.bytes)
+    }
+
+    /// Appends already-valid JSON bytes lent for the call.
+    public mutating func rawJSON(bytes json: UnsafeRawBufferPointer) {
+        bytes.append(contentsOf: json)
     }
 
     /// Appends a decimal number. Concrete, not generic: across modules a generic integer print
@@ -67,15 +76,18 @@ public struct JSONText: Sendable {
 
     /// Appends `text` as a quoted JSON string, escaping what RFC 8259 requires.
     public mutating func string(_ text: String) {
-        bytes.append(UInt8(ascii: "\""))
         var text = text
-        text.withUTF8 { utf8 in
-            // Most text needs no escaping: copy it in one go.
-            if !utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
-                bytes.append(contentsOf: utf8)
-            } else {
-                for byte in utf8 { escape(byte) }
-            }
+        text.withUTF8 { string(utf8: UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Appends UTF-8 bytes (e.g. a C string the host lent) as a quoted JSON string, escaped.
+    public mutating func string(utf8: UnsafeRawBufferPointer) {
+        bytes.append(UInt8(ascii: "\""))
+        // Most text needs no escaping: copy it in one go.
+        if !utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            bytes.append(contentsOf: utf8)
+        } else {
+            for byte in utf8 { escape(byte) }
         }
         bytes.append(UInt8(ascii: "\""))
     }

@@ -1,4 +1,7 @@
 import TaskABI
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One event, viewed in place: valid only during `TawonTask.handle(_:)`. Properties read the
 /// host's memory lazily, so a task pays only for what it looks at.
@@ -20,10 +23,49 @@ public struct TaskEvent {
     /// Changes whenever the host's information about `pid` changes: cache per (pid, this).
     public var processGeneration: UInt64 { raw.pointee.process_generation }
 
-    /// Argument `index` (0 ..< argumentCount).
+    /// The function's name as UTF-8, lent for the call: no copy, for a task on the hot path.
+    public var functionNameUTF8: UnsafeRawBufferPointer { utf8(raw.pointee.function_name) }
+
+    /// Argument `index` (0 ..< argumentCount), its strings copied.
     public func argument(_ index: Int) -> TaskEventArgument {
+        TaskEventArgument(argumentView(index))
+    }
+
+    /// Argument `index` (0 ..< argumentCount) in place: its bytes are lent for the call.
+    public func argumentView(_ index: Int) -> TaskEventArgumentView {
         precondition(index >= 0 && index < argumentCount, "argument index out of range")
-        return TaskEventArgument(raw.pointee.args![index]!.pointee)
+        return TaskEventArgumentView(raw.pointee.args![index]!)
+    }
+}
+
+/// One decoded argument viewed in the host's memory: valid only during `TawonTask.handle(_:)`.
+public struct TaskEventArgumentView {
+    public enum Value {
+        case signed(Int64)
+        case unsigned(UInt64)
+        /// The decoded rendering as UTF-8 bytes.
+        case text(UnsafeRawBufferPointer, truncated: Bool)
+    }
+
+    private let argument: UnsafePointer<tawon_event_arg>
+
+    init(_ argument: UnsafePointer<tawon_event_arg>) { self.argument = argument }
+
+    public var nameUTF8: UnsafeRawBufferPointer { utf8(argument.pointee.name) }
+    public var typeUTF8: UnsafeRawBufferPointer { utf8(argument.pointee.type) }
+    /// The raw register value.
+    public var raw: UInt64 { argument.pointee.value }
+
+    public var value: Value {
+        switch Int(argument.pointee.kind) {
+        case Int(TAWON_VALUE_SIGNED): return .signed(Int64(bitPattern: argument.pointee.value))
+        case Int(TAWON_VALUE_TEXT):
+            let text = argument.pointee.text.map {
+                UnsafeRawBufferPointer(start: $0, count: Int(argument.pointee.text_length))
+            } ?? UnsafeRawBufferPointer(start: nil, count: 0)
+            return .text(text, truncated: argument.pointee.truncated != 0)
+        default: return .unsigned(argument.pointee.value)
+        }
     }
 }
 
@@ -40,18 +82,24 @@ public struct TaskEventArgument: Sendable, Equatable {
     public var raw: UInt64
     public var value: Value
 
-    init(_ argument: tawon_event_arg) {
-        name = text(argument.name)
-        type = text(argument.type)
-        raw = argument.value
-        switch Int(argument.kind) {
-        case Int(TAWON_VALUE_SIGNED): value = .signed(Int64(bitPattern: argument.value))
-        case Int(TAWON_VALUE_TEXT): value = .text(text(argument.text), truncated: argument.truncated != 0)
-        default: value = .unsigned(argument.value)
+    init(_ view: TaskEventArgumentView) {
+        name = String(decoding: view.nameUTF8, as: UTF8.self)
+        type = String(decoding: view.typeUTF8, as: UTF8.self)
+        raw = view.raw
+        switch view.value {
+        case .signed(let number): value = .signed(number)
+        case .unsigned(let number): value = .unsigned(number)
+        case .text(let bytes, let truncated): value = .text(String(decoding: bytes, as: UTF8.self), truncated: truncated)
         }
     }
 }
 
 private func text(_ pointer: UnsafePointer<CChar>?) -> String {
     pointer.map { String(cString: $0) } ?? ""
+}
+
+/// A NUL-terminated C string's bytes, without the NUL; empty for NULL.
+private func utf8(_ pointer: UnsafePointer<CChar>?) -> UnsafeRawBufferPointer {
+    guard let pointer else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+    return UnsafeRawBufferPointer(start: pointer, count: strlen(pointer))
 }

@@ -1,3 +1,4 @@
+import JSONText
 import TaskABI
 
 /// The host's services, for one instance. Thread-safe: usable from any thread until the
@@ -38,14 +39,21 @@ public final class TaskHost: @unchecked Sendable {
     /// Publishes one record: `json` must be one JSON object shaped by the output schema.
     public func emit(json: String, timestampNanoseconds: UInt64 = 0) throws {
         var json = json
-        let rc = json.withUTF8 { bytes in
-            bytes.withMemoryRebound(to: CChar.self) { text in
-                var record = tawon_record(
-                    struct_size: UInt32(MemoryLayout<tawon_record>.size), json: text.baseAddress,
-                    json_length: UInt32(text.count), timestamp_ns: timestampNanoseconds)
-                return api.pointee.emit?(context, &record) ?? tawon_rc(TAWON_RC_UNSUPPORTED)
-            }
-        }
+        try json.withUTF8 { try emit(jsonUTF8: UnsafeRawBufferPointer($0), timestampNanoseconds: timestampNanoseconds) }
+    }
+
+    /// Publishes one record written with `JSONText`, without copying it.
+    public func emit(json: JSONText, timestampNanoseconds: UInt64 = 0) throws {
+        try json.bytes.withUnsafeBytes { try emit(jsonUTF8: $0, timestampNanoseconds: timestampNanoseconds) }
+    }
+
+    /// Publishes one record given as UTF-8 bytes; the host copies what it keeps.
+    public func emit(jsonUTF8 bytes: UnsafeRawBufferPointer, timestampNanoseconds: UInt64 = 0) throws {
+        var record = tawon_record(
+            struct_size: UInt32(MemoryLayout<tawon_record>.size),
+            json: bytes.baseAddress?.assumingMemoryBound(to: CChar.self), json_length: UInt32(bytes.count),
+            timestamp_ns: timestampNanoseconds)
+        let rc = api.pointee.emit?(context, &record) ?? tawon_rc(TAWON_RC_UNSUPPORTED)
         if rc != tawon_rc(TAWON_RC_OK) { throw TaskError("the host refused a record (code \(rc))") }
     }
 

@@ -7,6 +7,7 @@ public final class TaskInstance: @unchecked Sendable {
     public let task: LoadedTask
     public let directiveID: String
     private let context: Unmanaged<InstanceContext>
+    private let marshaller: EventMarshaller
     private var handle: OpaquePointer?
     private var started = false
     private var destroyed = false
@@ -20,6 +21,7 @@ public final class TaskInstance: @unchecked Sendable {
     ) throws {
         self.task = task
         self.directiveID = directiveID
+        marshaller = EventMarshaller(directiveID: directiveID)
         let values = try TaskOptionValues(task.description, options)
         context = .passRetained(
             InstanceContext(
@@ -64,7 +66,7 @@ public final class TaskInstance: @unchecked Sendable {
     public func deliver(_ event: DeliverableEvent) -> Bool {
         lock.withLock {
             guard let handle, started else { return false }
-            return EventMarshalling.withCEvent(event, directiveID: directiveID) { cEvent in
+            return marshaller.withCEvent(event) { cEvent in
                 task.descriptor.pointee.on_event!(handle, cEvent) == tawon_rc(TAWON_RC_OK)
             }
         }
