@@ -113,15 +113,17 @@ public struct SyscallRecord: Sendable, Equatable {
         isCompat = header.compat != 0
         comm = cString(header.comm)
         let data = UnsafeRawBufferPointer(rebasing: raw[headerSize...])
-        let slots = withUnsafeBytes(of: header.captures) { Array($0.bindMemory(to: syscalls_capture.self)) }
-        captures = slots.prefix(Int(header.capture_count)).map { slot in
-            let start = min(Int(slot.offset), data.count)
-            let end = min(start + Int(slot.length), data.count)
-            return Capture(
-                argument: Int(slot.arg),
-                kind: slot.kind == SYSCALLS_CAPTURE_STRING.rawValue
-                    ? .string : slot.kind == SYSCALLS_CAPTURE_SOCKADDR.rawValue ? .sockaddr : .buffer,
-                truncated: slot.truncated != 0, fault: slot.fault != 0, bytes: Array(data[start..<end]))
+        let count = min(Int(header.capture_count), Int(SYSCALLS_MAX_CAPTURES))
+        captures = count == 0 ? [] : withUnsafeBytes(of: header.captures) { raw in
+            raw.bindMemory(to: syscalls_capture.self).prefix(count).map { slot in
+                let start = min(Int(slot.offset), data.count)
+                let end = min(start + Int(slot.length), data.count)
+                return Capture(
+                    argument: Int(slot.arg),
+                    kind: slot.kind == SYSCALLS_CAPTURE_STRING.rawValue
+                        ? .string : slot.kind == SYSCALLS_CAPTURE_SOCKADDR.rawValue ? .sockaddr : .buffer,
+                    truncated: slot.truncated != 0, fault: slot.fault != 0, bytes: Array(data[start..<end]))
+            }
         }
     }
 

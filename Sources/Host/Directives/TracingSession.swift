@@ -19,7 +19,11 @@ public final class TracingSession: @unchecked Sendable {
     private let configuration: SyscallsProgram.Configuration
     private let output: @Sendable (EmittedRecord) -> Void
     private let stateLock = NSLock()
-    private var directives: [Int: ActiveDirective] = [:]
+    private var directives: [Int: ActiveDirective] = [:] {
+        didSet { running = directives.values.sorted { $0.slot < $1.slot } }
+    }
+    /// `directives` in slot order, for the event path: read once per record, never filtered there.
+    private var running: [ActiveDirective] = []
     private let kernelLock = NSLock()  // the program's lifetime against polling
     private var kernel: KernelSide?
     private let statistics = SessionStatistics()
@@ -163,8 +167,10 @@ public final class TracingSession: @unchecked Sendable {
     private func loadKernelSideLocked() throws -> KernelSide {
         if let kernel { return kernel }
         do {
-            let side = try KernelSide(configuration: configuration) { [weak self] raw in
-                self?.handle(raw)
+            // Unowned without a check: a weak load per record cost 2% of it. The session
+            // frees the kernel side (and with it this reader) before it goes away itself.
+            let side = try KernelSide(configuration: configuration) { [unowned(unsafe) self] raw in
+                self.handle(raw)
             }
             kernel = side
             return side
@@ -225,10 +231,8 @@ public final class TracingSession: @unchecked Sendable {
     }
 
     private func dispatch(_ record: SyscallRecord) {
-        let matching = stateLock.withLock {
-            directives.values.filter { record.directives & $0.bit != 0 }
-        }
-        guard !matching.isEmpty else { return }
+        let running: [ActiveDirective] = stateLock.withLock { self.running }
+        guard running.contains(where: { record.directives & $0.bit != 0 }) else { return }
         guard let (signature, functionID) = Self.function(of: record) else {
             statistics.unknownSyscall()
             return
@@ -236,7 +240,8 @@ public final class TracingSession: @unchecked Sendable {
         let process = processes.snapshot(record.pid)
             ?? ProcessSnapshot(pid: record.pid, ppid: 0, name: record.comm, cmd: "", exe: "", ns: "", startedAtNanoseconds: 0)
         var event: DeliverableEvent?
-        for directive in matching where directive.selects(process, capabilities: record.capabilities) == true {
+        for directive in running where record.directives & directive.bit != 0
+            && directive.selects(process, capabilities: record.capabilities) == true {
             for entry in directive.instances where entry.functions.contains(functionID) {
                 if event == nil {
                     event = makeEvent(record, signature: signature, functionID: functionID, process: process)
