@@ -1,6 +1,14 @@
 // swift-tools-version:6.1
 import PackageDescription
 
+/// The event path's targets drop Swift's run-time exclusivity checks in release builds: every
+/// append to a buffer kept in a class paid a thread-local lookup, about a tenth of a record's
+/// cost (bench/consumer-throughput.sh). Debug builds, which the tests run, keep the checks. Only
+/// these two targets: a task author depending on TawonTaskKit gets no unsafe flags.
+let eventPathSettings: [SwiftSetting] = [
+    .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
+]
+
 let package = Package(
     name: "tawon",
     platforms: [.macOS(.v15)],
@@ -63,6 +71,7 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ],
             path: "Sources/Host",
+            swiftSettings: eventPathSettings,
             plugins: ["BPFObjectEmbedder"]),
 
         .executableTarget(
@@ -95,7 +104,7 @@ let package = Package(
         // Task plugins (Plugins/ holds task plugins only).
         .target(
             name: "SyscallsTask", dependencies: ["TawonTaskKit", "SyscallTable", "JSONText", "DemoSimulation"],
-            path: "Plugins/Syscalls"),
+            path: "Plugins/Syscalls", swiftSettings: eventPathSettings),
         .target(
             name: "DemoTask", dependencies: ["TawonTaskKit", "SyscallTable", "JSONText", "DemoSimulation"],
             path: "Plugins/Demo"),

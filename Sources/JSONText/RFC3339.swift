@@ -76,13 +76,17 @@ public enum RFC3339 {
 extension JSONText {
     /// Appends `value` as exactly `width` decimal digits, zero-padded.
     mutating func digits(_ value: Int64, _ width: Int) {
-        var divisor: Int64 = 1
-        for _ in 1..<width { divisor *= 10 }
-        var rest = value
-        while divisor > 0 {
-            appendByte(UInt8(ascii: "0") + UInt8(rest / divisor % 10))
-            rest %= divisor
-            divisor /= 10
+        // Right to left by constant tens (a multiply, not a division per digit), into a
+        // 24-byte scratch: every timestamp writes nine of these.
+        var scratch: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        let width = min(width, 24)
+        withUnsafeMutableBytes(of: &scratch) { buffer in
+            var rest = value.magnitude
+            for position in stride(from: width - 1, through: 0, by: -1) {
+                buffer[position] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+            }
+            appendBytes(UnsafeRawBufferPointer(rebasing: buffer[..<width]))
         }
     }
 }
