@@ -61,6 +61,43 @@ struct TaskLifecycleTests {
         ])
     }
 
+    @Test("Events reach the task with their own names and texts, one after another")
+    func eventsKeepTheirOwnNamesAndTexts() throws {
+        let syscalls = try #require(BuiltTasks.catalog.task(named: "syscalls"))
+        let collector = RecordCollector()
+        let instance = try TaskInstance(
+            task: syscalls, directiveID: "d", options: [("functions", "write")], services: collector.services())
+        try instance.start()
+        func write(_ names: [String], _ texts: [String]) -> DeliverableEvent {
+            DeliverableEvent(
+                timestampNanoseconds: 1, cpu: 0, pid: 7, tid: 7, functionID: 1, functionName: "write",
+                comm: "sh", arguments: zip(names, texts).map {
+                    DeliverableEvent.Argument(name: $0, type: "const char *", raw: 0, value: .text($1, truncated: false))
+                })
+        }
+        // The same function with other argument names must not reuse the first one's, and
+        // more arguments than the marshaller first made room for must all arrive.
+        let many = (0..<10).map { "arg\($0)" }
+        let events = [
+            write(["fd", "buf"], ["1", "+"]), write(["fd", "data"], ["2", "a \"quoted\" text"]),
+            write(many, many.map { "value of \($0)" }), write(["fd", "buf"], ["3", String(repeating: "x", count: 5000)]),
+        ]
+        for event in events { #expect(instance.deliver(event)) }
+        instance.stop()
+
+        let records = collector.all.map { record -> [[String: String]] in
+            let object = try? JSONSerialization.jsonObject(with: Data(record.json.utf8)) as? [String: Any]
+            return object?["args"] as? [[String: String]] ?? []
+        }
+        #expect(records.count == events.count)
+        for (record, event) in zip(records, events) {
+            #expect(record.map { $0["name"] } == event.arguments.map(\.name))
+            #expect(record.map { $0["value"] } == event.arguments.map {
+                if case .text(let text, _) = $0.value { return text } else { return nil }
+            })
+        }
+    }
+
     @Test("Options are checked against the registration, and the task's refusal is passed on")
     func optionsAreChecked() throws {
         let syscalls = try #require(BuiltTasks.catalog.task(named: "syscalls"))
