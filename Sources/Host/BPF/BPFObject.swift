@@ -68,6 +68,22 @@ public final class BPFObject {
         }
     }
 
+    /// The kernel's IDs of the loaded programs, as `bpftool prog list` shows them.
+    public func programIDs() throws -> [UInt32] {
+        var ids: [UInt32] = []
+        var program: OpaquePointer? = nil
+        while let next = bpf_object__next_program(try opened(), program) {
+            program = next
+            var info = bpf_prog_info()
+            var length = UInt32(MemoryLayout<bpf_prog_info>.size)
+            try LibbpfCallError.check(
+                bpf_obj_get_info_by_fd(bpf_program__fd(next), &info, &length), "bpf_obj_get_info_by_fd",
+                subject: "\(name)/\(String(cString: bpf_program__name(next)))")
+            ids.append(info.id)
+        }
+        return ids
+    }
+
     /// The file descriptor of a map, by name.
     public func mapDescriptor(_ mapName: String) throws -> Int32 {
         errno = 0

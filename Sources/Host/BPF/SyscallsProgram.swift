@@ -61,6 +61,9 @@ public final class SyscallsProgram {
 
     deinit { close() }
 
+    /// The kernel's IDs of this program's BPF programs (sys_enter, fork, exec, exit).
+    public func programIDs() throws -> [UInt32] { try object.programIDs() }
+
     /// Sets which directives watch a process (a zero mask stops watching it). The host has
     /// decided about the process: it is no longer held to the undecided budget.
     public func watch(tgid: UInt32, directives mask: UInt64) throws {

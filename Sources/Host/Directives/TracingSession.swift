@@ -130,6 +130,11 @@ public final class TracingSession: @unchecked Sendable {
         return read
     }
 
+    /// The kernel's IDs of the programs this session has loaded; empty while none is.
+    public func loadedProgramIDs() throws -> [UInt32] {
+        try kernelLock.withLock { try kernel?.program.programIDs() ?? [] }
+    }
+
     /// Drop and delivery counters.
     public func counters() -> SessionCounters {
         var counters = statistics.snapshot()
