@@ -242,14 +242,23 @@ public final class TracingSession: @unchecked Sendable {
             statistics.unknownSyscall()
             return
         }
-        let process = processes.snapshot(record.pid)
-            ?? ProcessSnapshot(pid: record.pid, ppid: 0, name: record.comm, cmd: "", exe: "", ns: "", startedAtNanoseconds: 0)
+        // The snapshot is copied out of the cache only when some decision needs it.
+        var generation = processes.cachedGeneration(record.pid) ?? 0
+        var process: ProcessSnapshot?
+        let loadProcess = { () -> ProcessSnapshot in
+            if let process { return process }
+            let loaded = self.processes.snapshot(record.pid)
+                ?? ProcessSnapshot(pid: record.pid, ppid: 0, name: record.comm, cmd: "", exe: "", ns: "", startedAtNanoseconds: 0)
+            process = loaded
+            return loaded
+        }
         var event: DeliverableEvent?
         for directive in running where record.directives & directive.bit != 0
-            && directive.selects(process, capabilities: record.capabilities) == true {
+            && directive.selectsEvent(generation: generation, capabilities: record.capabilities, process: loadProcess) {
             for entry in directive.instances where entry.functions.contains(functionID) {
                 if event == nil {
-                    event = makeEvent(record, signature: signature, functionID: functionID, process: process)
+                    if generation == 0 { generation = loadProcess().generation }
+                    event = makeEvent(record, signature: signature, functionID: functionID, processGeneration: generation)
                 }
                 if !entry.instance.deliver(event!) { reportFailure(of: entry.instance) }
             }
@@ -277,12 +286,12 @@ public final class TracingSession: @unchecked Sendable {
     }
 
     private func makeEvent(
-        _ record: SyscallRecord, signature: SyscallSignature, functionID: UInt64, process: ProcessSnapshot
+        _ record: SyscallRecord, signature: SyscallSignature, functionID: UInt64, processGeneration: UInt64
     ) -> DeliverableEvent {
         DeliverableEvent(
             timestampNanoseconds: UInt64(Int64(record.monotonicNanoseconds) + monotonicToWallClock),
             cpu: record.cpu, pid: record.pid, tid: record.tid, isCompat: record.isCompat,
             functionID: functionID, functionName: signature.name, comm: record.comm,
-            arguments: ArgumentDecoder.decode(record, signature: signature), processGeneration: process.generation)
+            arguments: ArgumentDecoder.decode(record, signature: signature), processGeneration: processGeneration)
     }
 }

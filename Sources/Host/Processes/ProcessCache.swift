@@ -26,6 +26,13 @@ public final class ProcessCache: @unchecked Sendable {
         return fresh
     }
 
+    /// The generation of the cached snapshot of `pid`; nil when none is cached. Cheaper than
+    /// `snapshot` (nothing is copied): the event path asks this first and takes the snapshot
+    /// only when its decision about that generation is not known yet.
+    public func cachedGeneration(_ pid: UInt32) -> UInt64? {
+        lock.withLock { processes[pid]?.generation }
+    }
+
     /// Reads the process anew after exec or fork. The kernel's account decides the command line
     /// and executable (at exec, the arguments it was given; after fork, the parent's): an exiting
     /// process loses them from /proc before it leaves, and may be gone altogether. /proc gives the
