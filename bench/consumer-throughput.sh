@@ -4,7 +4,8 @@
 # /dev/null. The time from the loop's start until tawonctl stops using the CPU (it has drained
 # the ring) gives records per second; the counts are tawonctl's own summary.
 # Environment: CALLS (default 1000000), RING_MB (default 256), OUT (default /dev/null),
-# PROFILE=1 (perf record the consumer and print its top symbols).
+# PROFILE=1 (perf record the consumer and print its top symbols; KEEP=FILE keeps perf.data),
+# TAWONCTL (another build of tawonctl, to compare two builds in one run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CALLS=${CALLS:-1000000}
@@ -15,7 +16,7 @@ mkfifo "$work/go"
 "$work/getppid_loop" "$CALLS" wait <"$work/go" >"$work/ns" &
 loop=$!
 exec 3>"$work/go"
-${PROFILE:+perf record -g -o "$work/perf.data"} .build/release/tawonctl run --ring-buffer-mb "$RING_MB" -c "process.pid:$loop" \
+${PROFILE:+perf record -g -o "$work/perf.data"} "${TAWONCTL:-.build/release/tawonctl}" run --ring-buffer-mb "$RING_MB" -c "process.pid:$loop" \
   -t "syscalls|functions:ALL" >"$OUT" 2>"$work/err" &
 launched=$!  # tawonctl, or perf running it
 tracer=$launched
@@ -31,5 +32,6 @@ wait "$launched"
 ms=$(( (end - start) / 1000000 ))
 written=$(grep -o '[0-9]* records written' "$work/err" | cut -d' ' -f1)
 echo "$written of $CALLS records as JSON in $ms ms: $(( written * 1000 / (ms > 0 ? ms : 1) )) records/s"
+[ -n "${PROFILE:-}" ] && [ -n "${KEEP:-}" ] && cp "$work/perf.data" "$KEEP"
 [ -n "${PROFILE:-}" ] && perf report -i "$work/perf.data" ${PERF_ARGS:---no-children --percent-limit 0.8} --stdio 2>/dev/null | grep -E "^ +[0-9]" | cut -c1-160
 echo "loop while traced: $(cat "$work/ns") ns/syscall; $(tail -1 "$work/err")"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # ns per syscall of a getppid loop, medians of interleaved rounds (as root):
 #   (a) without tawon
+#   (f) with an empty program at sys_enter: the floor of any sys_enter tracer, tawon included
 #   (b) while tawon traces another process (functions:ALL on a sleeping process)
 #   (c) while tawon traces this one with functions:ALL and full decoding, JSON to /dev/null
 # and the events lost in (c). Targets: (b) <= (a) + 40 ns; (c) <= 3 x (a) with 0 lost.
@@ -28,10 +29,21 @@ start_tracer() {  # $1 condition, $2 stderr file
 }
 stop_tracer() { kill -INT "$tracer"; wait "$tracer"; }
 
+attach_empty() {
+  "$work/bpf_attach" "$work/empty_sys_enter.bpf.o" >"$work/f.out" &
+  empty=$!
+  for _ in $(seq 1 500); do grep -q attached "$work/f.out" && return 0; sleep 0.01; done
+  echo "the empty program did not attach" >&2; exit 1
+}
+
 sleep 600 & sleeper=$!
-: >"$work/a" ; : >"$work/b" ; : >"$work/c" ; : >"$work/lost" ; : >"$work/written"
+: >"$work/a" ; : >"$work/f" ; : >"$work/b" ; : >"$work/c" ; : >"$work/lost" ; : >"$work/written"
 for round in $(seq 1 "$RUNS"); do
   "$work/getppid_loop" "$CALLS" >>"$work/a"
+
+  attach_empty
+  "$work/getppid_loop" "$CALLS" >>"$work/f"
+  kill -INT "$empty"; wait "$empty"
 
   start_tracer "process.pid:$sleeper" "$work/b.err"
   "$work/getppid_loop" "$CALLS" >>"$work/b"
@@ -52,12 +64,13 @@ for round in $(seq 1 "$RUNS"); do
   echo "$summary" | sed -E 's/^tawonctl: ([0-9]+) records written.*/\1/' >>"$work/written"
 done
 
-a=$(median <"$work/a"); b=$(median <"$work/b"); c=$(median <"$work/c")
+a=$(median <"$work/a"); f=$(median <"$work/f"); b=$(median <"$work/b"); c=$(median <"$work/c")
 lost=$(sort -n "$work/lost" | tail -1); written=$(median <"$work/written")
 cat <<REPORT
 getppid loop, $CALLS calls per run, ring buffer $RING_MB MiB, median of $RUNS interleaved rounds ($(nproc) CPUs, $(uname -r))
   (a) without tawon                        $a ns/syscall
-  (b) tawon tracing another process        $b ns/syscall   (+$(awk "BEGIN{printf \"%.1f\", $b-$a}") ns; target <= +40)
+  (f) an empty program at sys_enter        $f ns/syscall   (+$(awk "BEGIN{printf \"%.1f\", $f-$a}") ns: the floor of any sys_enter tracer)
+  (b) tawon tracing another process        $b ns/syscall   (+$(awk "BEGIN{printf \"%.1f\", $b-$a}") ns, +$(awk "BEGIN{printf \"%.1f\", $b-$f}") over the floor; target <= +40)
   (c) tawon tracing it, functions:ALL      $c ns/syscall   ($(awk "BEGIN{printf \"%.2f\", $c/$a}") x; target <= 3 x)
       records written in (c): median $written of $CALLS; lost (ring buffer full): at most $lost per run
 REPORT
