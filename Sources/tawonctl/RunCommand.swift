@@ -40,7 +40,7 @@ struct RunCommand: ParsableCommand {
                 throw ValidationError("\(error)")
             }
         }
-        let sink = BackgroundSink(LineWriterSink(descriptor: STDOUT_FILENO, format: output, source: .current()))
+        let sink = LineWriterSink(descriptor: STDOUT_FILENO, format: output, source: .current())
         var configuration = SyscallsProgram.Configuration()
         configuration.bufferLimit = bufferLimit
         guard ringBufferMegabytes > 0, ringBufferMegabytes <= 1024, ringBufferMegabytes.nonzeroBitCount == 1 else {
@@ -60,12 +60,13 @@ struct RunCommand: ParsableCommand {
         printToStandardError("tawonctl: tracing directive \(directive.id) (Ctrl-C to stop)")
         while !StopSignal.received {
             try session.poll(timeoutMilliseconds: 20)
+            sink.flush()
         }
         // Whatever is still queued in the ring buffer belongs to the run.
-        while try session.poll(timeoutMilliseconds: 0) > 0 {}
+        while try session.poll(timeoutMilliseconds: 0) > 0 { sink.flush() }
         let counters = session.counters()
         session.close()
-        sink.close()
+        sink.flush()
         printToStandardError("tawonctl: " + Self.summary(counters))
     }
 

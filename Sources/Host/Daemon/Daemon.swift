@@ -12,7 +12,7 @@ public final class Daemon: @unchecked Sendable {
     public let catalog: TaskCatalog
     public let session: TracingSession
     public let streams: DirectiveStreams
-    let sinks: [BackgroundSink]
+    let sinks: [any OutputSink]
     let metrics: DaemonMetrics
     let logger: Logger
     let started = Date()
@@ -22,16 +22,13 @@ public final class Daemon: @unchecked Sendable {
         self.catalog = catalog
         self.logger = logger
         let source = OutputSource.current()
-        // Each output formats and writes on its own thread, off the ring buffer's reader.
-        sinks = try configuration.outputs.map { output -> BackgroundSink in
+        sinks = try configuration.outputs.map { output -> any OutputSink in
             switch output.kind {
-            case .stdout:
-                return BackgroundSink(LineWriterSink(descriptor: STDOUT_FILENO, format: output.format, source: source))
+            case .stdout: return LineWriterSink(descriptor: STDOUT_FILENO, format: output.format, source: source)
             case .file:
-                return BackgroundSink(
-                    try RotatingFileSink(
-                        path: output.path, maxBytes: output.maxBytes, maxFiles: output.maxFiles,
-                        format: output.format, source: source))
+                return try RotatingFileSink(
+                    path: output.path, maxBytes: output.maxBytes, maxFiles: output.maxFiles, format: output.format,
+                    source: source)
             }
         }
         let streams = DirectiveStreams(capacity: configuration.streamBufferRecords, source: source)
@@ -70,9 +67,8 @@ public final class Daemon: @unchecked Sendable {
             streams: streams.current.map { .init(id: $0.id, directiveID: $0.directiveID, sent: $0.sent, dropped: $0.dropped) })
     }
 
-    /// Writes out what the outputs hold and stops their threads.
-    func closeOutputs() {
-        for sink in sinks { sink.close() }
+    func flushOutputs() {
+        for sink in sinks { sink.flush() }
     }
 }
 
@@ -105,8 +101,8 @@ public struct DaemonStatus: Codable, Sendable {
     public var streams: [Stream]
 }
 
-/// Reads the kernel ring buffer on a thread of its own; at shutdown stops it, detaches every BPF
-/// program and writes out what the outputs still hold.
+/// Reads the kernel ring buffer on a thread of its own; at shutdown stops it, flushes the
+/// outputs and detaches every BPF program.
 public struct TracingService: Service {
     let daemon: Daemon
 
@@ -122,6 +118,7 @@ public struct TracingService: Service {
                 do { try daemon.session.poll(timeoutMilliseconds: 20) } catch {
                     daemon.logger.error("reading the ring buffer failed: \(error)")
                 }
+                daemon.flushOutputs()
             }
             stop.finished()
         }
@@ -132,7 +129,7 @@ public struct TracingService: Service {
         while !stop.hasFinished { try? await Task.sleep(for: .milliseconds(5)) }
         daemon.streams.finishAll()
         daemon.session.close()
-        daemon.closeOutputs()
+        daemon.flushOutputs()
         daemon.logger.notice("tracing stopped; every BPF program detached")
     }
 }
