@@ -1,10 +1,9 @@
 import Foundation
-import Synchronization
 import Testing
 
 @testable import Host
 
-@Suite("Event path: remembered decisions, hooked functions, the output thread")
+@Suite("Event path: remembered decisions, hooked functions")
 struct EventPathTests {
     static func directive(_ condition: String) throws -> ActiveDirective {
         ActiveDirective(
@@ -62,66 +61,5 @@ struct EventPathTests {
         for probe in Set(ids + [0, 1, 62, 63, 64, 65, 110, 1022, 1023, 1024, 1025, 5000, 1 << 40, UInt64.max]) {
             #expect(set.contains(probe) == ids.contains(probe), "id \(probe)")
         }
-    }
-
-    /// A sink that records what reaches it, slowly when asked, to hold the writer thread.
-    final class RecordingSink: OutputSink, @unchecked Sendable {
-        let lock = NSLock()
-        var written: [EmittedRecord] = []
-        var flushes = 0
-        let delay: useconds_t
-        init(delay: useconds_t = 0) { self.delay = delay }
-        func write(_ record: EmittedRecord) {
-            if delay > 0 { usleep(delay) }
-            lock.withLock { written.append(record) }
-        }
-        func flush() { lock.withLock { flushes += 1 } }
-        var snapshot: (records: [EmittedRecord], flushes: Int) { lock.withLock { (written, flushes) } }
-    }
-
-    static func record(_ n: Int) -> EmittedRecord {
-        EmittedRecord(taskName: "t\(n % 3)", directiveID: "d\(n % 2)", json: "{\"n\":\(n),\"s\":\"é\(String(repeating: "x", count: n % 50))\"}",
-                      timestampNanoseconds: UInt64(n))
-    }
-
-    @Test("The output thread keeps every record, byte for byte and in order; flush waits for them")
-    func backgroundOrder() {
-        let inner = RecordingSink()
-        let sink = BackgroundSink(inner, capacity: 64)
-        let records = (0..<5000).map(Self.record)
-        for record in records { sink.write(record) }
-        sink.flush()
-        let (written, flushes) = inner.snapshot
-        #expect(written == records)
-        #expect(flushes >= 1)
-        sink.close()
-    }
-
-    @Test("A slow output holds the writer back at its capacity; close writes out the rest")
-    func backgroundCapacity() {
-        let inner = RecordingSink(delay: 2000)
-        let sink = BackgroundSink(inner, capacity: 4)
-        let start = Date()
-        for n in 0..<20 { sink.write(Self.record(n)) }
-        // 20 records through a queue of 4 at 2 ms each: when the last write returns, at most 4
-        // wait in the queue and 4 are being written, so the caller waited for the other 12.
-        #expect(inner.snapshot.records.count >= 12)
-        #expect(Date().timeIntervalSince(start) >= 0.024)
-        sink.close()
-        #expect(inner.snapshot.records == (0..<20).map(Self.record))
-        sink.write(Self.record(99))  // after close: dropped, and does not block
-        #expect(inner.snapshot.records.count == 20)
-    }
-
-    @Test("Without a flush, a lone record is written within the batch delay")
-    func backgroundLatency() throws {
-        let inner = RecordingSink()
-        let sink = BackgroundSink(inner)
-        sink.write(Self.record(1))
-        let deadline = Date().addingTimeInterval(1)
-        while inner.snapshot.records.isEmpty && Date() < deadline { usleep(1000) }
-        #expect(inner.snapshot.records == [Self.record(1)])
-        #expect(inner.snapshot.flushes >= 1)
-        sink.close()
     }
 }
