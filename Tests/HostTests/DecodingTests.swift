@@ -45,7 +45,7 @@ struct DecodingTests {
         func decode(_ name: String, _ arguments: [UInt64]) throws -> [DeliverableEvent.Argument.Value] {
             let signature = try #require(SyscallTable.signature(named: name))
             var record = try #require(SyscallRecord(testArguments: arguments, number: signature.number))
-            record.arguments = arguments + Array(repeating: 0, count: 6 - arguments.count)
+            record.arguments = SyscallArguments(arguments)
             return ArgumentDecoder.decode(record, signature: signature).map(\.value)
         }
         #expect(try decode("openat", [UInt64(bitPattern: -100), 0x1000, 0o2000101, 0o640])

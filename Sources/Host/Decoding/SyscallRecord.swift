@@ -84,7 +84,7 @@ public struct SyscallRecord: Sendable, Equatable {
     public var cpu: UInt32
     /// Directives watching both the process and the syscall (bit n: directive slot n).
     public var directives: UInt64
-    public var arguments: [UInt64]
+    public var arguments: SyscallArguments
     public var capabilities: CapabilitySets
     public var pid: UInt32
     public var tid: UInt32
@@ -97,33 +97,48 @@ public struct SyscallRecord: Sendable, Equatable {
     static let headerSize = MemoryLayout<syscalls_event_header>.size
 
     init?(_ raw: UnsafeRawBufferPointer) {
-        let headerSize = Self.headerSize
-        guard raw.count >= headerSize else { return nil }
-        let header = raw.loadUnaligned(as: syscalls_event_header.self)
-        monotonicNanoseconds = header.timestamp_ns
-        cpu = header.cpu
-        directives = header.directives
-        arguments = withUnsafeBytes(of: header.args) { Array($0.bindMemory(to: UInt64.self)) }
+        guard raw.count >= Self.headerSize, let base = raw.baseAddress else { return nil }
+        // Ring buffer records are 8-byte aligned: the header is read where it lies, field by
+        // field, not copied whole (it was the largest copy per record).
+        if Int(bitPattern: base) % MemoryLayout<syscalls_event_header>.alignment == 0 {
+            self.init(header: base.assumingMemoryBound(to: syscalls_event_header.self), raw: raw)
+        } else {
+            var header = raw.loadUnaligned(as: syscalls_event_header.self)
+            self.init(header: &header, raw: raw)
+        }
+    }
+
+    private init(header pointer: UnsafePointer<syscalls_event_header>, raw: UnsafeRawBufferPointer) {
+        monotonicNanoseconds = pointer.pointee.timestamp_ns
+        cpu = pointer.pointee.cpu
+        directives = pointer.pointee.directives
+        arguments = SyscallArguments(pointer.pointee.args)
         capabilities = CapabilitySets(
-            inheritable: header.cap_inheritable, permitted: header.cap_permitted,
-            effective: header.cap_effective, bounding: header.cap_bounding, ambient: header.cap_ambient)
-        pid = header.tgid
-        tid = header.tid
-        number = Int(header.syscall_nr)
-        isCompat = header.compat != 0
-        comm = cString(header.comm)
-        let data = UnsafeRawBufferPointer(rebasing: raw[headerSize...])
-        let count = min(Int(header.capture_count), Int(SYSCALLS_MAX_CAPTURES))
-        captures = count == 0 ? [] : withUnsafeBytes(of: header.captures) { raw in
-            raw.bindMemory(to: syscalls_capture.self).prefix(count).map { slot in
-                let start = min(Int(slot.offset), data.count)
-                let end = min(start + Int(slot.length), data.count)
-                return Capture(
-                    argument: Int(slot.arg),
-                    kind: slot.kind == SYSCALLS_CAPTURE_STRING.rawValue
-                        ? .string : slot.kind == SYSCALLS_CAPTURE_SOCKADDR.rawValue ? .sockaddr : .buffer,
-                    truncated: slot.truncated != 0, fault: slot.fault != 0, bytes: Array(data[start..<end]))
-            }
+            inheritable: pointer.pointee.cap_inheritable, permitted: pointer.pointee.cap_permitted,
+            effective: pointer.pointee.cap_effective, bounding: pointer.pointee.cap_bounding,
+            ambient: pointer.pointee.cap_ambient)
+        pid = pointer.pointee.tgid
+        tid = pointer.pointee.tid
+        number = Int(pointer.pointee.syscall_nr)
+        isCompat = pointer.pointee.compat != 0
+        comm = cString(pointer.pointee.comm)
+        let count = min(Int(pointer.pointee.capture_count), Int(SYSCALLS_MAX_CAPTURES))
+        guard count > 0 else {
+            captures = []
+            return
+        }
+        let data = UnsafeRawBufferPointer(rebasing: raw[Self.headerSize...])
+        let slots = UnsafeRawPointer(pointer).advanced(by: MemoryLayout<syscalls_event_header>.offset(of: \.captures)!)
+            .assumingMemoryBound(to: syscalls_capture.self)
+        captures = (0..<count).map { index in
+            let slot = slots[index]
+            let start = min(Int(slot.offset), data.count)
+            let end = min(start + Int(slot.length), data.count)
+            return Capture(
+                argument: Int(slot.arg),
+                kind: slot.kind == SYSCALLS_CAPTURE_STRING.rawValue
+                    ? .string : slot.kind == SYSCALLS_CAPTURE_SOCKADDR.rawValue ? .sockaddr : .buffer,
+                truncated: slot.truncated != 0, fault: slot.fault != 0, bytes: Array(data[start..<end]))
         }
     }
 
@@ -131,6 +146,38 @@ public struct SyscallRecord: Sendable, Equatable {
     public func capture(of index: Int) -> Capture? {
         captures.first { $0.argument == index }
     }
+}
+
+/// A syscall's six argument registers, held inline: an array here cost an allocation per record.
+public struct SyscallArguments: RandomAccessCollection, Sendable, Equatable {
+    public typealias Registers = (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64)
+    private var registers: Registers
+
+    public init(_ registers: Registers) {
+        self.registers = registers
+    }
+
+    /// The first six values, zeros after the last.
+    public init(_ values: some Sequence<UInt64>) {
+        registers = (0, 0, 0, 0, 0, 0)
+        for (index, value) in values.prefix(6).enumerated() { self[index] = value }
+    }
+
+    public var startIndex: Int { 0 }
+    public var endIndex: Int { 6 }
+
+    public subscript(index: Int) -> UInt64 {
+        get {
+            precondition(indices.contains(index), "argument \(index) of 6")
+            return withUnsafeBytes(of: registers) { $0.load(fromByteOffset: index * 8, as: UInt64.self) }
+        }
+        set {
+            precondition(indices.contains(index), "argument \(index) of 6")
+            withUnsafeMutableBytes(of: &registers) { $0.storeBytes(of: newValue, toByteOffset: index * 8, as: UInt64.self) }
+        }
+    }
+
+    public static func == (a: Self, b: Self) -> Bool { a.elementsEqual(b) }
 }
 
 /// The five capability sets of a task, as bit masks (bit n: capability n).

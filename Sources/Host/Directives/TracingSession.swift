@@ -245,9 +245,9 @@ public final class TracingSession: @unchecked Sendable {
         // The snapshot is copied out of the cache only when some decision needs it.
         var generation = processes.cachedGeneration(record.pid) ?? 0
         var process: ProcessSnapshot?
-        let loadProcess = { () -> ProcessSnapshot in
+        func loadProcess() -> ProcessSnapshot {
             if let process { return process }
-            let loaded = self.processes.snapshot(record.pid)
+            let loaded = processes.snapshot(record.pid)
                 ?? ProcessSnapshot(pid: record.pid, ppid: 0, name: record.comm, cmd: "", exe: "", ns: "", startedAtNanoseconds: 0)
             process = loaded
             return loaded
