@@ -6,7 +6,8 @@
 #   (c) while tawon traces this one with functions:ALL and full decoding, JSON to /dev/null
 # and the events lost in (c). Targets: (b) <= (a) + 40 ns; (c) <= 3 x (a) with 0 lost.
 # Environment: RUNS (rounds, default 7), CALLS (syscalls per run, default 1000000),
-# RING_MB (tawon's ring buffer in MiB, default 16: the default of tawonctl run).
+# RING_MB (tawon's ring buffer in MiB, default 16: the default of tawonctl run),
+# TAWONCTL (another build of tawonctl in .build/release, for A/B).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-7}
@@ -15,7 +16,7 @@ RING_MB=${RING_MB:-16}
 
 scripts/install-deps.sh
 REBUILD=1 source bench/common.sh
-tawonctl=.build/release/tawonctl
+tawonctl=${TAWONCTL:-.build/release/tawonctl}  # another build copied beside the plugins, for A/B
 trap 'rm -rf "$work"; [ -n "${sleeper:-}" ] && kill "$sleeper" 2>/dev/null || true' EXIT
 
 median() { sort -n | awk '{v[NR]=$1} END {print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'; }
