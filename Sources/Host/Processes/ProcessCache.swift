@@ -5,7 +5,13 @@ import Synchronization
 /// exec and exit notices. Bounded: exited processes are evicted.
 public final class ProcessCache: @unchecked Sendable {
     private let lock = NSLock()
-    private var processes: [UInt32: ProcessSnapshot] = [:]
+    /// Boxed: reading one field (the generation, per event) then retains one reference instead
+    /// of copying a struct of strings.
+    private final class Entry: Sendable {
+        let snapshot: ProcessSnapshot
+        init(_ snapshot: ProcessSnapshot) { self.snapshot = snapshot }
+    }
+    private var processes: [UInt32: Entry] = [:]
     /// Exited pids, oldest first: kept briefly because their last events may still be queued.
     private var exited: [UInt32] = []
     private let exitedToKeep: Int
@@ -19,10 +25,10 @@ public final class ProcessCache: @unchecked Sendable {
 
     /// The process, from the cache or freshly read.
     public func snapshot(_ pid: UInt32) -> ProcessSnapshot? {
-        if let known = lock.withLock({ processes[pid] }) { return known }
+        if let known = lock.withLock({ processes[pid] }) { return known.snapshot }
         guard var fresh = read(pid) else { return nil }
         fresh.generation = generations.add(1, ordering: .relaxed).newValue
-        lock.withLock { processes[pid] = fresh }
+        lock.withLock { processes[pid] = Entry(fresh) }
         return fresh
     }
 
@@ -30,7 +36,7 @@ public final class ProcessCache: @unchecked Sendable {
     /// `snapshot` (nothing is copied): the event path asks this first and takes the snapshot
     /// only when its decision about that generation is not known yet.
     public func cachedGeneration(_ pid: UInt32) -> UInt64? {
-        lock.withLock { processes[pid]?.generation }
+        lock.withLock { processes[pid]?.snapshot.generation }
     }
 
     /// Reads the process anew after exec or fork. The kernel's account decides the command line
@@ -41,7 +47,7 @@ public final class ProcessCache: @unchecked Sendable {
     public func refresh(_ pid: UInt32, kernel: KernelProcessInfo? = nil) -> ProcessSnapshot? {
         lock.withLock { _ = processes.removeValue(forKey: pid) }
         guard let kernel else { return snapshot(pid) }
-        let parent = lock.withLock { processes[kernel.ppid] }
+        let parent = lock.withLock { processes[kernel.ppid]?.snapshot }
         var known = read(pid) ?? ProcessSnapshot(
             pid: pid, ppid: kernel.ppid, name: kernel.comm, cmd: "", exe: "",
             ns: "\(ProcFS.namespaceDevice)-\(kernel.mountNamespace)",
@@ -53,7 +59,7 @@ public final class ProcessCache: @unchecked Sendable {
         if !execed, let parent { known.cmd = parent.cmd }
         if known.exe.isEmpty { known.exe = execed ? kernel.exe : parent?.exe ?? "" }
         known.generation = generations.add(1, ordering: .relaxed).newValue
-        lock.withLock { processes[pid] = known }
+        lock.withLock { processes[pid] = Entry(known) }
         return known
     }
 
