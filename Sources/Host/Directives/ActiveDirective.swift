@@ -31,8 +31,9 @@ final class ActiveDirective: @unchecked Sendable {
     }
 
     /// The event path's last answer: a process's syscalls come in runs with the same snapshot
-    /// and capabilities, and evaluating the condition for each (matching `process.pid` compares
-    /// text) cost more than the rest of the decision. Only the polling thread touches it.
+    /// and capabilities, and evaluating the condition for each one (`process.pid` is matched as
+    /// text, so the pid became a string per record) is wasted work. Only the polling thread
+    /// touches it.
     private var lastDecision: (generation: UInt64, capabilities: CapabilitySets, selected: Bool)?
 
     /// Whether a syscall of the process whose cached snapshot has `generation` (0: none cached)
