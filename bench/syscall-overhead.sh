@@ -16,8 +16,13 @@ RING_MB=${RING_MB:-16}
 
 scripts/install-deps.sh
 REBUILD=1 source bench/common.sh
+# The floor: an empty program at sys_enter, built by the clang of Swift's toolchain (as tawon's
+# own programs are), and a loader that attaches it.
+"$(dirname "$(readlink -f "$(command -v swift)")")/clang" -O2 -g -target bpf \
+  -c bench/empty_sys_enter.bpf.c -o "$work/empty_sys_enter.bpf.o"
+cc -O2 -o "$work/bpf_attach" bench/bpf_attach.c -lbpf
 tawonctl=${TAWONCTL:-.build/release/tawonctl}  # another build copied beside the plugins, for A/B
-trap 'rm -rf "$work"; [ -n "${sleeper:-}" ] && kill "$sleeper" 2>/dev/null || true' EXIT
+trap 'rm -rf "$work"; for p in ${sleeper:-} ${empty:-}; do kill "$p" 2>/dev/null || true; done' EXIT
 
 median() { sort -n | awk '{v[NR]=$1} END {print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'; }
 
