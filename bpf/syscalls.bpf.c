@@ -2,25 +2,19 @@
 /*
  * The syscalls program: at sys_enter, report the calls of watched processes to hooked syscalls,
  * with their arguments, captured user memory and the caller's capability sets. Unwatched
- * processes cost one hash lookup. Fork, exec and exit keep the watch list current.
+ * processes cost one hash lookup. The watch list is kept by bpf/process.bpf.c, whose maps this
+ * program shares.
  */
 #include "vmlinux_subset.h"
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+#include "shared_maps.bpf.h"
 #include "syscalls.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-/* Inputs. */
-
-/* tgid -> bitmask of the directives watching the process. */
-struct {
-    __uint(type, BPF_MAP_TYPE_HASH);
-    __uint(max_entries, 65536);
-    __type(key, __u32);
-    __type(value, __u64);
-} watched_processes SEC(".maps");
+/* Inputs (besides the shared maps). */
 
 /* syscall number (+512 for i386) -> bitmask of the directives hooking it. */
 struct {
@@ -38,40 +32,6 @@ struct {
     __type(value, struct syscalls_capture_plan);
 } capture_plans SEC(".maps");
 
-/* tgid -> records it may still send: a process just exec'd (or forked by one) is watched by
- * every directive until the host has decided about it; this bounds what it sends meanwhile. */
-struct {
-    __uint(type, BPF_MAP_TYPE_HASH);
-    __uint(max_entries, 16384);
-    __type(key, __u32);
-    __type(value, __u32);
-} undecided_processes SEC(".maps");
-
-/* [0]: the mask of all active directives, given to a process that just exec'd until the host
- * has decided about it, so that its first syscalls are not lost. */
-struct {
-    __uint(type, BPF_MAP_TYPE_ARRAY);
-    __uint(max_entries, 1);
-    __type(key, __u32);
-    __type(value, __u64);
-} active_directives SEC(".maps");
-
-const volatile struct syscalls_config syscalls_config = {};
-
-/* Outputs. */
-
-struct {
-    __uint(type, BPF_MAP_TYPE_RINGBUF);
-    __uint(max_entries, 16 * 1024 * 1024); /* the host may resize it before load */
-} events SEC(".maps");
-
-struct {
-    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-    __uint(max_entries, 1);
-    __type(key, __u32);
-    __type(value, struct syscalls_counters);
-} counters SEC(".maps");
-
 /* State: a record is built here, then copied into the ring buffer at its real size. */
 struct {
     __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -79,32 +39,6 @@ struct {
     __type(key, __u32);
     __type(value, struct syscalls_event);
 } scratch SEC(".maps");
-
-static __always_inline struct syscalls_counters *cpu_counters(void)
-{
-    __u32 zero = 0;
-    return bpf_map_lookup_elem(&counters, &zero);
-}
-
-/*
- * Wake the reader only when this record makes the waiting data cross the threshold: one wake-up
- * per batch, not one per record, even while the reader is behind. It also polls on a timer.
- */
-static __always_inline __u64 wakeup_flag(__u64 size)
-{
-    __u64 waiting = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
-    __u64 threshold = syscalls_config.wakeup_bytes;
-    return waiting < threshold && waiting + size >= threshold ? BPF_RB_FORCE_WAKEUP
-                                                              : BPF_RB_NO_WAKEUP;
-}
-
-/* Only losses are counted here (rarely, so atomically); the host counts what it reads. */
-static __always_inline void count_lost(void)
-{
-    struct syscalls_counters *count = cpu_counters();
-    if (count)
-        __sync_fetch_and_add(&count->ringbuf_full, 1);
-}
 
 static __always_inline void submit(void *record, __u64 size, __u64 flags)
 {
@@ -147,12 +81,8 @@ static __always_inline void fill_header(struct syscalls_event_header *h, struct 
                                         struct pt_regs *regs, long id, __u64 pid_tgid,
                                         bool compat, __u64 directives)
 {
-    h->kind = SYSCALLS_RECORD_SYSCALL;
-    h->cpu = bpf_get_smp_processor_id();
-    h->timestamp_ns = bpf_ktime_get_ns();
-    h->directives = directives;
-    h->tgid = pid_tgid >> 32;
-    h->tid = (__u32)pid_tgid;
+    fill_record_header(&h->header, TAWON_RECORD_SYSCALL_ENTER, sizeof(*h), pid_tgid >> 32,
+                       (__u32)pid_tgid, directives);
     h->syscall_nr = (__u32)id;
     h->compat = compat;
     h->capture_count = 0;
@@ -179,7 +109,7 @@ static __always_inline __u32 capture(struct syscalls_event *e, struct syscalls_c
         }
     } else {
         limit = kind == SYSCALLS_CAPTURE_SOCKADDR ? SYSCALLS_SOCKADDR_LIMIT
-                                                  : syscalls_config.buffer_limit;
+                                                  : tawon_config.buffer_limit;
         if (limit > SYSCALLS_BUFFER_LIMIT_MAX)
             limit = SYSCALLS_BUFFER_LIMIT_MAX;
         slot->truncated = wanted > limit;
@@ -189,7 +119,7 @@ static __always_inline __u32 capture(struct syscalls_event *e, struct syscalls_c
             read = -1;
     }
     if (read < 0) {
-        struct syscalls_counters *count = cpu_counters();
+        struct tawon_counters *count = cpu_counters();
         if (count)
             __sync_fetch_and_add(&count->capture_faults, 1);
         slot->fault = 1;
@@ -231,7 +161,7 @@ int BPF_PROG(syscalls_sys_enter, struct pt_regs *regs, long id)
 {
     __u64 pid_tgid = bpf_get_current_pid_tgid();
     __u32 tgid = pid_tgid >> 32;
-    if (tgid == syscalls_config.host_tgid)
+    if (tgid == tawon_config.host_tgid)
         return 0;
     __u64 *watching = bpf_map_lookup_elem(&watched_processes, &tgid);
     if (!watching)
@@ -248,7 +178,7 @@ int BPF_PROG(syscalls_sys_enter, struct pt_regs *regs, long id)
     __u32 *budget = bpf_map_lookup_elem(&undecided_processes, &tgid);
     if (budget) {
         if (*budget == 0) {
-            struct syscalls_counters *count = cpu_counters();
+            struct tawon_counters *count = cpu_counters();
             if (count)
                 __sync_fetch_and_add(&count->held_undecided, 1);
             return 0;
@@ -281,103 +211,7 @@ int BPF_PROG(syscalls_sys_enter, struct pt_regs *regs, long id)
     __u64 size = offsetof(struct syscalls_event, data) + e->h.data_length;
     if (size > sizeof(*e))
         size = sizeof(*e);
+    e->h.header.size = size;
     submit(e, size, wakeup_flag(size));
-    return 0;
-}
-
-/* Reserves and fills the common part of a lifecycle record; NULL when there is no room. */
-static __always_inline struct syscalls_process_event *begin_process_record(__u32 kind,
-                                                                           struct task_struct *task)
-{
-    struct syscalls_process_event *record = bpf_ringbuf_reserve(&events, sizeof(*record), 0);
-    if (!record) {
-        count_lost();
-        return NULL;
-    }
-    record->kind = kind;
-    record->cpu = bpf_get_smp_processor_id();
-    record->timestamp_ns = bpf_ktime_get_ns();
-    record->tgid = BPF_CORE_READ(task, tgid);
-    record->parent_tgid = BPF_CORE_READ(task, real_parent, tgid);
-    BPF_CORE_READ_STR_INTO(&record->comm, task, comm);
-    record->start_boottime = BPF_CORE_READ(task, start_boottime);
-    record->mnt_ns = BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum);
-    record->exe_length = 0;
-    record->args_length = 0;
-    record->exe[0] = 0;
-    return record;
-}
-
-/* Rare, and the host must decide about the process at once: always wake it. */
-static __always_inline void finish_process_record(struct syscalls_process_event *record)
-{
-    bpf_ringbuf_submit(record, BPF_RB_FORCE_WAKEUP);
-}
-
-/* A new process inherits its parent's mask at once, so its first syscalls are seen. */
-SEC("tp_btf/sched_process_fork")
-int BPF_PROG(syscalls_fork, struct task_struct *parent, struct task_struct *child)
-{
-    __u32 parent_tgid = BPF_CORE_READ(parent, tgid);
-    __u32 child_pid = BPF_CORE_READ(child, pid);
-    if (child_pid != (__u32)BPF_CORE_READ(child, tgid))
-        return 0; /* a thread: covered by its process's entry */
-    __u64 *mask = bpf_map_lookup_elem(&watched_processes, &parent_tgid);
-    if (!mask)
-        return 0;
-    bpf_map_update_elem(&watched_processes, &child_pid, mask, BPF_ANY);
-    if (bpf_map_lookup_elem(&undecided_processes, &parent_tgid)) {
-        __u32 budget = SYSCALLS_UNDECIDED_BUDGET;
-        bpf_map_update_elem(&undecided_processes, &child_pid, &budget, BPF_ANY);
-    }
-    struct syscalls_process_event *record = begin_process_record(SYSCALLS_RECORD_FORK, child);
-    if (record)
-        finish_process_record(record);
-    return 0;
-}
-
-/* After exec the process may match other directives: let it through until the host decides. */
-SEC("tp_btf/sched_process_exec")
-int BPF_PROG(syscalls_exec, struct task_struct *task, int old_pid, struct linux_binprm *bprm)
-{
-    __u32 zero = 0;
-    __u64 *active = bpf_map_lookup_elem(&active_directives, &zero);
-    if (!active || !*active)
-        return 0;
-    __u32 tgid = bpf_get_current_pid_tgid() >> 32;
-    if (tgid == syscalls_config.host_tgid)
-        return 0;
-    bpf_map_update_elem(&watched_processes, &tgid, active, BPF_ANY);
-    __u32 budget = SYSCALLS_UNDECIDED_BUDGET;
-    bpf_map_update_elem(&undecided_processes, &tgid, &budget, BPF_ANY);
-    struct syscalls_process_event *record = begin_process_record(SYSCALLS_RECORD_EXEC, task);
-    if (!record)
-        return 0;
-    long exe = bpf_probe_read_kernel_str(record->exe, sizeof(record->exe), BPF_CORE_READ(bprm, filename));
-    record->exe_length = exe > 0 ? exe - 1 : 0;
-    /* The new image's arguments are in place by now: read them from user memory. */
-    unsigned long start = BPF_CORE_READ(task, mm, arg_start);
-    unsigned long end = BPF_CORE_READ(task, mm, arg_end);
-    unsigned long length = end > start ? end - start : 0;
-    if (length > SYSCALLS_ARGS_LEN)
-        length = SYSCALLS_ARGS_LEN;
-    if (length > 0 && bpf_probe_read_user(record->args, length, (void *)start) == 0)
-        record->args_length = length;
-    finish_process_record(record);
-    return 0;
-}
-
-SEC("tp_btf/sched_process_exit")
-int BPF_PROG(syscalls_exit, struct task_struct *task)
-{
-    __u32 pid = BPF_CORE_READ(task, pid);
-    if (pid != (__u32)BPF_CORE_READ(task, tgid))
-        return 0; /* a thread */
-    bpf_map_delete_elem(&undecided_processes, &pid);
-    if (bpf_map_delete_elem(&watched_processes, &pid) == 0) {
-        struct syscalls_process_event *record = begin_process_record(SYSCALLS_RECORD_EXIT, task);
-        if (record)
-            finish_process_record(record);
-    }
     return 0;
 }

@@ -99,6 +99,7 @@ struct task_struct {
     struct task_struct *group_leader;
     const struct cred *cred;
     char comm[16];
+    int exit_code;
     __u64 start_boottime;
     struct nsproxy *nsproxy;
     struct mm_struct *mm;

@@ -15,6 +15,14 @@ public struct JSONText: Sendable {
         bytes.removeAll(keepingCapacity: true)
     }
 
+    /// Hands over the bytes written so far and starts again on storage of the same size.
+    public mutating func take() -> [UInt8] {
+        let taken = bytes
+        bytes = []
+        bytes.reserveCapacity(taken.capacity)
+        return taken
+    }
+
     mutating func dropLast() {
         bytes.removeLast()
     }

@@ -6,6 +6,11 @@ public struct SyscallSignature: Sendable, Equatable {
     public let argumentTypes: [String]
 
     init(_ number: Int, _ name: String, _ argumentNames: [String], _ argumentTypes: [String]) {
+        self.init(number: number, name: name, argumentNames: argumentNames, argumentTypes: argumentTypes)
+    }
+
+    /// A signature with other argument names and types, as a task registered them.
+    public init(number: Int, name: String, argumentNames: [String], argumentTypes: [String]) {
         self.number = number
         self.name = name
         self.argumentNames = argumentNames

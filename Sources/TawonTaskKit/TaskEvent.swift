@@ -23,6 +23,11 @@ public struct TaskEvent {
     /// Changes whenever the host's information about `pid` changes: cache per (pid, this).
     public var processGeneration: UInt64 { raw.pointee.process_generation }
 
+    /// Whether the event is a syscall or a process lifecycle event.
+    public var isProcessEvent: Bool { raw.pointee.kind == tawon_event_kind(TAWON_EVENT_PROCESS) }
+    /// The call's result, when the event reports its return.
+    public var returnValue: Int64? { raw.pointee.has_return_value != 0 ? raw.pointee.return_value : nil }
+
     /// The function's name as UTF-8, lent for the call: no copy, for a task on the hot path.
     public var functionNameUTF8: UnsafeRawBufferPointer { utf8(raw.pointee.function_name) }
 

@@ -72,7 +72,37 @@ public final class TaskHost: @unchecked Sendable {
     /// Asks for events of a registered function. Call it from `init` or `start`.
     public func hook(_ functionID: UInt64) throws {
         let rc = api.pointee.hook_function?(context, functionID) ?? tawon_rc(TAWON_RC_UNSUPPORTED)
-        if rc != tawon_rc(TAWON_RC_OK) { throw TaskError("the host would not hook function \(functionID) (code \(rc))") }
+        if rc != tawon_rc(TAWON_RC_OK) { throw refusal("hook function \(functionID)", rc) }
+    }
+
+    /// A process lifecycle event a task can subscribe to.
+    public enum ProcessEvent: UInt64, Sendable {
+        case exec = 1
+        case exit = 2
+    }
+
+    /// Asks for process lifecycle events. Call it from `init` or `start`.
+    public func subscribe(_ event: ProcessEvent) throws {
+        guard let subscribe = api.pointee.subscribe else { throw TaskError("this host has no process events") }
+        let rc = subscribe(context, tawon_event_kind(TAWON_EVENT_PROCESS), event.rawValue)
+        if rc != tawon_rc(TAWON_RC_OK) { throw refusal("subscribe to \(event)", rc) }
+    }
+
+    /// One fact about a process by its dotted name (`process.exe`, `pod.namespace`,
+    /// `container.labels`...), as text: strings as they are, numbers in decimal, maps as JSON.
+    public func field(_ name: String, of pid: UInt32) throws -> String {
+        guard let processField = api.pointee.process_field else { throw TaskError("this host has no process fields") }
+        var value = tawon_field_value()
+        value.struct_size = UInt32(MemoryLayout<tawon_field_value>.size)
+        let rc = processField(context, pid, name, &value)
+        guard rc == tawon_rc(TAWON_RC_OK) else { throw refusal("read \(name) of process \(pid)", rc) }
+        return copy(value.text)
+    }
+
+    /// The host's reason for a refused call, or its code when it gave none.
+    private func refusal(_ what: String, _ rc: tawon_rc) -> TaskError {
+        let reason = api.pointee.last_error.map { copy($0(context)) } ?? ""
+        return TaskError("the host would not \(what): \(reason.isEmpty ? "code \(rc)" : reason)")
     }
 }
 

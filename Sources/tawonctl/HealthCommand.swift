@@ -26,7 +26,7 @@ struct HealthCommand: AsyncParsableCommand {
             report = try await daemonOptions.client.health(timeout: timeout)
         } else {
             let logger = bootstrapLogging(level: .critical)  // the reason of a failure is in the report
-            report = HealthCheck.run(
+            report = HealthCheck.runEmbedded(
                 catalog: plugins.loadCatalog(), timeout: .milliseconds(Int(timeout * 1000)), logger: logger)
         }
         if json {

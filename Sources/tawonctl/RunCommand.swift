@@ -40,41 +40,37 @@ struct RunCommand: ParsableCommand {
                 throw ValidationError("\(error)")
             }
         }
-        let sink = LineWriterSink(descriptor: STDOUT_FILENO, format: output, source: .current())
-        var configuration = SyscallsProgram.Configuration()
-        configuration.bufferLimit = bufferLimit
         guard ringBufferMegabytes > 0, ringBufferMegabytes <= 1024, ringBufferMegabytes.nonzeroBitCount == 1 else {
             throw ValidationError("--ring-buffer-mb: \(ringBufferMegabytes) is not a power of two from 1 to 1024")
         }
-        configuration.ringBufferBytes = ringBufferMegabytes << 20
-        let session = TracingSession(
-            catalog: plugins.loadCatalog(), configuration: configuration, logger: logger,
-            output: { sink.write($0) })
+        var builder = PipelineBuilder(catalog: plugins.loadCatalog(), logger: logger)
+        builder.sinks = [DescriptorSink(descriptor: STDOUT_FILENO, format: output)]
+        builder.kernel.bufferLimit = bufferLimit
+        builder.kernel.ringBufferBytes = ringBufferMegabytes << 20
+        let pipeline = builder.build()
         let directive: DirectiveSummary
         do {
-            directive = try session.add(DirectiveRequest(conditions: conditions, tasks: specs))
+            directive = try pipeline.add(DirectiveRequest(conditions: conditions, tasks: specs))
         } catch let error as DirectiveError {
             throw ValidationError(error.description)
         }
         StopSignal.install()
         printToStandardError("tawonctl: tracing directive \(directive.id) (Ctrl-C to stop)")
         while !StopSignal.received {
-            try session.poll(timeoutMilliseconds: 20)
-            sink.flush()
+            try pipeline.poll(timeoutMilliseconds: 20)
         }
         // Whatever is still queued in the ring buffer belongs to the run.
-        while try session.poll(timeoutMilliseconds: 0) > 0 { sink.flush() }
-        let counters = session.counters()
-        session.close()
-        sink.flush()
-        printToStandardError("tawonctl: " + Self.summary(counters))
+        while try pipeline.poll(timeoutMilliseconds: 0) > 0 {}
+        pipeline.close()
+        printToStandardError("tawonctl: " + Self.summary(pipeline.counters()))
     }
 
     /// One line: what was written and what was lost, by cause.
-    static func summary(_ counters: SessionCounters) -> String {
-        let kernel = counters.kernel ?? SyscallsProgram.Counters()
+    static func summary(_ counters: PipelineCounters) -> String {
+        let kernel = counters.kernel
         return "\(counters.emitted) records written; lost: \(kernel.ringBufferFull) (ring buffer full),"
-            + " \(counters.taskFailures) (task failures); \(kernel.captureFaults) unreadable arguments;"
+            + " \(counters.taskFailures) (task failures), \(counters.output.sinkQueueFull) (output too slow);"
+            + " \(kernel.captureFaults) unreadable arguments;"
             + " \(kernel.heldUndecided) held back from processes not yet decided about"
     }
 }

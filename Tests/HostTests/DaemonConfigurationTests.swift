@@ -80,13 +80,14 @@ struct DaemonConfigurationTests {
         let directory = try TestSupport.temporaryDirectory("rotate")
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appending(path: "events.jsonl").path
-        let sink = try RotatingFileSink(
-            path: path, maxBytes: 2000, maxFiles: 2, format: .json,
-            source: OutputSource(hostname: "h", instanceID: Identifier.next(), tawonID: Identifier.next()))
+        let sink = try RotatingFileSink(path: path, maxBytes: 2000, maxFiles: 2, format: .json)
+        let output = OutputStage(
+            sinks: [sink], source: OutputSource(hostname: "h", instanceID: Identifier.next(), tawonID: Identifier.next()))
         for index in 0..<100 {
-            sink.write(EmittedRecord(taskName: "t", directiveID: "d", json: "{\"n\":\(index)}", timestampNanoseconds: 1))
-            sink.flush()
+            output.accept(EmittedRecord(taskName: "t", directiveID: "d", json: "{\"n\":\(index)}", timestampNanoseconds: 1))
+            output.flush()
         }
+        output.close()
         let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted()
         #expect(files == ["events.jsonl", "events.jsonl.1", "events.jsonl.2"])
         for file in files {

@@ -94,12 +94,12 @@ struct DaemonTests {
     @Test("SIGTERM during a flood of events exits within 5 s and leaves no BPF program behind")
     func sigtermDuringFlood() async throws {
         try KernelSupport.require()
-        let before = try syscallsPrograms()
+        let before = try LoadedPrograms.tawonIDs()
         let daemon = try await RunningDaemon()
         let flood = try TracedWorkload(["getppid", "200000000"])
         _ = try await daemon.client.createDirective(
             DirectiveCreation(conditions: "process.pid:\(flood.pid)", tasks: ["syscalls|functions:ALL"]))
-        let ours = try syscallsPrograms().subtracting(before)
+        let ours = try LoadedPrograms.tawonIDs().subtracting(before)
         #expect(ours.count == 4)
         let floodThread = Thread { flood.go() }
         floodThread.start()
@@ -111,10 +111,10 @@ struct DaemonTests {
         #expect(stopped.status == 0)
         #expect(stopped.seconds < 5, "tawond took \(stopped.seconds) s to exit")
         let deadline = ContinuousClock.now + .seconds(15)  // freed after an RCU-tasks grace period
-        while try !syscallsPrograms().isDisjoint(with: ours), ContinuousClock.now < deadline {
+        while try !LoadedPrograms.tawonIDs().isDisjoint(with: ours), ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(50))
         }
-        #expect(try syscallsPrograms().isDisjoint(with: ours))
+        #expect(try LoadedPrograms.tawonIDs().isDisjoint(with: ours))
     }
 
     @Test("A reader that stops reading does not raise the kernel's drops; its own are reported")
@@ -173,10 +173,4 @@ struct DaemonTests {
         throw TestFailure("timed out")
     }
 
-    private func syscallsPrograms() throws -> Set<Int> {
-        Set(try TestSupport.run("/usr/sbin/bpftool", ["prog", "list"]).stdout.split(separator: "\n").compactMap { line -> Int? in
-            guard line.contains(" name syscalls_") else { return nil }
-            return Int(line.prefix { $0 != ":" })
-        })
-    }
 }

@@ -33,7 +33,7 @@ struct DemoAndHealthTests {
             "/usr/bin/setpriv", ["--reuid=nobody", "--regid=nogroup", "--clear-groups", tawonctl, "health"])
         #expect(result.status == 1)
         #expect(result.stderr.contains(
-            "tawonctl health: unhealthy: cannot start tracing: bpf_object__load (syscalls) failed: Operation not permitted"))
+            "tawonctl health: unhealthy: cannot start tracing: bpf_object__load (process) failed: Operation not permitted"))
     }
 
     @Test("demo:all shows every simulation's calls decoded, and stops with its directive")

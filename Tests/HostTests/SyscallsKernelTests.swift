@@ -172,27 +172,15 @@ extension SyscallsKernelTests {
         #expect(summary.functions.count > 300)
         // The session's own programs, by ID: other suites load theirs at the same time.
         let ours = Set(try tracer.session.loadedProgramIDs().map(Int.init))
-        #expect(ours.count == 4)  // sys_enter, fork, exec, exit
-        #expect(ours.isSubset(of: try syscallsProgramIDs()))
+        #expect(ours.count == 4)  // sys_enter; the process program's fork, exec, exit
+        #expect(ours.isSubset(of: try LoadedPrograms.tawonIDs()))
         tracer.session.close()
         // Programs attached through trampolines are freed after an RCU-tasks grace period.
         let deadline = ContinuousClock.now + .seconds(15)
-        while try !syscallsProgramIDs().isDisjoint(with: ours), ContinuousClock.now < deadline {
+        while try !LoadedPrograms.tawonIDs().isDisjoint(with: ours), ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(50))
         }
-        #expect(try syscallsProgramIDs().isDisjoint(with: ours))
-    }
-
-    /// IDs of the loaded programs of the syscalls object, from `bpftool prog list`.
-    private func syscallsProgramIDs() throws -> Set<Int> {
-        Set(try bpftoolPrograms().split(separator: "\n").compactMap { line -> Int? in
-            guard line.contains(" name syscalls_") else { return nil }
-            return Int(line.prefix { $0 != ":" })
-        })
-    }
-
-    private func bpftoolPrograms() throws -> String {
-        try TestSupport.run("/usr/sbin/bpftool", ["prog", "list"]).stdout
+        #expect(try LoadedPrograms.tawonIDs().isDisjoint(with: ours))
     }
 }
 

@@ -47,17 +47,17 @@ struct TaskLifecycleTests {
             task: hello, directiveID: "d1", options: [("greeting", "hi")], services: collector.services())
         #expect(instance.hookedFunctions == [110])
         try instance.start()
-        let delivered = instance.deliver(
-            DeliverableEvent(
-                timestampNanoseconds: 42, cpu: 0, pid: 7, tid: 7, functionID: 110,
-                functionName: "getppid", comm: "sh"))
+        let event = DeliverableEvent(
+            timestampNanoseconds: 42, cpu: 0, pid: 7, tid: 7, functionID: 110, functionName: "getppid", comm: "sh")
+        let delivered = instance.deliver(event)
         instance.stop()
 
         #expect(delivered)
+        // The record is tied to the event it was emitted for.
         #expect(collector.all == [
             EmittedRecord(
                 taskName: "hello", directiveID: "d1",
-                json: #"{"hello":{"pid":7,"comm":"sh","greeting":"hi"}}"#, timestampNanoseconds: 42)
+                json: #"{"hello":{"pid":7,"comm":"sh","greeting":"hi"}}"#, timestampNanoseconds: 42, event: event)
         ])
     }
 

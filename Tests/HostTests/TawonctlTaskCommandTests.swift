@@ -26,7 +26,7 @@ struct TawonctlTaskCommandTests {
             try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
         let task = try #require(json["task"] as? [String: Any])
         #expect(task["name"] as? String == "syscalls")
-        #expect(json["abi"] as? String == "1.0.0")
+        #expect(json["abi"] as? String == "1.1.0")
 
         let sets = try #require(task["capabilitySets"] as? [[String: Any]])
         let presets = Dictionary(uniqueKeysWithValues: sets.map { ($0["name"] as! String, $0["functions"] as! [String]) })

@@ -10,6 +10,8 @@
 #include <stdint.h>
 
 #include "../../../bpf/selfcheck.h"
+#include "../../../bpf/records.h"
+#include "../../../bpf/process.h"
 #include "../../../bpf/syscalls.h"
 
 struct bpf_object;

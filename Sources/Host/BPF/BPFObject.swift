@@ -50,6 +50,16 @@ public final class BPFObject {
             subject: "\(name)/\(mapName)")
     }
 
+    /// Makes the map `mapName` use an existing map (another object's) instead of creating its
+    /// own, before load: programs of several objects then share one ring buffer and one mask.
+    public func reuseMap(_ mapName: String, descriptor: Int32) throws {
+        errno = 0
+        let map = try LibbpfCallError.check(
+            bpf_object__find_map_by_name(try opened(), mapName), "bpf_object__find_map_by_name",
+            subject: "\(name)/\(mapName)")
+        try LibbpfCallError.check(bpf_map__reuse_fd(map, descriptor), "bpf_map__reuse_fd", subject: "\(name)/\(mapName)")
+    }
+
     /// Verifies and loads every program and map into the kernel.
     public func load() throws {
         try LibbpfCallError.check(bpf_object__load(try opened()), "bpf_object__load", subject: name)

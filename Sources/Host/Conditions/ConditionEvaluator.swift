@@ -44,11 +44,25 @@ public enum ConditionEvaluator {
             if case .exact(let id) = term.pattern {
                 return !process.containerID.isEmpty && process.containerID.hasPrefix(id.lowercased())
             }
-            return matches(term.pattern, process.containerID)
-        case .containerName: return matches(term.pattern, process.containerName)
-        // No source yet for labels and pods: no process has them.
-        case .containerLabel, .podID, .podName, .podNamespace, .podLabel: return false
+            return matchesKnown(term.pattern, process.containerID)
+        case .containerName: return matchesKnown(term.pattern, process.containerName)
+        case .containerLabel: return matchesLabel(term.pattern, process.containerLabels)
+        case .podID: return matchesKnown(term.pattern, process.pod.id)
+        case .podName: return matchesKnown(term.pattern, process.pod.name)
+        case .podNamespace: return matchesKnown(term.pattern, process.pod.namespace)
+        case .podLabel: return matchesLabel(term.pattern, process.pod.labels)
         }
+    }
+
+    /// A fact no source supplied matches nothing, not even `*`: a process outside any pod has no
+    /// pod name to match.
+    static func matchesKnown(_ pattern: Condition.Pattern, _ value: String) -> Bool {
+        !value.isEmpty && matches(pattern, value)
+    }
+
+    /// A label term matches a label's value, or `key=value`.
+    static func matchesLabel(_ pattern: Condition.Pattern, _ labels: [String: String]) -> Bool {
+        labels.contains { key, value in matches(pattern, value) || matches(pattern, key + "=" + value) }
     }
 
     static func mask(_ field: Condition.Field, _ sets: CapabilitySets) -> UInt64 {

@@ -39,21 +39,21 @@ public enum ControlAPI {
         let router = Router(context: ControlContext.self)
         router.add(middleware: PeerCredentialsMiddleware(group: group))
         let v1 = router.group("v1")
-        v1.get("directives") { _, _ in DirectiveList(directives: daemon.session.summaries) }
+        v1.get("directives") { _, _ in DirectiveList(directives: daemon.pipeline.summaries) }
         v1.post("directives") { request, context -> EditedResponse<DirectiveSummary> in
             let creation = try await request.decode(as: DirectiveCreation.self, context: context)
             return EditedResponse(status: .created, response: try create(creation, daemon: daemon))
         }
         v1.get("directives/:id") { _, context -> DirectiveSummary in
             let id = try context.parameters.require("id")
-            guard let found = daemon.session.summaries.first(where: { $0.id == id }) else {
+            guard let found = daemon.pipeline.summaries.first(where: { $0.id == id }) else {
                 throw HTTPError(.notFound, message: "no directive \(id)")
             }
             return found
         }
         v1.delete("directives/:id") { _, context -> HTTPResponse.Status in
             let id = try context.parameters.require("id")
-            guard daemon.removeDirective(id) else { throw HTTPError(.notFound, message: "no directive \(id)") }
+            guard daemon.pipeline.remove(id) else { throw HTTPError(.notFound, message: "no directive \(id)") }
             return .noContent
         }
         v1.get("directives/:id/stream") { request, context -> Response in
@@ -68,7 +68,7 @@ public enum ControlAPI {
         v1.get("status") { _, _ in daemon.status() }
         v1.get("health") { request, _ -> Response in
             let timeout = request.uri.queryParameters.get("timeout", as: Double.self) ?? 5
-            let report = HealthCheck.run(catalog: daemon.catalog, timeout: .milliseconds(Int(timeout * 1000)), logger: daemon.logger)
+            let report = await HealthCheck.run(in: daemon.pipeline, timeout: .milliseconds(Int(timeout * 1000)))
             let body = try JSONEncoder().encode(report)
             return Response(
                 status: report.healthy ? .ok : .serviceUnavailable, headers: [.contentType: "application/json"],
@@ -85,7 +85,7 @@ public enum ControlAPI {
     static func create(_ creation: DirectiveCreation, daemon: Daemon) throws -> DirectiveSummary {
         do {
             let specs = try creation.tasks.map { try TaskSpec.parse($0) }
-            return try daemon.session.add(DirectiveRequest(conditions: creation.conditions, tasks: specs))
+            return try daemon.pipeline.add(DirectiveRequest(conditions: creation.conditions, tasks: specs))
         } catch let error as TaskSpecError {
             throw HTTPError(.badRequest, message: error.description)
         } catch let error as DirectiveError {
@@ -95,7 +95,7 @@ public enum ControlAPI {
 
     static func stream(_ request: Request, context: ControlContext, daemon: Daemon) throws -> Response {
         let id = try context.parameters.require("id")
-        guard daemon.session.summaries.contains(where: { $0.id == id }) else {
+        guard daemon.pipeline.summaries.contains(where: { $0.id == id }) else {
             throw HTTPError(.notFound, message: "no directive \(id)")
         }
         let format = request.uri.queryParameters.get("format").flatMap { OutputFormat(rawValue: String($0)) } ?? .json

@@ -4,15 +4,13 @@ import Metrics
 import Prometheus
 import ServiceLifecycle
 
-/// What tawond runs: the task catalog, the tracing session, its outputs and live streams.
+/// What tawond runs: the task catalog and the pipeline with its outputs and live streams.
 public final class Daemon: @unchecked Sendable {
     public static let version = "0.1.0"
 
     public let configuration: DaemonConfiguration
     public let catalog: TaskCatalog
-    public let session: TracingSession
-    public let streams: DirectiveStreams
-    let sinks: [any OutputSink]
+    public let pipeline: Pipeline
     let metrics: DaemonMetrics
     let logger: Logger
     let started = Date()
@@ -21,54 +19,38 @@ public final class Daemon: @unchecked Sendable {
         self.configuration = configuration
         self.catalog = catalog
         self.logger = logger
-        let source = OutputSource.current()
-        sinks = try configuration.outputs.map { output -> any OutputSink in
+        var builder = PipelineBuilder(catalog: catalog, logger: logger)
+        builder.sinks = try configuration.outputs.map { output -> any OutputSink in
             switch output.kind {
-            case .stdout: return LineWriterSink(descriptor: STDOUT_FILENO, format: output.format, source: source)
+            case .stdout: return DescriptorSink(descriptor: STDOUT_FILENO, format: output.format)
             case .file:
                 return try RotatingFileSink(
-                    path: output.path, maxBytes: output.maxBytes, maxFiles: output.maxFiles, format: output.format,
-                    source: source)
+                    path: output.path, maxBytes: output.maxBytes, maxFiles: output.maxFiles, format: output.format)
             }
         }
-        let streams = DirectiveStreams(capacity: configuration.streamBufferRecords, source: source)
-        self.streams = streams
-        var tracing = SyscallsProgram.Configuration()
-        tracing.ringBufferBytes = UInt32(configuration.ringBufferMegabytes) << 20
-        tracing.bufferLimit = UInt32(configuration.bufferLimit)
-        let sinks = self.sinks
-        session = TracingSession(catalog: catalog, configuration: tracing, logger: logger) { record in
-            for sink in sinks { sink.write(record) }
-            streams.offer(record)
-        }
+        builder.streamBufferRecords = configuration.streamBufferRecords
+        builder.kernel.ringBufferBytes = UInt32(configuration.ringBufferMegabytes) << 20
+        builder.kernel.bufferLimit = UInt32(configuration.bufferLimit)
+        pipeline = builder.build()
         metrics = DaemonMetrics()
     }
 
-    /// Removes a directive and ends its streams.
-    @discardableResult
-    public func removeDirective(_ id: String) -> Bool {
-        let removed = session.remove(id)
-        streams.finish(directiveID: id)
-        return removed
-    }
+    /// Live readers of directives' records.
+    public var streams: DirectiveStreams { pipeline.streams! }
 
     /// The status the control API reports.
     public func status() -> DaemonStatus {
-        let counters = session.counters()
+        let counters = pipeline.counters()
         return DaemonStatus(
             version: Self.version, uptimeSeconds: Date().timeIntervalSince(started),
             tasks: catalog.tasks.map(\.name), refusedPlugins: catalog.refusals,
-            directives: session.summaries,
+            directives: pipeline.summaries,
             events: .init(received: counters.received, written: counters.emitted),
             drops: .init(
-                ringBufferFull: counters.kernel?.ringBufferFull ?? 0, taskFailures: counters.taskFailures,
-                streamReaders: streams.totalDropped, unreadableArguments: counters.kernel?.captureFaults ?? 0,
-                heldUndecided: counters.kernel?.heldUndecided ?? 0),
+                ringBufferFull: counters.kernel.ringBufferFull, taskFailures: counters.taskFailures,
+                streamReaders: counters.output.streamReaders, sinkQueueFull: counters.output.sinkQueueFull,
+                unreadableArguments: counters.kernel.captureFaults, heldUndecided: counters.kernel.heldUndecided),
             streams: streams.current.map { .init(id: $0.id, directiveID: $0.directiveID, sent: $0.sent, dropped: $0.dropped) })
-    }
-
-    func flushOutputs() {
-        for sink in sinks { sink.flush() }
     }
 }
 
@@ -81,6 +63,8 @@ public struct DaemonStatus: Codable, Sendable {
         public var taskFailures: UInt64
         /// For slow stream readers, summed.
         public var streamReaders: UInt64
+        /// For outputs slower than the records come (their queues were full).
+        public var sinkQueueFull: UInt64
         public var unreadableArguments: UInt64
         /// Held back from just-exec'd processes past their budget before the host decided.
         public var heldUndecided: UInt64
@@ -101,8 +85,8 @@ public struct DaemonStatus: Codable, Sendable {
     public var streams: [Stream]
 }
 
-/// Reads the kernel ring buffer on a thread of its own; at shutdown stops it, flushes the
-/// outputs and detaches every BPF program.
+/// Polls the pipeline on a thread of its own; at shutdown stops it, detaches every BPF program
+/// and lets the outputs write what they hold.
 public struct TracingService: Service {
     let daemon: Daemon
 
@@ -115,10 +99,9 @@ public struct TracingService: Service {
         let daemon = self.daemon
         let thread = Thread {
             while !stop.isSet {
-                do { try daemon.session.poll(timeoutMilliseconds: 20) } catch {
+                do { try daemon.pipeline.poll(timeoutMilliseconds: 20) } catch {
                     daemon.logger.error("reading the ring buffer failed: \(error)")
                 }
-                daemon.flushOutputs()
             }
             stop.finished()
         }
@@ -127,9 +110,7 @@ public struct TracingService: Service {
         try? await gracefulShutdown()
         stop.set()
         while !stop.hasFinished { try? await Task.sleep(for: .milliseconds(5)) }
-        daemon.streams.finishAll()
-        daemon.session.close()
-        daemon.flushOutputs()
+        daemon.pipeline.close()
         daemon.logger.notice("tracing stopped; every BPF program detached")
     }
 }

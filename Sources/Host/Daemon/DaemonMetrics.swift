@@ -22,6 +22,7 @@ final class DaemonMetrics: @unchecked Sendable {
             count("tawon_records_lost_total", [("cause", "ring_buffer_full")], status.drops.ringBufferFull)
             count("tawon_records_lost_total", [("cause", "task_failure")], status.drops.taskFailures)
             count("tawon_records_lost_total", [("cause", "stream_reader")], status.drops.streamReaders)
+            count("tawon_records_lost_total", [("cause", "sink_queue_full")], status.drops.sinkQueueFull)
             count("tawon_unreadable_arguments_total", [], status.drops.unreadableArguments)
             count("tawon_records_held_undecided_total", [], status.drops.heldUndecided)
             gauge("tawon_directives", Double(status.directives.count))

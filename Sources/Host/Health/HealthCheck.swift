@@ -25,41 +25,36 @@ public enum HealthCheck {
         public var healthy: Bool { failure == nil }
     }
 
-    /// Runs the check: at most `timeout` waiting for the events.
-    public static func run(catalog: TaskCatalog, timeout: Duration = .seconds(5), logger: Logger) -> Report {
-        let expected = DemoSimulator.simulations
-        let token = "tawon-health-" + Identifier.next()
-        let seen = SeenCalls()
-        let session = TracingSession(catalog: catalog, logger: logger) { record in seen.note(record) }
-        defer { session.close() }
-        let functions = expected.flatMap(\.functions)
-        do {
-            try session.add(DirectiveRequest(
-                conditions: "process.cmd:~\(token)~",
-                tasks: [TaskSpec(taskName: "syscalls", options: [("functions", functions.joined(separator: "+"))])]))
-        } catch {
-            return Report(rows: rows(expected, seen: [:], outcomes: [], start: .now), failure: "\(error)")
+    /// The check in a pipeline someone else polls (the daemon's own): its records go to the
+    /// check alone, and it waits without holding a thread.
+    public static func run(in pipeline: Pipeline, timeout: Duration) async -> Report {
+        let probe: HealthProbe
+        switch HealthProbe.begin(in: pipeline) {
+        case .started(let started): probe = started
+        case .failed(let report): return report
         }
-        let start = ContinuousClock.now
-        let run: SimulatorRun
-        do { run = try DemoSimulator.start(["all"], token: token) } catch {
-            return Report(rows: rows(expected, seen: [:], outcomes: [], start: start), failure: "\(error)")
+        while !probe.isComplete, ContinuousClock.now < probe.start + timeout {
+            try? await Task.sleep(for: .milliseconds(10))
         }
-        let outcomes = Mutex<[DemoSimulator.Outcome]>([])
-        let waiter = Thread { let result = run.wait(); outcomes.withLock { $0 = result } }
-        waiter.start()
-        let deadline = start + timeout
-        while ContinuousClock.now < deadline, !seen.all(functions) {
-            _ = try? session.poll(timeoutMilliseconds: 10)
+        return await withCheckedContinuation { continuation in
+            // Waiting for the simulator's report blocks: not on a concurrency thread.
+            Thread { continuation.resume(returning: probe.finish(timeout: timeout)) }.start()
         }
-        while waiter.isExecuting && ContinuousClock.now < deadline + .seconds(1) { usleep(5_000) }
-        run.stop()
-        let table = rows(expected, seen: seen.times, outcomes: outcomes.withLock { $0 }, start: start)
-        let missing = functions.filter { seen.times[$0] == nil }
-        let failure = missing.isEmpty
-            ? nil
-            : "not seen within \(timeout): \(missing.joined(separator: ", "))"
-        return Report(rows: table, failure: failure)
+    }
+
+    /// The check with a pipeline of its own, polled on this thread (`tawonctl health`).
+    public static func runEmbedded(catalog: TaskCatalog, timeout: Duration = .seconds(5), logger: Logger) -> Report {
+        let pipeline = PipelineBuilder(catalog: catalog, logger: logger).build()
+        defer { pipeline.close() }
+        let probe: HealthProbe
+        switch HealthProbe.begin(in: pipeline) {
+        case .started(let started): probe = started
+        case .failed(let report): return report
+        }
+        while !probe.isComplete, ContinuousClock.now < probe.start + timeout {
+            _ = try? pipeline.poll(timeoutMilliseconds: 10)
+        }
+        return probe.finish(timeout: timeout)
     }
 
     static func rows(
@@ -80,6 +75,79 @@ public enum HealthCheck {
     }
 }
 
+/// One run of the check: its directive in a pipeline, the simulator, and what came back.
+final class HealthProbe: @unchecked Sendable {
+    let pipeline: Pipeline
+    let directiveID: String
+    let seen: SeenCalls
+    let run: SimulatorRun
+    let start: ContinuousClock.Instant
+    private let outcomes = Mutex<[DemoSimulator.Outcome]?>(nil)
+    private let expected = DemoSimulator.simulations
+
+    private init(pipeline: Pipeline, directiveID: String, seen: SeenCalls, run: SimulatorRun) {
+        self.pipeline = pipeline
+        self.directiveID = directiveID
+        self.seen = seen
+        self.run = run
+        start = .now
+        let waiter = Thread { [self] in
+            let result = run.wait()
+            outcomes.withLock { $0 = result }
+        }
+        waiter.start()
+    }
+
+    private var functions: [String] { expected.flatMap(\.functions) }
+
+    enum Start {
+        case started(HealthProbe)
+        case failed(HealthCheck.Report)
+    }
+
+    /// Adds the directive and starts every simulation; a report of the failure otherwise.
+    static func begin(in pipeline: Pipeline) -> Start {
+        let expected = DemoSimulator.simulations
+        let token = "tawon-health-" + Identifier.next()
+        let seen = SeenCalls()
+        let functions = expected.flatMap(\.functions)
+        func failed(_ reason: String) -> HealthCheck.Report {
+            HealthCheck.Report(rows: HealthCheck.rows(expected, seen: [:], outcomes: [], start: .now), failure: reason)
+        }
+        let directive: DirectiveSummary
+        do {
+            directive = try pipeline.add(
+                DirectiveRequest(
+                    conditions: "process.cmd:~\(token)~",
+                    tasks: [TaskSpec(taskName: "syscalls", options: [("functions", functions.joined(separator: "+"))])]),
+                observer: { seen.note($0) })
+        } catch {
+            return .failed(failed("\(error)"))
+        }
+        do {
+            let run = try DemoSimulator.start(["all"], token: token)
+            return .started(HealthProbe(pipeline: pipeline, directiveID: directive.id, seen: seen, run: run))
+        } catch {
+            pipeline.remove(directive.id)
+            return .failed(failed("\(error)"))
+        }
+    }
+
+    var isComplete: Bool { seen.all(functions) }
+
+    /// Waits briefly for the simulator's own report, removes the directive, and reports.
+    func finish(timeout: Duration) -> HealthCheck.Report {
+        let deadline = start + timeout + .seconds(1)
+        while outcomes.withLock({ $0 == nil }) && ContinuousClock.now < deadline { usleep(5_000) }
+        run.stop()
+        pipeline.remove(directiveID)
+        let table = HealthCheck.rows(expected, seen: seen.times, outcomes: outcomes.withLock { $0 ?? [] }, start: start)
+        let missing = functions.filter { seen.times[$0] == nil }
+        return HealthCheck.Report(
+            rows: table, failure: missing.isEmpty ? nil : "not seen within \(timeout): \(missing.joined(separator: ", "))")
+    }
+}
+
 /// When each function was first seen with all its arguments decoded.
 final class SeenCalls: Sendable {
     private let seen = Mutex<[String: ContinuousClock.Instant]>([:])
@@ -90,14 +158,13 @@ final class SeenCalls: Sendable {
         seen.withLock { times in functions.allSatisfy { times[$0] != nil } }
     }
 
+    /// Reads the event the record was emitted for, not the task's JSON.
     func note(_ record: EmittedRecord) {
         let now = ContinuousClock.now
-        guard let object = try? JSONSerialization.jsonObject(with: Data(record.json.utf8)) as? [String: Any],
-            let function = object["function"] as? String, let arguments = object["args"] as? [[String: Any]],
-            let signature = SyscallTable.signature(named: function),
-            arguments.count == signature.argumentNames.count,
-            arguments.allSatisfy({ $0["value"] != nil })
+        guard let event = record.event, event.kind == .syscall,
+            let signature = SyscallTable.signature(named: event.functionName),
+            event.arguments.count == signature.argumentNames.count
         else { return }
-        seen.withLock { times in if times[function] == nil { times[function] = now } }
+        seen.withLock { times in if times[event.functionName] == nil { times[event.functionName] = now } }
     }
 }

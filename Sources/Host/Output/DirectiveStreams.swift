@@ -1,5 +1,4 @@
 import Foundation
-import JSONText
 import Synchronization
 
 /// Live streams of one directive's records to readers (tawonctl d sub, curl). Each reader has a
@@ -36,15 +35,15 @@ public final class DirectiveStreams: @unchecked Sendable {
     }
 
     private let capacity: Int
-    private let source: OutputSource
     private let lock = NSLock()
     private var readers: [Int: Reader] = [:]
+    private var byDirective: [String: [Reader]] = [:]
     private var nextID = 0
+    private let readerCount = Atomic<Int>(0)
     private let closedDrops = Atomic<UInt64>(0)
 
-    public init(capacity: Int, source: OutputSource) {
+    public init(capacity: Int) {
         self.capacity = capacity
-        self.source = source
     }
 
     /// A new reader of `directiveID`'s records, and the lines it will get.
@@ -54,17 +53,20 @@ public final class DirectiveStreams: @unchecked Sendable {
             nextID += 1
             let reader = Reader(id: nextID, directiveID: directiveID, format: format, continuation: continuation)
             readers[reader.id] = reader
+            byDirective[directiveID, default: []].append(reader)
+            readerCount.store(readers.count, ordering: .relaxed)
             return reader
         }
         continuation.onTermination = { [weak self] _ in self?.remove(reader.id) }
         return (reader, stream)
     }
 
+    /// Whether anyone reads at all: checked per record before anything else.
+    var hasReaders: Bool { readerCount.load(ordering: .relaxed) > 0 }
+
     /// Ends every reader of a directive (it was removed).
     public func finish(directiveID: String) {
-        for reader in lock.withLock({ readers.values.filter { $0.directiveID == directiveID } }) {
-            reader.continuation.finish()
-        }
+        for reader in lock.withLock({ byDirective[directiveID] ?? [] }) { reader.continuation.finish() }
     }
 
     /// Ends every reader.
@@ -72,16 +74,15 @@ public final class DirectiveStreams: @unchecked Sendable {
         for reader in lock.withLock({ Array(readers.values) }) { reader.continuation.finish() }
     }
 
-    /// Hands a record to the readers of its directive; never blocks.
-    public func offer(_ record: EmittedRecord) {
-        let targets = lock.withLock { readers.values.filter { $0.directiveID == record.directiveID } }
+    /// Hands a record's line to the readers of its directive; `line` formats it (at most once
+    /// per format, by the output stage). Never blocks.
+    func offer(directiveID: String, line: (OutputFormat) -> String) {
+        guard let targets = lock.withLock({ byDirective[directiveID] }) else { return }
+        var lines: [OutputFormat: String] = [:]
         for reader in targets {
-            let line: String
-            switch reader.format {
-            case .json: line = OutputEnvelope.json(record, source: source) + "\n"
-            case .compact: line = CompactLine.render(record, colored: false) + "\n"
-            }
-            reader.offer(line)
+            let text = lines[reader.format] ?? line(reader.format)
+            lines[reader.format] = text
+            reader.offer(text)
         }
     }
 
@@ -94,8 +95,13 @@ public final class DirectiveStreams: @unchecked Sendable {
     }
 
     private func remove(_ id: Int) {
-        if let reader = lock.withLock({ readers.removeValue(forKey: id) }) {
-            closedDrops.add(reader.dropped, ordering: .relaxed)
+        let removed = lock.withLock { () -> Reader? in
+            guard let reader = readers.removeValue(forKey: id) else { return nil }
+            byDirective[reader.directiveID]?.removeAll { $0.id == id }
+            if byDirective[reader.directiveID]?.isEmpty == true { byDirective[reader.directiveID] = nil }
+            readerCount.store(readers.count, ordering: .relaxed)
+            return reader
         }
+        if let removed { closedDrops.add(removed.dropped, ordering: .relaxed) }
     }
 }

@@ -1,12 +1,14 @@
 import Foundation
-import JSONText
 
-/// Where output lines go.
+/// One destination of output lines: a file, standard output. It is handed whole lines in
+/// batches, on its own queue's thread (`SinkQueue`), never on the ring buffer's reader.
 public protocol OutputSink: AnyObject, Sendable {
-    /// Writes one record.
-    func write(_ record: EmittedRecord)
-    /// Pushes buffered lines out.
-    func flush()
+    /// How the lines it gets are printed.
+    var style: LineStyle { get }
+    /// Writes a batch of whole lines.
+    func write(_ lines: [UInt8])
+    /// Releases what it holds; nothing is written afterwards.
+    func close()
 }
 
 /// How records are printed.
@@ -17,31 +19,43 @@ public enum OutputFormat: String, Sendable, CaseIterable {
     case compact
 }
 
-/// Writes lines to a file descriptor, buffered, flushed on `flush()` or when the buffer fills.
-public final class LineWriterSink: OutputSink, @unchecked Sendable {
-    private let descriptor: Int32
-    private let lock = NSLock()
-    private var lines: RecordLineFormatter
-    private var buffer = JSONText(capacity: 1 << 17)
+/// A format as one sink prints it: compact lines are coloured on a terminal.
+public enum LineStyle: Hashable, Sendable, CaseIterable {
+    case json
+    case compact
+    case compactColored
 
-    public init(descriptor: Int32, format: OutputFormat, source: OutputSource, colored: Bool? = nil) {
-        self.descriptor = descriptor
-        lines = RecordLineFormatter(format: format, source: source, colored: colored ?? (isatty(descriptor) == 1))
-    }
-
-    public func write(_ record: EmittedRecord) {
-        lock.withLock {
-            lines.append(record, to: &buffer)
-            if buffer.bytes.count >= 1 << 16 { drain() }
+    /// A small number for arrays indexed by style.
+    var index: Int {
+        switch self {
+        case .json: return 0
+        case .compact: return 1
+        case .compactColored: return 2
         }
     }
 
-    public func flush() {
-        lock.withLock { drain() }
+    public init(_ format: OutputFormat, colored: Bool) {
+        switch format {
+        case .json: self = .json
+        case .compact: self = colored ? .compactColored : .compact
+        }
+    }
+}
+
+/// Writes lines to a file descriptor it does not own (standard output).
+public final class DescriptorSink: OutputSink, @unchecked Sendable {
+    public let style: LineStyle
+    private let descriptor: Int32
+
+    /// `colored` defaults to whether the descriptor is a terminal.
+    public init(descriptor: Int32, format: OutputFormat, colored: Bool? = nil) {
+        self.descriptor = descriptor
+        style = LineStyle(format, colored: colored ?? (isatty(descriptor) == 1))
     }
 
-    private func drain() {
-        writeFully(buffer.bytes, to: descriptor)
-        buffer.removeAll()
+    public func write(_ lines: [UInt8]) {
+        writeFully(lines, to: descriptor)
     }
+
+    public func close() {}
 }

@@ -1,48 +1,38 @@
 import Foundation
-import JSONText
 
-/// Appends lines to a file and rotates it by size: path → path.1 → … → path.N.
+/// Appends lines to a file and rotates it by size: path → path.1 → … → path.N. It rotates
+/// between batches, so a file passes its limit by at most one batch.
 public final class RotatingFileSink: OutputSink, @unchecked Sendable {
+    public let style: LineStyle
     private let path: String
     private let maxBytes: Int
     private let maxFiles: Int
-    private let lock = NSLock()
     private var descriptor: Int32 = -1
     private var size = 0
-    private var lines: RecordLineFormatter
-    private var buffer = JSONText(capacity: 1 << 16)
 
-    public init(path: String, maxBytes: Int, maxFiles: Int, format: OutputFormat, source: OutputSource) throws {
+    public init(path: String, maxBytes: Int, maxFiles: Int, format: OutputFormat) throws {
         self.path = path
         self.maxBytes = maxBytes
         self.maxFiles = max(maxFiles, 1)
-        lines = RecordLineFormatter(format: format, source: source, colored: false)
+        style = LineStyle(format, colored: false)
         try open()
     }
 
-    deinit { if descriptor >= 0 { close(descriptor) } }
+    deinit { close() }
 
-    public func write(_ record: EmittedRecord) {
-        lock.withLock {
-            lines.append(record, to: &buffer)
-            if buffer.bytes.count >= 1 << 16 { drain() }
-        }
-    }
-
-    public func flush() {
-        lock.withLock { drain() }
-    }
-
-    private func drain() {
-        guard !buffer.bytes.isEmpty, descriptor >= 0 else { return }
-        size += writeFully(buffer.bytes, to: descriptor)
-        buffer.removeAll()
+    public func write(_ lines: [UInt8]) {
+        guard !lines.isEmpty, descriptor >= 0 else { return }
+        size += writeFully(lines, to: descriptor)
         if maxBytes > 0 && size >= maxBytes { rotate() }
     }
 
-    private func rotate() {
-        close(descriptor)
+    public func close() {
+        if descriptor >= 0 { Glibc.close(descriptor) }
         descriptor = -1
+    }
+
+    private func rotate() {
+        close()
         for index in stride(from: maxFiles - 1, through: 1, by: -1) {
             rename("\(path).\(index)", "\(path).\(index + 1)")
         }

@@ -98,12 +98,11 @@ public struct PluginLoader: Sendable {
         if version.minor > host.minor {
             return .failure(LoadProblem(
                 "needs task ABI \(version.major).\(version.minor) or newer but this host speaks"
-                    + " \(host); upgrade tawon"))
+                    + " \(host.major).\(host.minor) (\(host)); upgrade tawon"))
         }
-        if size < MemoryLayout<tawon_task_descriptor>.size {
+        if size < ABIStructSizes.descriptor {
             return .failure(LoadProblem(
-                "descriptor is \(size) bytes; task ABI \(host.major).0 needs"
-                    + " \(MemoryLayout<tawon_task_descriptor>.size)"))
+                "descriptor is \(size) bytes; task ABI \(host.major).0 needs \(ABIStructSizes.descriptor)"))
         }
         return .success(version)
     }

@@ -47,9 +47,10 @@ func strings(_ array: UnsafePointer<UnsafePointer<CChar>?>?, count: UInt32) -> [
     return (0..<Int(count)).map { string(array[$0]) }
 }
 
-/// Checks a lent struct: present and at least as large as ABI v1 defines it.
+/// Checks a lent struct: present and at least as large as ABI 1.0 defined it. Only the bytes
+/// its struct_size covers are read (a plugin built for an older minor has a shorter struct).
 private func borrow<Struct>(
-    _ handle: OpaquePointer?, _ pointer: UnsafePointer<Struct>?, _ what: String,
+    _ handle: OpaquePointer?, _ pointer: UnsafePointer<Struct>?, _ what: String, minimumSize: UInt32,
     _ body: (TaskRegistration, Struct) -> Void
 ) -> tawon_rc {
     guard let handle else { return tawon_rc(TAWON_RC_INVALID_ARGUMENT) }
@@ -57,17 +58,17 @@ private func borrow<Struct>(
         .takeUnretainedValue()
     guard let pointer else { return registration.note("passed NULL to \(what)") }
     let size = UnsafeRawPointer(pointer).load(as: UInt32.self)
-    guard size >= MemoryLayout<Struct>.size else {
-        return registration.note("\(what) got a struct of \(size) bytes; ABI v1 needs \(MemoryLayout<Struct>.size)")
+    guard size >= minimumSize else {
+        return registration.note("\(what) got a struct of \(size) bytes; task ABI 1.0 needs \(minimumSize)")
     }
-    body(registration, pointer.pointee)
+    body(registration, ABIStructSizes.read(pointer, size: size))
     return tawon_rc(TAWON_RC_OK)
 }
 
 private func registerInfo(
     _ handle: OpaquePointer?, _ info: UnsafePointer<tawon_task_info>?
 ) -> tawon_rc {
-    borrow(handle, info, "set_info") { registration, info in
+    borrow(handle, info, "set_info", minimumSize: ABIStructSizes.taskInfo) { registration, info in
         if info.name == nil {
             _ = registration.note("registered a NULL task name")
         } else {
@@ -79,7 +80,7 @@ private func registerInfo(
 private func registerFunction(
     _ handle: OpaquePointer?, _ function: UnsafePointer<tawon_function>?
 ) -> tawon_rc {
-    borrow(handle, function, "add_function") { registration, function in
+    borrow(handle, function, "add_function", minimumSize: ABIStructSizes.function) { registration, function in
         let names = strings(function.argument_names, count: function.argument_count)
         let types = strings(function.argument_types, count: function.argument_count)
         registration.description.functions.append(
@@ -92,7 +93,7 @@ private func registerFunction(
 private func registerCapabilitySet(
     _ handle: OpaquePointer?, _ set: UnsafePointer<tawon_capability_set>?
 ) -> tawon_rc {
-    borrow(handle, set, "add_capability_set") { registration, set in
+    borrow(handle, set, "add_capability_set", minimumSize: ABIStructSizes.capabilitySet) { registration, set in
         registration.description.capabilitySets.append(
             .init(
                 name: string(set.name), description: string(set.description),
@@ -103,7 +104,7 @@ private func registerCapabilitySet(
 private func registerOutputField(
     _ handle: OpaquePointer?, _ field: UnsafePointer<tawon_output_field>?
 ) -> tawon_rc {
-    borrow(handle, field, "add_output_field") { registration, field in
+    borrow(handle, field, "add_output_field", minimumSize: ABIStructSizes.outputField) { registration, field in
         registration.description.outputFields.append(
             .init(
                 name: string(field.name), type: string(field.type),
@@ -114,7 +115,7 @@ private func registerOutputField(
 private func registerOption(
     _ handle: OpaquePointer?, _ option: UnsafePointer<tawon_option>?
 ) -> tawon_rc {
-    borrow(handle, option, "add_option") { registration, option in
+    borrow(handle, option, "add_option", minimumSize: ABIStructSizes.option) { registration, option in
         let type: TaskDescription.OptionType
         switch Int(option.type) {
         case Int(TAWON_OPTION_STRING): type = .string

@@ -1,5 +1,19 @@
-/// An event ready for a task: a hooked function's call, its arguments decoded.
+/// An event ready for a task: a hooked function's call, its arguments decoded, or a process
+/// lifecycle event.
 public struct DeliverableEvent: Sendable, Equatable {
+    /// What the event is (`tawon_event.kind`).
+    public enum Kind: Int32, Sendable, Equatable {
+        case syscall = 1
+        case process = 2
+    }
+
+    /// Which moment of a call it reports (`tawon_event.phase`).
+    public enum Phase: Int32, Sendable, Equatable {
+        case none = 0
+        case entry = 1
+        case exit = 2
+    }
+
     /// One decoded argument.
     public struct Argument: Sendable, Equatable {
         public enum Value: Sendable, Equatable {
@@ -32,12 +46,19 @@ public struct DeliverableEvent: Sendable, Equatable {
     public var arguments: [Argument]
     /// The generation of the process snapshot the host holds for `pid`.
     public var processGeneration: UInt64
+    public var kind: Kind
+    public var phase: Phase
+    /// The call's result, once it returned.
+    public var returnValue: Int64?
 
     public init(
         timestampNanoseconds: UInt64, cpu: UInt32, pid: UInt32, tid: UInt32, isCompat: Bool = false,
         functionID: UInt64, functionName: String, comm: String, arguments: [Argument] = [],
-        processGeneration: UInt64 = 0
+        processGeneration: UInt64 = 0, kind: Kind = .syscall, phase: Phase = .entry, returnValue: Int64? = nil
     ) {
+        self.kind = kind
+        self.phase = phase
+        self.returnValue = returnValue
         self.timestampNanoseconds = timestampNanoseconds
         self.cpu = cpu
         self.pid = pid

@@ -45,7 +45,13 @@ final class EventMarshaller {
     private static let functionsToKeep = 4096
 
     private let directiveID: UnsafeMutablePointer<CChar>
-    private var functions: [UInt64: FunctionStrings] = [:]
+    private struct FunctionKey: Hashable {
+        let kind: DeliverableEvent.Kind
+        let id: UInt64
+        let compat: Bool
+    }
+
+    private var functions: [FunctionKey: FunctionStrings] = [:]
     private var arena: [CChar] = []
     private var textOffsets: [Int] = []
     private var arguments = UnsafeMutablePointer<tawon_event_arg>.allocate(capacity: 8)
@@ -107,13 +113,15 @@ final class EventMarshaller {
                 compat: event.isCompat ? 1 : 0, function_id: event.functionID,
                 function_name: UnsafePointer(strings.cName), comm: base + commOffset,
                 directive_id: UnsafePointer(directiveID), args: UnsafePointer(argumentPointers),
-                arg_count: UInt32(event.arguments.count), process_generation: event.processGeneration)
+                arg_count: UInt32(event.arguments.count), process_generation: event.processGeneration,
+                kind: event.kind.rawValue, phase: event.phase.rawValue, return_value: event.returnValue ?? 0,
+                has_return_value: event.returnValue == nil ? 0 : 1)
             return body(&cEvent)
         }
     }
 
     private func functionStrings(for event: DeliverableEvent) -> FunctionStrings {
-        let key = event.functionID << 1 | (event.isCompat ? 1 : 0)
+        let key = FunctionKey(kind: event.kind, id: event.functionID, compat: event.isCompat)
         if let known = functions[key], known.describes(event) { return known }
         if functions.count >= Self.functionsToKeep { functions.removeAll() }
         let made = FunctionStrings(event)

@@ -26,7 +26,9 @@ public final class TaskInstance: @unchecked Sendable {
         context = .passRetained(
             InstanceContext(
                 taskName: task.name, directiveID: directiveID,
-                registeredFunctions: Set(task.description.functions.map(\.id)), services: services))
+                registeredFunctions: Dictionary(
+                    task.description.functions.map { ($0.id, $0.name) }, uniquingKeysWith: { first, _ in first }),
+                services: services))
         var created: OpaquePointer?
         let rc = values.withCValues { pointers, count in
             task.descriptor.pointee.create!(
@@ -48,12 +50,16 @@ public final class TaskInstance: @unchecked Sendable {
     /// The functions the instance asked for, in the order it asked.
     public var hookedFunctions: [UInt64] { context.takeUnretainedValue().hookedFunctions }
 
-    /// Starts the instance; events may be delivered afterwards.
+    /// The process lifecycle events the instance subscribed to.
+    public var processEvents: Set<ProcessEventKind> { context.takeUnretainedValue().subscribedProcessEvents }
+
+    /// Starts the instance; events may be delivered afterwards. What it asked for (hooked
+    /// functions, subscriptions) is fixed once `start` has returned.
     public func start() throws {
         try lock.withLock {
             guard let handle, !started else { return }
-            context.takeUnretainedValue().closeHooks()
             let rc = task.descriptor.pointee.start!(handle)
+            context.takeUnretainedValue().closeSubscriptions()
             guard rc == tawon_rc(TAWON_RC_OK) else {
                 throw TaskInstanceError("\(task.name): start failed: \(lastError() ?? "code \(rc)")")
             }
@@ -66,6 +72,9 @@ public final class TaskInstance: @unchecked Sendable {
     public func deliver(_ event: DeliverableEvent) -> Bool {
         lock.withLock {
             guard let handle, started else { return false }
+            let context = context.takeUnretainedValue()
+            context.beginDelivery(event)
+            defer { context.endDelivery() }
             return marshaller.withCEvent(event) { cEvent in
                 task.descriptor.pointee.on_event!(handle, cEvent) == tawon_rc(TAWON_RC_OK)
             }

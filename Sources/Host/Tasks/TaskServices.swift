@@ -28,8 +28,16 @@ public struct EmittedRecord: Sendable, Equatable {
     public var json: String
     /// Nanoseconds since the epoch.
     public var timestampNanoseconds: UInt64
+    /// The event the task was handling when it emitted the record (nil for a record from a
+    /// thread of its own): what compact output and the health check read, instead of parsing
+    /// the task's JSON.
+    public var event: DeliverableEvent?
 
-    public init(taskName: String, directiveID: String, json: String, timestampNanoseconds: UInt64) {
+    public init(
+        taskName: String, directiveID: String, json: String, timestampNanoseconds: UInt64,
+        event: DeliverableEvent? = nil
+    ) {
+        self.event = event
         self.taskName = taskName
         self.directiveID = directiveID
         self.json = json

@@ -1,5 +1,5 @@
 /*
- * tawon_task.h — the tawon task ABI, version 1.
+ * tawon_task.h — the tawon task ABI, version 1.1.
  *
  * This header is the whole contract between the tawon host (tawond, `tawonctl run`) and a task
  * plugin: a shared object that the host loads with dlopen(RTLD_NOW | RTLD_LOCAL). A task author
@@ -18,6 +18,10 @@
  *  3. For every directive that names the task, the host parses the directive's options against
  *     the registered ones and calls `create`, then `start`; it delivers matching events to
  *     `on_event`; when the directive goes away it calls `stop`, then `destroy`.
+ *  4. What events an instance gets is what it asked for in `create` or `start`: a hooked function
+ *     (hook_function: a syscall, at its entry) or, since 1.1, an event kind and id (subscribe:
+ *     process exec and exit). Events reach it only for processes the directive's condition
+ *     selects. A request the host cannot honour is refused with a reason, never ignored.
  *
  * A file is found by the host when it is named `libtawon-task-<anything>.so` and lies in one of
  * the host's task directories (the directory of the running executable, the configured
@@ -35,6 +39,15 @@
  * reader of a struct uses only the fields that lie inside the struct_size it was given
  * (TAWON_HAS_FIELD tells). The first four fields of tawon_task_descriptor are frozen across all
  * major versions, so that any host can read which version a plugin was built for.
+ *
+ * The host keeps the same rule: it accepts every struct a task passes that is at least as large
+ * as in 1.0 and reads only what its struct_size covers; where it fills a struct for the task
+ * (process_info, process_field) it writes no more than the task's struct_size and sets
+ * struct_size to what it filled. A plugin built against 1.0 runs unchanged on a 1.1 host.
+ *
+ * What 1.1 added is marked "Since 1.1" below: event kinds and phases (tawon_event's last fields),
+ * subscribe, process_field and last_error in tawon_host_api. A plugin that uses them declares
+ * minor 1 (TAWON_TASK_ABI_MINOR), and a 1.0 host refuses it with both versions named.
  *
  * ---------------------------------------------------------------------------------------------
  * Memory ownership (the one rule for the whole ABI)
@@ -74,7 +87,7 @@ extern "C" {
 /* ---- Version ------------------------------------------------------------------------------ */
 
 #define TAWON_TASK_ABI_MAJOR 1
-#define TAWON_TASK_ABI_MINOR 0
+#define TAWON_TASK_ABI_MINOR 1
 #define TAWON_TASK_ABI_PATCH 0
 
 /* The one symbol the host looks up. */
@@ -132,6 +145,38 @@ enum {
     TAWON_VALUE_SIGNED = 1,   /* `value` is an int64_t stored in a uint64_t */
     TAWON_VALUE_UNSIGNED = 2, /* `value` is a uint64_t (addresses, sizes, masks) */
     TAWON_VALUE_TEXT = 3,     /* `text` holds the decoded rendering: a path, a buffer, flags */
+};
+
+/* Since 1.1. What an event is: tawon_event.kind, and the kind a task subscribes to. */
+typedef int32_t tawon_event_kind;
+enum {
+    TAWON_EVENT_SYSCALL = 1, /* a hooked function; the id is the function's registered id */
+    TAWON_EVENT_PROCESS = 2, /* a process lifecycle event; the id is a TAWON_PROCESS_* value */
+};
+
+/* Since 1.1. The ids of TAWON_EVENT_PROCESS events, and the arguments each carries. */
+enum {
+    TAWON_PROCESS_EXEC = 1, /* the process runs a new program. Arguments: "exe" (TEXT, the file
+                               executed), "argv" (TEXT, the command line joined by spaces) */
+    TAWON_PROCESS_EXIT = 2, /* the process (all its threads) ended. Arguments: "exit_code"
+                               (SIGNED, 0-255), "signal" (SIGNED, the killing signal or 0) */
+};
+
+/* Since 1.1. Which moment of a call an event reports: tawon_event.phase. */
+typedef int32_t tawon_event_phase;
+enum {
+    TAWON_PHASE_NONE = 0,  /* not a call: process lifecycle events */
+    TAWON_PHASE_ENTRY = 1, /* the call began: arguments as the caller passed them */
+    TAWON_PHASE_EXIT = 2,  /* the call returned: return_value holds its result */
+};
+
+/* Since 1.1. The type of a process field's value (tawon_field_value.type). */
+typedef int32_t tawon_field_type;
+enum {
+    TAWON_FIELD_STRING = 1, /* text is the value */
+    TAWON_FIELD_UINT64 = 2, /* number is the value; text its decimal rendering */
+    TAWON_FIELD_INT64 = 3,  /* number holds an int64_t; text its decimal rendering */
+    TAWON_FIELD_JSON = 4,   /* a map or a list: text is its JSON (an object or an array) */
 };
 
 /* ---- Opaque handles ----------------------------------------------------------------------- */
@@ -259,6 +304,15 @@ typedef struct tawon_event {
      * (pid, process_generation) and skip the lookup while it stays the same.
      */
     uint64_t process_generation;
+
+    /* Since 1.1 (a 1.0 task never reads them; check with TAWON_HAS_FIELD). */
+    tawon_event_kind kind;   /* TAWON_EVENT_SYSCALL or TAWON_EVENT_PROCESS; for PROCESS events
+                                function_id is the TAWON_PROCESS_* id and function_name "exec" or
+                                "exit" */
+    tawon_event_phase phase; /* SYSCALL: ENTRY (or EXIT where the host reports returns);
+                                PROCESS: NONE */
+    int64_t return_value;    /* phase EXIT: the call's result (a negative errno on failure) */
+    uint32_t has_return_value; /* 1 when return_value holds a result */
 } tawon_event;
 
 /* Process information, as the host's process table knows it. Empty strings where unknown. */
@@ -275,6 +329,22 @@ typedef struct tawon_process_info {
     const char *container_name; /* "" when unknown */
     uint64_t generation;        /* as tawon_event.process_generation */
 } tawon_process_info;
+
+/*
+ * Since 1.1. One process fact, asked for by its dotted name with process_field:
+ *   process.pid, process.ppid (UINT64); process.name, process.cmd, process.exe, process.ns
+ *   (STRING); process.startedAt (INT64, ns since the epoch); container.id, container.name,
+ *   pod.id, pod.name, pod.namespace (STRING); container.labels, pod.labels (JSON objects).
+ * Facts no source has supplied are empty strings or empty objects. New facts are new names:
+ * the struct does not change.
+ */
+typedef struct tawon_field_value {
+    uint32_t struct_size;  /* in: sizeof as the task knows it; out: how much the host filled */
+    tawon_field_type type;
+    const char *text;      /* the value as text (see tawon_field_type); never NULL */
+    uint32_t text_length;  /* bytes in text, without the NUL */
+    uint64_t number;       /* UINT64 and INT64: the value */
+} tawon_field_value;
 
 /* A record the task emits: one JSON object shaped by its registered output schema. */
 typedef struct tawon_record {
@@ -312,11 +382,42 @@ typedef struct tawon_host_api {
     tawon_rc (*process_info)(tawon_host_context *context, uint32_t pid, tawon_process_info *out);
 
     /*
-     * Ask for events of one registered function. Call it in `create` (or `start`); the host
-     * hooks the function in the kernel while some instance wants it.
-     * Return: OK; NOT_FOUND for an id the task did not register; WRONG_TIME after `start`.
+     * Ask for events of one registered function, at its entry. Call it in `create` or `start`;
+     * the host hooks the function in the kernel while some instance wants it. Same as
+     * subscribe(context, TAWON_EVENT_SYSCALL, function_id).
+     * Return: OK; NOT_FOUND for an id the task did not register; UNSUPPORTED for an id that is
+     *         no syscall number this host can hook (before 1.1 such an id was accepted and
+     *         never delivered); WRONG_TIME after `start` has returned.
      */
     tawon_rc (*hook_function)(tawon_host_context *context, uint64_t function_id);
+
+    /* ---- Since 1.1: check TAWON_HAS_FIELD(host, tawon_host_api, last_error) first. ---- */
+
+    /*
+     * Ask for events of a kind: TAWON_EVENT_SYSCALL with a registered function id (as
+     * hook_function), or TAWON_EVENT_PROCESS with TAWON_PROCESS_EXEC or TAWON_PROCESS_EXIT.
+     * Call it in `create` or `start`.
+     * Return: OK; NOT_FOUND for a function id the task did not register; UNSUPPORTED for a kind
+     *         or an id this host cannot deliver; WRONG_TIME after `start` has returned. Why, in
+     *         last_error.
+     */
+    tawon_rc (*subscribe)(tawon_host_context *context, tawon_event_kind kind, uint64_t id);
+
+    /*
+     * Look up one fact about a process by its dotted name (see tawon_field_value). Set
+     * out->struct_size = sizeof(tawon_field_value) first. The text is owned by the host and
+     * valid until the next process_field or process_info call on the same thread.
+     * Return: OK; NOT_FOUND for a pid the host does not know or a name it does not know (why,
+     *         in last_error); INVALID_ARGUMENT for a NULL name or out.
+     */
+    tawon_rc (*process_field)(tawon_host_context *context, uint32_t pid, const char *name,
+                              tawon_field_value *out);
+
+    /*
+     * Why the most recent failed host call made with this context on this thread failed, in
+     * one line; "" when none has. Valid until the next host call on this thread.
+     */
+    const char *(*last_error)(tawon_host_context *context);
 } tawon_host_api;
 
 /* ---- The descriptor ----------------------------------------------------------------------- */
@@ -341,7 +442,7 @@ typedef struct tawon_task_descriptor {
     /*
      * create — Required.
      * Make an instance for one directive from its parsed options. Hook functions here with
-     * host->hook_function. Must set *out_instance whenever it can allocate one, even when it
+     * host->hook_function (or subscribe, since 1.1), or in `start`. Must set *out_instance whenever it can allocate one, even when it
      * fails: the host then reads last_error(instance) and calls destroy(instance).
      * Arguments: host: services (valid until destroy returns);
      *            context: pass to every host function (valid until destroy returns);
@@ -363,14 +464,18 @@ typedef struct tawon_task_descriptor {
 
     /*
      * start — Required.
-     * Begin work (start background threads, open files). Events may arrive once it returns OK.
+     * Begin work (start background threads, open files). It may still hook functions and
+     * subscribe; once it returns, the instance's events are fixed. Events may arrive once it
+     * returns OK.
      * Return: OK, or a failure code with the reason in last_error; the host then calls destroy.
      */
     tawon_rc (*start)(tawon_instance *instance);
 
     /*
      * on_event — Required.
-     * Handle one event of a hooked function; typically emit a record with host->emit.
+     * Handle one event the instance asked for; typically emit a record with host->emit. A
+     * record emitted here, on the calling thread, is tied to this event (the host shows it in
+     * compact output).
      * Must return quickly: it runs on the host's event path.
      * Arguments: event: borrowed for this call.
      * Return: OK; a failure is counted and logged, and delivery goes on.

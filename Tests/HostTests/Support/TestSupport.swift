@@ -86,3 +86,26 @@ enum KernelSupport {
         try Test.cancel("skipped: \(reason)", sourceLocation: sourceLocation)
     }
 }
+
+/// BPF programs in the kernel, for tests that check what tawon loads and leaves behind.
+enum LoadedPrograms {
+    /// IDs of every loaded program of tawon's objects (bpf/process.bpf.c, bpf/syscalls.bpf.c),
+    /// from `bpftool prog list`.
+    static func tawonIDs() throws -> Set<Int> {
+        Set(try TestSupport.run("/usr/sbin/bpftool", ["prog", "list"]).stdout.split(separator: "\n").compactMap { line -> Int? in
+            guard line.contains(" name syscalls_") || line.contains(" name process_") else { return nil }
+            return Int(line.prefix { $0 != ":" })
+        })
+    }
+
+    /// IDs of the programs a process holds file descriptors of (its /proc/PID/fdinfo).
+    static func heldBy(_ pid: Int32) -> Set<Int> {
+        let directory = "/proc/\(pid)/fdinfo"
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return Set(entries.compactMap { entry -> Int? in
+            guard let text = SystemFile.text("\(directory)/\(entry)") else { return nil }
+            return text.split(separator: "\n").first { $0.hasPrefix("prog_id:") }
+                .flatMap { Int($0.dropFirst("prog_id:".count).trimmingCharacters(in: .whitespaces)) }
+        })
+    }
+}

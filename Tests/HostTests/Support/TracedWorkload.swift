@@ -35,16 +35,17 @@ final class TracedWorkload: @unchecked Sendable {
     }
 }
 
-/// A tracing session whose output is collected, for tests.
+/// A pipeline whose records are collected, for tests.
 final class CollectingSession: Sendable {
     let collector = RecordCollector()
-    let session: TracingSession
+    let session: Pipeline
 
-    init(configuration: SyscallsProgram.Configuration = .init()) {
+    init(configuration: KernelConfiguration = .init(), catalog: TaskCatalog = BuiltTasks.catalog) {
         let collector = self.collector
-        session = TracingSession(
-            catalog: BuiltTasks.catalog, configuration: configuration, logger: Logger(label: "test"),
-            output: { collector.append($0) })
+        var builder = PipelineBuilder(catalog: catalog, logger: Logger(label: "test"))
+        builder.kernel = configuration
+        builder.observers = [{ collector.append($0) }]
+        session = builder.build()
     }
 
     /// Starts a directive, runs the workload, and returns the records of the directive after the

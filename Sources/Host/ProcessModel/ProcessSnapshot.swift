@@ -11,6 +11,10 @@ public struct ProcessSnapshot: Sendable, Equatable, Codable {
     public var startedAtNanoseconds: Int64
     public var containerID: String
     public var containerName: String
+    /// The container's labels, as its runtime reports them.
+    public var containerLabels: [String: String] = [:]
+    /// The pod the container belongs to; empty when unknown.
+    public var pod = PodIdentity()
     /// The cgroup path (v2 unified, or the first v1 hierarchy naming a container).
     public var cgroup: String = ""
     /// Unique to this snapshot: changes whenever the host's view of the pid changes.
@@ -32,4 +36,15 @@ public struct ProcessSnapshot: Sendable, Equatable, Codable {
         self.containerName = containerName
         self.cgroup = cgroup
     }
+}
+
+/// A Kubernetes pod, as the container runtime knows it.
+public struct PodIdentity: Sendable, Equatable, Codable {
+    /// The pod's UID.
+    public var id = ""
+    public var name = ""
+    public var namespace = ""
+    public var labels: [String: String] = [:]
+
+    public init() {}
 }

@@ -1,71 +1,5 @@
 import CTawonBPF
 
-/// One record from the syscalls program's ring buffer, copied out of the kernel's memory.
-public enum KernelRecord: Sendable, Equatable {
-    case syscall(SyscallRecord)
-    /// A process called execve: what it runs now.
-    case exec(KernelProcessInfo)
-    /// A watched process made a child, which inherited its mask.
-    case fork(KernelProcessInfo)
-    /// A watched process ended.
-    case exit(pid: UInt32)
-
-    /// Parses one ring buffer record; nil for a record too short for its kind.
-    public static func parse(_ raw: UnsafeRawBufferPointer) -> KernelRecord? {
-        guard raw.count >= 4 else { return nil }
-        let kind = raw.loadUnaligned(as: UInt32.self)
-        if kind == SYSCALLS_RECORD_SYSCALL.rawValue {
-            return SyscallRecord(raw).map(KernelRecord.syscall)
-        }
-        guard raw.count >= MemoryLayout<syscalls_process_event>.size else { return nil }
-        let info = KernelProcessInfo(raw.loadUnaligned(as: syscalls_process_event.self))
-        switch kind {
-        case SYSCALLS_RECORD_EXEC.rawValue: return .exec(info)
-        case SYSCALLS_RECORD_FORK.rawValue: return .fork(info)
-        case SYSCALLS_RECORD_EXIT.rawValue: return .exit(pid: info.pid)
-        default: return nil
-        }
-    }
-}
-
-/// What the kernel said about a process at exec or fork.
-public struct KernelProcessInfo: Sendable, Equatable {
-    public var pid: UInt32
-    public var ppid: UInt32
-    public var comm: String
-    /// Nanoseconds since boot.
-    public var startBoottimeNanoseconds: UInt64
-    /// Inode number of the mount namespace.
-    public var mountNamespace: UInt32
-    /// The file executed (exec only; "" for fork).
-    public var exe: String
-    /// The command line's arguments (exec only).
-    public var arguments: [String]
-
-    public init(
-        pid: UInt32, ppid: UInt32, comm: String, startBoottimeNanoseconds: UInt64, mountNamespace: UInt32,
-        exe: String = "", arguments: [String] = []
-    ) {
-        self.pid = pid
-        self.ppid = ppid
-        self.comm = comm
-        self.startBoottimeNanoseconds = startBoottimeNanoseconds
-        self.mountNamespace = mountNamespace
-        self.exe = exe
-        self.arguments = arguments
-    }
-
-    init(_ event: syscalls_process_event) {
-        let exe = withUnsafeBytes(of: event.exe) { Array($0.prefix(Int(event.exe_length))) }
-        let arguments = withUnsafeBytes(of: event.args) { Array($0.prefix(Int(event.args_length))) }
-        self.init(
-            pid: event.tgid, ppid: event.parent_tgid, comm: cString(event.comm),
-            startBoottimeNanoseconds: event.start_boottime, mountNamespace: event.mnt_ns,
-            exe: String(decoding: exe, as: UTF8.self),
-            arguments: arguments.split(separator: 0).map { String(decoding: $0, as: UTF8.self) })
-    }
-}
-
 /// A syscall as the kernel saw it at entry.
 public struct SyscallRecord: Sendable, Equatable {
     /// Captured user memory of one argument.
@@ -79,8 +13,8 @@ public struct SyscallRecord: Sendable, Equatable {
         public var bytes: [UInt8]
     }
 
-    /// CLOCK_MONOTONIC nanoseconds.
-    public var monotonicNanoseconds: UInt64
+    /// CLOCK_BOOTTIME nanoseconds (`KernelClock` turns them into wall-clock time).
+    public var bootNanoseconds: UInt64
     public var cpu: UInt32
     /// Directives watching both the process and the syscall (bit n: directive slot n).
     public var directives: UInt64
@@ -109,16 +43,16 @@ public struct SyscallRecord: Sendable, Equatable {
     }
 
     private init(header pointer: UnsafePointer<syscalls_event_header>, raw: UnsafeRawBufferPointer) {
-        monotonicNanoseconds = pointer.pointee.timestamp_ns
-        cpu = pointer.pointee.cpu
-        directives = pointer.pointee.directives
+        bootNanoseconds = pointer.pointee.header.timestamp_ns
+        cpu = pointer.pointee.header.cpu
+        directives = pointer.pointee.header.directives
         arguments = SyscallArguments(pointer.pointee.args)
         capabilities = CapabilitySets(
             inheritable: pointer.pointee.cap_inheritable, permitted: pointer.pointee.cap_permitted,
             effective: pointer.pointee.cap_effective, bounding: pointer.pointee.cap_bounding,
             ambient: pointer.pointee.cap_ambient)
-        pid = pointer.pointee.tgid
-        tid = pointer.pointee.tid
+        pid = pointer.pointee.header.tgid
+        tid = pointer.pointee.header.tid
         number = Int(pointer.pointee.syscall_nr)
         isCompat = pointer.pointee.compat != 0
         comm = cString(pointer.pointee.comm)
@@ -187,6 +121,11 @@ public struct CapabilitySets: Sendable, Equatable, Codable {
     public var effective: UInt64
     public var bounding: UInt64
     public var ambient: UInt64
+
+    /// Every set empty.
+    public init() {
+        self.init(inheritable: 0, permitted: 0, effective: 0, bounding: 0, ambient: 0)
+    }
 
     public init(inheritable: UInt64, permitted: UInt64, effective: UInt64, bounding: UInt64, ambient: UInt64) {
         self.inheritable = inheritable

@@ -14,7 +14,7 @@ public enum ProcFS {
             cmd: commandLine("\(directory)/cmdline"),
             exe: (try? FileManager.default.destinationOfSymbolicLink(atPath: "\(directory)/exe")) ?? "",
             ns: namespaceID("\(directory)/ns/mnt"),
-            startedAtNanoseconds: BootClock.wallClockNanoseconds(ofTicksSinceBoot: fields.startTicks),
+            startedAtNanoseconds: KernelClock.wallNanoseconds(ticksSinceBoot: fields.startTicks),
             containerID: CgroupPath.containerID(in: cgroup) ?? "", cgroup: cgroup)
     }
 
@@ -56,25 +56,5 @@ public enum ProcFS {
 
     static func read(_ path: String) -> String? {
         SystemFile.text(path)
-    }
-}
-
-/// Converts kernel clock readings to wall-clock time.
-enum BootClock {
-    /// Boot time as wall-clock nanoseconds (from CLOCK_REALTIME − CLOCK_BOOTTIME).
-    static let bootWallClockNanoseconds: Int64 = {
-        Int64(clockNanoseconds(CLOCK_REALTIME)) - Int64(clockNanoseconds(CLOCK_BOOTTIME))
-    }()
-
-    static let ticksPerSecond = Int64(sysconf(Int32(_SC_CLK_TCK)))
-
-    static func wallClockNanoseconds(ofTicksSinceBoot ticks: UInt64) -> Int64 {
-        bootWallClockNanoseconds + Int64(ticks) * 1_000_000_000 / max(ticksPerSecond, 1)
-    }
-
-    static func clockNanoseconds(_ clock: clockid_t) -> UInt64 {
-        var now = timespec()
-        clock_gettime(clock, &now)
-        return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
     }
 }

@@ -1,11 +1,26 @@
-/// A directive the session is running: its parsed condition, its task instances, and the bit
-/// that stands for it in the kernel's masks.
+import SyscallTable
+
+/// A directive the dispatcher is running: its parsed condition, its task instances with what
+/// each asked for, and the bit that stands for it in the kernel's masks. Made once every
+/// instance has started (what an instance asks for is fixed then).
 final class ActiveDirective: @unchecked Sendable {
+    /// One task instance and the events it asked for.
+    struct Entry {
+        let instance: TaskInstance
+        /// Hooked syscall functions, by registered id.
+        let functions: FunctionSet
+        /// How to decode each hooked function: the kernel's syscall with the argument names and
+        /// types the task registered, and the name it registered.
+        let signatures: [UInt64: (name: String, signature: SyscallSignature)]
+        let processEvents: Set<ProcessEventKind>
+    }
+
     let id: String
     let slot: Int
     let conditionText: String
     let condition: Condition
-    let instances: [(instance: TaskInstance, functions: FunctionSet)]
+    let entries: [Entry]
+    /// Syscall numbers some instance hooked (each checked against the table when hooked).
     let syscalls: Set<Int>
 
     init(id: String, slot: Int, conditionText: String, condition: Condition, instances: [TaskInstance]) {
@@ -13,15 +28,26 @@ final class ActiveDirective: @unchecked Sendable {
         self.slot = slot
         self.conditionText = conditionText
         self.condition = condition
-        self.instances = instances.map { ($0, FunctionSet($0.hookedFunctions)) }
-        syscalls = Set(instances.flatMap(\.hookedFunctions).map { Int($0) })
+        entries = instances.map { instance in
+            let hooked = instance.hookedFunctions
+            return Entry(
+                instance: instance, functions: FunctionSet(hooked),
+                signatures: Self.signatures(of: hooked, registeredBy: instance.task.description),
+                processEvents: instance.processEvents)
+        }
+        syscalls = Set(entries.flatMap { $0.signatures.values.map(\.signature.number) })
     }
 
     var bit: UInt64 { 1 << UInt64(slot) }
 
+    /// Whether some instance subscribed to this process event.
+    func wants(_ event: ProcessEventKind) -> Bool {
+        entries.contains { $0.processEvents.contains(event) }
+    }
+
     var summary: DirectiveSummary {
         DirectiveSummary(
-            id: id, conditions: conditionText, tasks: instances.map(\.instance.task.name),
+            id: id, conditions: conditionText, tasks: entries.map(\.instance.task.name),
             functions: syscalls.sorted())
     }
 
@@ -52,6 +78,25 @@ final class ActiveDirective: @unchecked Sendable {
             lastDecision = (generation, capabilities, selected)
         }
         return selected
+    }
+
+    /// The registered metadata of each hooked syscall (hooking checked that the id is one).
+    private static func signatures(
+        of hooked: [UInt64], registeredBy task: TaskDescription
+    ) -> [UInt64: (name: String, signature: SyscallSignature)] {
+        var result: [UInt64: (name: String, signature: SyscallSignature)] = [:]
+        for id in hooked {
+            guard id < UInt64(Int.max), let kernel = SyscallTable.signature(number: Int(id)),
+                let registered = task.functions.first(where: { $0.id == id })
+            else { continue }
+            result[id] = (
+                registered.name,
+                SyscallSignature(
+                    number: kernel.number, name: kernel.name,
+                    argumentNames: registered.arguments.map(\.name), argumentTypes: registered.arguments.map(\.type))
+            )
+        }
+        return result
     }
 }
 

@@ -1,9 +1,10 @@
 import Foundation
 import Synchronization
 
-/// Processes the host has looked at, read from /proc once and kept current by the kernel's
-/// exec and exit notices. Bounded: exited processes are evicted.
-public final class ProcessCache: @unchecked Sendable {
+/// The process model: the one owner of what the host knows about a process (identity,
+/// executable, command line, namespace, container). Read from /proc once, kept current by the
+/// kernel's fork, exec and exit records. Bounded: exited processes are evicted.
+public final class ProcessModel: @unchecked Sendable {
     private let lock = NSLock()
     /// Boxed: reading one field (the generation, per event) then retains one reference instead
     /// of copying a struct of strings.
@@ -32,6 +33,11 @@ public final class ProcessCache: @unchecked Sendable {
         return fresh
     }
 
+    /// The snapshot of `pid` if one is held, without reading /proc (for a process that is gone).
+    public func cached(_ pid: UInt32) -> ProcessSnapshot? {
+        lock.withLock { processes[pid]?.snapshot }
+    }
+
     /// The generation of the cached snapshot of `pid`; nil when none is cached. Cheaper than
     /// `snapshot` (nothing is copied): the event path asks this first and takes the snapshot
     /// only when its decision about that generation is not known yet.
@@ -44,17 +50,17 @@ public final class ProcessCache: @unchecked Sendable {
     /// process loses them from /proc before it leaves, and may be gone altogether. /proc gives the
     /// rest; a process already gone takes its parent's cgroup and container (inherited at fork).
     @discardableResult
-    public func refresh(_ pid: UInt32, kernel: KernelProcessInfo? = nil) -> ProcessSnapshot? {
+    public func refresh(_ pid: UInt32, kernel: ProcessRecord? = nil) -> ProcessSnapshot? {
         lock.withLock { _ = processes.removeValue(forKey: pid) }
         guard let kernel else { return snapshot(pid) }
         let parent = lock.withLock { processes[kernel.ppid]?.snapshot }
         var known = read(pid) ?? ProcessSnapshot(
             pid: pid, ppid: kernel.ppid, name: kernel.comm, cmd: "", exe: "",
             ns: "\(ProcFS.namespaceDevice)-\(kernel.mountNamespace)",
-            startedAtNanoseconds: BootClock.bootWallClockNanoseconds + Int64(kernel.startBoottimeNanoseconds),
+            startedAtNanoseconds: KernelClock.wallNanoseconds(boot: kernel.startBoottimeNanoseconds),
             containerID: parent?.containerID ?? "", containerName: parent?.containerName ?? "",
             cgroup: parent?.cgroup ?? "")
-        let execed = !kernel.exe.isEmpty
+        let execed = kernel.change == .exec
         if execed, !kernel.arguments.isEmpty { known.cmd = kernel.arguments.joined(separator: " ") }
         if !execed, let parent { known.cmd = parent.cmd }
         if known.exe.isEmpty { known.exe = execed ? kernel.exe : parent?.exe ?? "" }

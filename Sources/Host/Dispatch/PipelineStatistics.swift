@@ -1,7 +1,7 @@
 import Synchronization
 
-/// What a session counts besides the kernel's own counters.
-public struct SessionCounters: Sendable, Equatable {
+/// What the pipeline counts, stage by stage.
+public struct PipelineCounters: Sendable, Equatable {
     /// Records read from the kernel.
     public var received: UInt64 = 0
     /// Records tasks emitted.
@@ -12,11 +12,14 @@ public struct SessionCounters: Sendable, Equatable {
     public var unknownSyscalls: UInt64 = 0
     /// Events a task reported a failure for.
     public var taskFailures: UInt64 = 0
-    /// The kernel's counters (ring buffer full, capture faults, emitted), when loaded.
-    public var kernel: SyscallsProgram.Counters?
+    /// The kernel's counters (ring buffer full, capture faults, held back), since start.
+    public var kernel = KernelCounters()
+    /// Records the output stage could not hand to a sink or a stream reader.
+    public var output = OutputCounters()
 }
 
-final class SessionStatistics: Sendable {
+/// The dispatcher's counters, updated on the event path.
+final class PipelineStatistics: Sendable {
     private let receivedCount = Atomic<UInt64>(0)
     private let emittedCount = Atomic<UInt64>(0)
     private let malformedCount = Atomic<UInt64>(0)
@@ -31,8 +34,8 @@ final class SessionStatistics: Sendable {
     @discardableResult
     func taskFailed() -> UInt64 { failureCount.add(1, ordering: .relaxed).newValue }
 
-    func snapshot() -> SessionCounters {
-        SessionCounters(
+    func snapshot() -> PipelineCounters {
+        PipelineCounters(
             received: receivedCount.load(ordering: .relaxed), emitted: emittedCount.load(ordering: .relaxed), malformed: malformedCount.load(ordering: .relaxed),
             unknownSyscalls: unknownCount.load(ordering: .relaxed), taskFailures: failureCount.load(ordering: .relaxed))
     }

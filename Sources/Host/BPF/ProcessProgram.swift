@@ -1,0 +1,146 @@
+import CLibBPF
+import CTawonBPF
+import Foundation
+
+/// Loader for `bpf/process.bpf.c`: fork, exec and exit, and the maps every program shares
+/// (the ring buffer, the process mask, the undecided budget, the counters). Other programs are
+/// loaded after it and reuse its maps (`shareMaps(with:)`).
+public final class ProcessProgram {
+    /// The maps other programs take from this one, by name.
+    static let sharedMapNames = ["watched_processes", "undecided_processes", "active_directives", "events", "counters"]
+
+    private let object: BPFObject
+    private let watched: Int32
+    private let undecided: Int32
+    private let active: Int32
+    private let counterMap: Int32
+    let eventsMap: Int32
+
+    /// Loads and attaches the program. The calling process is never traced.
+    public init(configuration: KernelConfiguration) throws {
+        object = try BPFObject(.process)
+        try object.resizeMap("events", maxEntries: configuration.ringBufferBytes)
+        try object.configure("tawon_config", to: configuration.raw)
+        try object.load()
+        try object.attachAll()
+        watched = try object.mapDescriptor("watched_processes")
+        undecided = try object.mapDescriptor("undecided_processes")
+        active = try object.mapDescriptor("active_directives")
+        counterMap = try object.mapDescriptor("counters")
+        eventsMap = try object.mapDescriptor("events")
+    }
+
+    deinit { close() }
+
+    /// Points another object's copies of the shared maps at this program's, before it loads.
+    func shareMaps(with other: BPFObject) throws {
+        for name in Self.sharedMapNames { try other.reuseMap(name, descriptor: try object.mapDescriptor(name)) }
+    }
+
+    /// The kernel's IDs of this program's BPF programs (fork, exec, exit).
+    public func programIDs() throws -> [UInt32] { try object.programIDs() }
+
+    /// Sets which directives watch a process (a zero mask stops watching it). The host has
+    /// decided about the process: it is no longer held to the undecided budget.
+    public func watch(tgid: UInt32, directives mask: UInt64) throws {
+        var key = tgid
+        _ = bpf_map_delete_elem(undecided, &key)
+        if mask == 0 {
+            let result = bpf_map_delete_elem(watched, &key)
+            if result < 0 && result != -ENOENT {
+                try LibbpfCallError.check(result, "bpf_map_delete_elem", subject: "watched_processes")
+            }
+            return
+        }
+        var value = mask
+        try LibbpfCallError.check(
+            bpf_map_update_elem(watched, &key, &value, UInt64(BPF_ANY)), "bpf_map_update_elem",
+            subject: "watched_processes")
+    }
+
+    /// The directive mask of a watched process, or nil.
+    public func watchMask(tgid: UInt32) -> UInt64? {
+        var key = tgid
+        var value: UInt64 = 0
+        return bpf_map_lookup_elem(watched, &key, &value) == 0 ? value : nil
+    }
+
+    /// Every watched process and its directive mask, as the kernel holds them now.
+    public func watchedProcesses() -> [(tgid: UInt32, mask: UInt64)] {
+        var result: [(UInt32, UInt64)] = []
+        var key: UInt32 = 0
+        var next: UInt32 = 0
+        var previous: UnsafeMutablePointer<UInt32>? = nil
+        while bpf_map_get_next_key(watched, previous, &next) == 0 {
+            if let mask = watchMask(tgid: next) { result.append((next, mask)) }
+            key = next
+            previous = withUnsafeMutablePointer(to: &key) { $0 }
+        }
+        return result
+    }
+
+    /// Sets the mask a process gets right after exec, until the host has decided about it.
+    public func setActiveDirectives(_ mask: UInt64) throws {
+        var key: UInt32 = 0
+        var value = mask
+        try LibbpfCallError.check(
+            bpf_map_update_elem(active, &key, &value, UInt64(BPF_ANY)), "bpf_map_update_elem",
+            subject: "active_directives")
+    }
+
+    /// Drop and fault counters of every program, summed over every CPU.
+    public func counters() throws -> KernelCounters {
+        let cpus = Int(libbpf_num_possible_cpus())
+        var values = [tawon_counters](repeating: tawon_counters(), count: max(cpus, 1))
+        var key: UInt32 = 0
+        try LibbpfCallError.check(
+            bpf_map_lookup_elem(counterMap, &key, &values), "bpf_map_lookup_elem", subject: "counters")
+        return values.reduce(into: KernelCounters()) { sum, cpu in
+            sum.ringBufferFull += cpu.ringbuf_full
+            sum.captureFaults += cpu.capture_faults
+            sum.heldUndecided += cpu.held_undecided
+        }
+    }
+
+    /// Detaches and unloads everything.
+    public func close() {
+        object.close()
+    }
+}
+
+/// What every program is configured with before load.
+public struct KernelConfiguration: Sendable, Equatable {
+    /// Bytes of a write/send buffer captured (the seed's default: 64).
+    public var bufferLimit: UInt32 = 64
+    /// Ring buffer size in bytes (a power of two, at least a page).
+    public var ringBufferBytes: UInt32 = 16 << 20
+    /// Wake the reader once this many bytes wait; it also polls on a timer.
+    public var wakeupBytes: UInt64 = 256 << 10
+
+    public init() {}
+
+    var raw: tawon_config {
+        tawon_config(host_tgid: UInt32(getpid()), buffer_limit: bufferLimit, wakeup_bytes: wakeupBytes)
+    }
+}
+
+/// The kernel's counters, summed over CPUs.
+public struct KernelCounters: Sendable, Equatable, Codable {
+    /// Records lost: no room in the ring buffer.
+    public var ringBufferFull: UInt64 = 0
+    /// User memory that could not be read.
+    public var captureFaults: UInt64 = 0
+    /// Held back from processes not yet decided about, past their budget (lost only if the
+    /// host then selected them).
+    public var heldUndecided: UInt64 = 0
+
+    public init() {}
+
+    static func + (a: Self, b: Self) -> Self {
+        var sum = a
+        sum.ringBufferFull += b.ringBufferFull
+        sum.captureFaults += b.captureFaults
+        sum.heldUndecided += b.heldUndecided
+        return sum
+    }
+}

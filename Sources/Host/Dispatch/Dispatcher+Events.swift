@@ -1,0 +1,142 @@
+import SyscallTable
+
+/// The event path: what the dispatcher does with each record the kernel source decoded.
+extension Dispatcher {
+    func handle(_ event: KernelEvent) {
+        statistics.received()
+        switch event {
+        case .syscall(let record): dispatch(record)
+        case .process(let record): handleProcess(record)
+        }
+    }
+
+    private func handleProcess(_ record: ProcessRecord) {
+        switch record.change {
+        case .exec, .fork:
+            let process = processes.refresh(record.pid, kernel: record)
+            decide(record.pid, process: process)
+            if record.change == .exec, let process { deliver(.exec, of: record, process: process) }
+        case .exit:
+            if let process = processes.cached(record.pid) { deliver(.exit, of: record, process: process) }
+            // A decision handled after the exit (the notices queue) re-inserted the pid: clear it.
+            try? kernelSource?.process.watch(tgid: record.pid, directives: 0)
+            processes.exited(record.pid)
+        }
+    }
+
+    /// Sets a new or changed process's mask from every directive's condition.
+    private func decide(_ pid: UInt32, process: ProcessSnapshot?) {
+        let mask = process.map { process in
+            runningDirectives.reduce(UInt64(0)) { mask, directive in
+                directive.selects(process, capabilities: nil) == false ? mask : mask | directive.bit
+            }
+        } ?? 0
+        try? kernelSource?.process.watch(tgid: pid, directives: mask)
+        if mask == 0 { processes.forget(pid) }
+    }
+
+    /// Hands a process lifecycle event to the instances that subscribed to it, in directives
+    /// that select the process (with its capabilities at that moment).
+    private func deliver(_ kind: ProcessEventKind, of record: ProcessRecord, process: ProcessSnapshot) {
+        var event: DeliverableEvent?
+        for directive in runningDirectives where record.directives & directive.bit != 0 && directive.wants(kind)
+            && directive.selects(process, capabilities: record.capabilities) == true {
+            for entry in directive.entries where entry.processEvents.contains(kind) {
+                if event == nil { event = Self.processEvent(kind, record, generation: process.generation) }
+                if !entry.instance.deliver(event!) { reportFailure(of: entry.instance) }
+            }
+        }
+    }
+
+    static func processEvent(_ kind: ProcessEventKind, _ record: ProcessRecord, generation: UInt64) -> DeliverableEvent {
+        let arguments: [DeliverableEvent.Argument]
+        switch kind {
+        case .exec:
+            let argv = record.arguments.joined(separator: " ")
+            arguments = [
+                .init(name: "exe", type: "const char *", raw: 0, value: .text(record.exe, truncated: false)),
+                .init(name: "argv", type: "const char *", raw: 0, value: .text(argv, truncated: false)),
+            ]
+        case .exit:
+            let status = record.exitStatus
+            arguments = [
+                .init(name: "exit_code", type: "int", raw: UInt64(bitPattern: Int64(status)), value: .signed(Int64((status >> 8) & 0xFF))),
+                .init(name: "signal", type: "int", raw: UInt64(bitPattern: Int64(status)), value: .signed(Int64(status & 0x7F))),
+            ]
+        }
+        return DeliverableEvent(
+            timestampNanoseconds: UInt64(clamping: KernelClock.wallNanoseconds(boot: record.bootNanoseconds)),
+            cpu: record.cpu, pid: record.pid, tid: record.tid, functionID: kind.rawValue, functionName: kind.name,
+            comm: record.comm, arguments: arguments, processGeneration: generation, kind: .process, phase: .none)
+    }
+
+    private func dispatch(_ record: SyscallRecord) {
+        let running = runningDirectives
+        guard running.contains(where: { record.directives & $0.bit != 0 }) else { return }
+        guard let functionID = Self.functionID(of: record) else {
+            statistics.unknownSyscall()
+            return
+        }
+        // The snapshot is copied out of the model only when some decision needs it.
+        var generation = processes.cachedGeneration(record.pid) ?? 0
+        var process: ProcessSnapshot?
+        func loadProcess() -> ProcessSnapshot {
+            if let process { return process }
+            let loaded = processes.snapshot(record.pid)
+                ?? ProcessSnapshot(pid: record.pid, ppid: 0, name: record.comm, cmd: "", exe: "", ns: "", startedAtNanoseconds: 0)
+            process = loaded
+            return loaded
+        }
+        // Instances of one task share its registration, so the event is decoded once per task.
+        var decoded: (task: ObjectIdentifier, event: DeliverableEvent)?
+        for directive in running where record.directives & directive.bit != 0
+            && directive.selectsEvent(generation: generation, capabilities: record.capabilities, process: loadProcess) {
+            for entry in directive.entries where entry.functions.contains(functionID) {
+                let task = ObjectIdentifier(entry.instance.task)
+                if decoded?.task != task, let registered = entry.signatures[functionID] {
+                    if generation == 0 { generation = loadProcess().generation }
+                    decoded = (task, makeEvent(record, registered, functionID: functionID, processGeneration: generation))
+                }
+                guard let event = decoded?.event else { continue }
+                if !entry.instance.deliver(event) { reportFailure(of: entry.instance) }
+            }
+        }
+    }
+
+    /// Counts a failed delivery and logs the task's reason: the first few, then every 1000th.
+    private func reportFailure(of instance: TaskInstance) {
+        let count = statistics.taskFailed()
+        guard count <= 5 || count % 1000 == 0 else { return }
+        logger.warning(
+            "task failed to handle an event: \(instance.lastFailure() ?? "no reason given")",
+            metadata: ["task.name": "\(instance.task.name)", "directive.id": "\(instance.directiveID)",
+                       "failures": "\(count)"])
+    }
+
+    /// The function id tasks know a syscall by: its x86_64 number (a 32-bit task's call is
+    /// matched to the x86_64 syscall of the same name).
+    static func functionID(of record: SyscallRecord) -> UInt64? {
+        guard let signature = SyscallTable.signature(number: record.number, abi: record.isCompat ? .i386 : .x86_64)
+        else { return nil }
+        if !record.isCompat { return UInt64(record.number) }
+        return SyscallTable.signature(named: signature.name).map { UInt64($0.number) }
+    }
+
+    private func makeEvent(
+        _ record: SyscallRecord, _ registered: (name: String, signature: SyscallSignature), functionID: UInt64,
+        processGeneration: UInt64
+    ) -> DeliverableEvent {
+        // A 32-bit call is decoded with the i386 syscall's own argument layout.
+        var signature = registered.signature
+        if record.isCompat, let compat = SyscallTable.signature(number: record.number, abi: .i386) {
+            signature = SyscallSignature(
+                number: compat.number, name: compat.name, argumentNames: signature.argumentNames,
+                argumentTypes: signature.argumentTypes)
+        }
+        return DeliverableEvent(
+            timestampNanoseconds: UInt64(clamping: KernelClock.wallNanoseconds(boot: record.bootNanoseconds)),
+            cpu: record.cpu, pid: record.pid, tid: record.tid, isCompat: record.isCompat,
+            functionID: functionID, functionName: registered.name, comm: record.comm,
+            arguments: ArgumentDecoder.decode(record, signature: signature), processGeneration: processGeneration)
+    }
+}

@@ -1,0 +1,261 @@
+import Foundation
+import Logging
+import SyscallTable
+
+/// The dispatcher: runs directives. It programs the kernel's masks from their conditions and
+/// what their tasks asked for, decides every event against the conditions (user space is
+/// authoritative) and hands it to the task instances that asked for it.
+///
+/// `add` and `remove` may be called from any thread; `poll` from one thread at a time.
+public final class Dispatcher: @unchecked Sendable {
+    public static let maximumDirectives = 64
+    /// Records handled per poll before the lock is let go: bounds how long `add`, `remove` and
+    /// `counters` wait while a flood keeps the ring buffer from running empty.
+    static let recordsPerPoll = 8192
+
+    let catalog: TaskCatalog
+    let processes: ProcessModel
+    let logger: Logger
+    private let configuration: KernelConfiguration
+    private let output: @Sendable (EmittedRecord) -> Void
+    let statistics: PipelineStatistics
+    private let stateLock = NSLock()
+    private var directives: [Int: ActiveDirective] = [:] {
+        didSet { running = directives.values.sorted { $0.slot < $1.slot } }
+    }
+    /// Slots taken by directives still being set up: a concurrent `add` picks another.
+    private var reservedSlots: Set<Int> = []
+    /// `directives` in slot order, for the event path: read once per record, never filtered there.
+    private var running: [ActiveDirective] = []
+    private let kernelLock = NSLock()  // the programs' lifetime against polling
+    private var kernel: KernelEventSource?
+    /// What the kernel counted while programs were loaded before: the counters live in a map
+    /// that goes away with them.
+    private var retiredKernelCounters = KernelCounters()
+
+    init(
+        catalog: TaskCatalog, configuration: KernelConfiguration, processes: ProcessModel,
+        statistics: PipelineStatistics, logger: Logger, output: @escaping @Sendable (EmittedRecord) -> Void
+    ) {
+        self.catalog = catalog
+        self.configuration = configuration
+        self.processes = processes
+        self.statistics = statistics
+        self.logger = logger
+        self.output = output
+    }
+
+    deinit { close() }
+
+    /// Starts a directive and returns its summary, or throws a `DirectiveError` saying why not.
+    /// Nothing already running is disturbed by a refused directive. With an `observer`, the
+    /// directive's records go to it alone, not to the outputs (the daemon's health check).
+    @discardableResult
+    public func add(
+        _ request: DirectiveRequest, observer: (@Sendable (EmittedRecord) -> Void)? = nil
+    ) throws -> DirectiveSummary {
+        let text = request.conditions.trimmingCharacters(in: .whitespaces)
+        guard !text.isEmpty else { throw DirectiveError.missingCondition }
+        let condition: Condition
+        do { condition = try ConditionParser.parse(text) } catch { throw DirectiveError("-c \"\(text)\": \(error)") }
+        guard !request.tasks.isEmpty else { throw DirectiveError("a directive needs at least one task (-t)") }
+
+        let id = Identifier.next()
+        let slot = try reserveSlot()
+        defer { stateLock.withLock { _ = reservedSlots.remove(slot) } }
+        let instances = try request.tasks.map { try makeInstance($0, directiveID: id, observer: observer) }
+        do {
+            for instance in instances { try instance.start() }
+        } catch {
+            for instance in instances { instance.stop() }
+            throw error as? DirectiveError ?? DirectiveError("-t: \(error)")
+        }
+        let directive = ActiveDirective(
+            id: id, slot: slot, conditionText: text, condition: condition, instances: instances)
+        try kernelLock.withLock {
+            let source = try loadKernelLocked()
+            stateLock.withLock { directives[slot] = directive }
+            do {
+                try install(directive, in: source)
+                try watchExistingProcesses(for: directive, source: source)
+            } catch {
+                stateLock.withLock { directives[slot] = nil }
+                try? uninstall(directive, from: source)
+                if allDirectives().isEmpty { unloadLocked() }
+                for entry in directive.entries { entry.instance.stop() }
+                throw error as? DirectiveError ?? DirectiveError("cannot start directive: \(error)")
+            }
+        }
+        logger.info("directive started", metadata: ["directive.id": "\(id)", "directive.conditions": "\(text)"])
+        return directive.summary
+    }
+
+    /// Stops a directive; returns false when there is none with that ID.
+    @discardableResult
+    public func remove(_ id: String) -> Bool {
+        guard let directive = stateLock.withLock({ () -> ActiveDirective? in
+            guard let found = directives.values.first(where: { $0.id == id }) else { return nil }
+            directives[found.slot] = nil
+            return found
+        }) else { return false }
+        kernelLock.withLock {
+            if let kernel {
+                do { try uninstall(directive, from: kernel) } catch {
+                    logger.error("could not clear directive from the kernel: \(error)", metadata: ["directive.id": "\(id)"])
+                }
+            }
+            if allDirectives().isEmpty { unloadLocked() }
+        }
+        for entry in directive.entries { entry.instance.stop() }
+        logger.info("directive stopped", metadata: ["directive.id": "\(id)"])
+        return true
+    }
+
+    /// The running directives.
+    public var summaries: [DirectiveSummary] {
+        allDirectives().sorted { $0.slot < $1.slot }.map(\.summary)
+    }
+
+    /// Waits up to `timeoutMilliseconds` for events and dispatches them; returns how many
+    /// records were read. Without directives it just waits.
+    @discardableResult
+    public func poll(timeoutMilliseconds: Int32) throws -> Int {
+        KernelClock.refresh()
+        let read = try kernelLock.withLock { () throws -> Int? in
+            guard let kernel else { return nil }
+            return try kernel.reader.poll(timeoutMilliseconds: timeoutMilliseconds, maxRecords: Self.recordsPerPoll)
+        }
+        // Nothing loaded: wait out the timeout without the lock, or a polling loop would spin on
+        // it and starve `add`.
+        guard let read else {
+            usleep(UInt32(max(timeoutMilliseconds, 0)) * 1000)
+            return 0
+        }
+        return read
+    }
+
+    /// The kernel's IDs of the programs loaded; empty while none is.
+    public func loadedProgramIDs() throws -> [UInt32] {
+        try kernelLock.withLock { try kernel?.programIDs() ?? [] }
+    }
+
+    /// The kernel's counters since the dispatcher was made, across loads of the programs.
+    func kernelCounters() -> KernelCounters {
+        kernelLock.withLock { retiredKernelCounters + ((try? kernel?.process.counters()) ?? KernelCounters()) }
+    }
+
+    /// Stops every directive and unloads the programs.
+    public func close() {
+        for directive in allDirectives() { remove(directive.id) }
+        kernelLock.withLock { unloadLocked() }
+    }
+
+    // MARK: - Setting up
+
+    private func reserveSlot() throws -> Int {
+        try stateLock.withLock {
+            guard let free = (0..<Self.maximumDirectives).first(where: { directives[$0] == nil && !reservedSlots.contains($0) })
+            else { throw DirectiveError("too many directives: at most \(Self.maximumDirectives) run at once") }
+            reservedSlots.insert(free)
+            return free
+        }
+    }
+
+    private func makeInstance(
+        _ spec: TaskSpec, directiveID: String, observer: (@Sendable (EmittedRecord) -> Void)?
+    ) throws -> TaskInstance {
+        guard let task = catalog.task(named: spec.taskName) else {
+            let loaded = catalog.tasks.map(\.name).joined(separator: ", ")
+            throw DirectiveError("-t \"\(spec.taskName)\": unknown task (loaded: \(loaded.isEmpty ? "none" : loaded))")
+        }
+        let destination = observer ?? output
+        let services = TaskServices(
+            emit: { [statistics] record in
+                statistics.emitted()
+                destination(record)
+            },
+            processInfo: { [processes] pid in processes.snapshot(pid) }, logger: logger)
+        do {
+            return try TaskInstance(task: task, directiveID: directiveID, options: spec.options, services: services)
+        } catch let error as TaskInstanceError {
+            throw DirectiveError("-t \"\(spec.taskName)\": \(error)")
+        }
+    }
+
+    /// Loads the programs if no directive has yet. Call with kernelLock held.
+    private func loadKernelLocked() throws -> KernelEventSource {
+        if let kernel { return kernel }
+        do {
+            // Unowned without a check: a weak load per record cost 2% of it. The dispatcher
+            // frees the source (and with it the reader) before it goes away itself.
+            let source = try KernelEventSource(
+                configuration: configuration,
+                onEvent: { [unowned(unsafe) self] event in self.handle(event) },
+                onMalformed: { [statistics] in statistics.malformed() })
+            kernel = source
+            return source
+        } catch {
+            throw DirectiveError("cannot start tracing: \(error)")
+        }
+    }
+
+    private func unloadLocked() {
+        guard let kernel else { return }
+        if let last = try? kernel.process.counters() { retiredKernelCounters = retiredKernelCounters + last }
+        kernel.close()
+        self.kernel = nil
+    }
+
+    private func allDirectives() -> [ActiveDirective] {
+        stateLock.withLock { Array(directives.values) }
+    }
+
+    /// The running directives in slot order, for the event path.
+    var runningDirectives: [ActiveDirective] { stateLock.withLock { running } }
+
+    /// The loaded programs, for the event path: records are handled inside `poll`, which holds
+    /// the kernel lock, so the source cannot go away meanwhile.
+    var kernelSource: KernelEventSource? { kernel }
+
+    /// Hooks the directive's syscalls (native and i386 numbers) and marks it active.
+    private func install(_ directive: ActiveDirective, in source: KernelEventSource) throws {
+        try source.process.setActiveDirectives(allDirectives().reduce(0) { $0 | $1.bit })
+        try updateHooks(for: directive.syscalls, in: source)
+    }
+
+    /// Unhooks what only the directive needed and clears its bit from every process.
+    private func uninstall(_ directive: ActiveDirective, from source: KernelEventSource) throws {
+        try source.process.setActiveDirectives(allDirectives().reduce(0) { $0 | $1.bit })
+        try updateHooks(for: directive.syscalls, in: source)
+        for (tgid, mask) in source.process.watchedProcesses() where mask & directive.bit != 0 {
+            try source.process.watch(tgid: tgid, directives: mask & ~directive.bit)
+        }
+    }
+
+    private func updateHooks(for syscalls: Set<Int>, in source: KernelEventSource) throws {
+        let all = allDirectives()
+        for number in syscalls {
+            let mask = all.filter { $0.syscalls.contains(number) }.reduce(UInt64(0)) { $0 | $1.bit }
+            guard let signature = SyscallTable.signature(number: number) else { continue }
+            try source.syscalls.hook(syscall: number, compat: false, directives: mask)
+            try source.syscalls.setCapturePlan(syscall: number, compat: false, plan: .plan(for: signature))
+            for compat in SyscallTable.all(.i386) where compat.name == signature.name {
+                try source.syscalls.hook(syscall: compat.number, compat: true, directives: mask)
+                try source.syscalls.setCapturePlan(syscall: compat.number, compat: true, plan: .plan(for: compat))
+            }
+        }
+    }
+
+    /// Puts every existing process the directive may select into the kernel's process mask.
+    private func watchExistingProcesses(for directive: ActiveDirective, source: KernelEventSource) throws {
+        for pid in ProcFS.allPIDs() where pid != UInt32(getpid()) {
+            guard let process = processes.snapshot(pid) else { continue }
+            let mask = source.process.watchMask(tgid: pid) ?? 0
+            if directive.selects(process, capabilities: nil) != false {
+                try source.process.watch(tgid: pid, directives: mask | directive.bit)
+            } else if mask == 0 {
+                processes.forget(pid)
+            }
+        }
+    }
+}

@@ -1,0 +1,42 @@
+import Foundation
+import Synchronization
+
+/// Turns the kernel's CLOCK_BOOTTIME readings (record timestamps, process start times) into
+/// wall-clock time. The offset between the two clocks moves when the wall clock is set or
+/// slewed (NTP), so it is read again on every poll, not once at start: a daemon that runs for
+/// weeks keeps exact timestamps.
+public enum KernelClock {
+    private static let offset = Atomic<Int64>(measuredOffset())
+
+    /// Reads the offset again; the poll loop calls it once per poll (two vDSO calls).
+    static func refresh() {
+        offset.store(measuredOffset(), ordering: .relaxed)
+    }
+
+    /// Wall-clock nanoseconds since the epoch of a CLOCK_BOOTTIME reading.
+    public static func wallNanoseconds(boot: UInt64) -> Int64 {
+        Int64(bitPattern: boot) &+ offset.load(ordering: .relaxed)
+    }
+
+    /// Wall-clock nanoseconds of a time in clock ticks since boot (/proc/PID/stat's starttime).
+    static func wallNanoseconds(ticksSinceBoot ticks: UInt64) -> Int64 {
+        wallNanoseconds(boot: ticks &* 1_000_000_000 / UInt64(max(ticksPerSecond, 1)))
+    }
+
+    static let ticksPerSecond = Int64(sysconf(Int32(_SC_CLK_TCK)))
+
+    static func nanoseconds(_ clock: clockid_t) -> Int64 {
+        var now = timespec()
+        clock_gettime(clock, &now)
+        return Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
+    }
+
+    /// REALTIME − BOOTTIME, read so that the two readings bracket each other as tightly as the
+    /// calls allow.
+    private static func measuredOffset() -> Int64 {
+        let before = nanoseconds(CLOCK_BOOTTIME)
+        let wall = nanoseconds(CLOCK_REALTIME)
+        let after = nanoseconds(CLOCK_BOOTTIME)
+        return wall - (before + (after - before) / 2)
+    }
+}

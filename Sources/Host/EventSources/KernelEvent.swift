@@ -1,0 +1,40 @@
+import CTawonBPF
+
+/// One record from the kernel, decoded by its kind.
+public enum KernelEvent: Sendable, Equatable {
+    case syscall(SyscallRecord)
+    case process(ProcessRecord)
+}
+
+/// The decoders of kernel records, by kind: adding a kind of record is adding its layout in
+/// `bpf/` and registering its decoder here.
+struct KernelRecordDecoders: Sendable {
+    typealias Decode = @Sendable (UnsafeRawBufferPointer) -> KernelEvent?
+
+    /// Indexed by kind: kinds are small numbers, and this is looked up for every record.
+    private var decoders: [Decode?] = []
+
+    mutating func register(_ kind: tawon_record_kind, _ decode: @escaping Decode) {
+        let index = Int(kind.rawValue)
+        if decoders.count <= index { decoders += Array(repeating: nil, count: index + 1 - decoders.count) }
+        decoders[index] = decode
+    }
+
+    /// The record decoded, or nil when it is malformed or of a kind nobody registered.
+    func decode(_ raw: UnsafeRawBufferPointer) -> KernelEvent? {
+        guard let header = RecordHeader(raw), Int(header.kind) < decoders.count,
+            let decode = decoders[Int(header.kind)]
+        else { return nil }
+        return decode(UnsafeRawBufferPointer(rebasing: raw[..<Int(header.recordSize)]))
+    }
+
+    /// Every kind the programs in `bpf/` write.
+    static let standard: KernelRecordDecoders = {
+        var decoders = KernelRecordDecoders()
+        decoders.register(TAWON_RECORD_SYSCALL_ENTER) { SyscallRecord($0).map(KernelEvent.syscall) }
+        decoders.register(TAWON_RECORD_PROCESS_EXEC) { ProcessRecord($0, change: .exec).map(KernelEvent.process) }
+        decoders.register(TAWON_RECORD_PROCESS_FORK) { ProcessRecord($0, change: .fork).map(KernelEvent.process) }
+        decoders.register(TAWON_RECORD_PROCESS_EXIT) { ProcessRecord($0, change: .exit).map(KernelEvent.process) }
+        return decoders
+    }()
+}

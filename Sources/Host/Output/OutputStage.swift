@@ -1,0 +1,134 @@
+import Foundation
+import JSONText
+
+/// The output stage: each record is formatted once per line style that someone wants, and the
+/// same bytes go to every sink of that style and every live-stream reader of its directive.
+/// Sinks get batches through their own bounded queues (`SinkQueue`), handed over at each
+/// `flush`: the ring buffer's reader never waits for a sink.
+///
+/// `accept` may be called from any thread (tasks may emit from threads of their own).
+public final class OutputStage: @unchecked Sendable {
+    public let source: OutputSource
+    /// Live readers of directives' records; nil where there are none (tawonctl run).
+    public let streams: DirectiveStreams?
+    private let queues: [SinkQueue]
+    private let observers: [@Sendable (EmittedRecord) -> Void]
+    private let sinkStyles: Set<LineStyle>
+    private let sinkStyleList: [LineStyle]
+    private let lock = NSLock()
+    /// Lines formatted since the last flush, by `LineStyle.index`.
+    private var pending = LineStyle.allCases.map { _ in PendingBatch() }
+    private var envelopes: OutputEnvelope.Writer
+
+    /// Bytes a sink's queue holds before it drops batches.
+    public static let defaultSinkQueueBytes = 64 << 20
+
+    public init(
+        sinks: [any OutputSink], streams: DirectiveStreams? = nil, source: OutputSource,
+        sinkQueueBytes: Int = OutputStage.defaultSinkQueueBytes, observers: [@Sendable (EmittedRecord) -> Void] = []
+    ) {
+        self.source = source
+        self.observers = observers
+        self.streams = streams
+        queues = sinks.map { SinkQueue($0, capacity: sinkQueueBytes) }
+        sinkStyles = Set(sinks.map(\.style))
+        sinkStyleList = LineStyle.allCases.filter(sinkStyles.contains)
+        envelopes = OutputEnvelope.Writer(source: source)
+    }
+
+    private struct PendingBatch {
+        var lines = JSONText(capacity: 1 << 16)
+        var records = 0
+    }
+
+    /// Formats one record for the sinks and the live readers of its directive.
+    public func accept(_ record: EmittedRecord) {
+        for observer in observers { observer(record) }
+        lock.withLock {
+            // Where each style's line lies in its batch, for the readers (no allocation per record).
+            var formatted: (Range<Int>?, Range<Int>?, Range<Int>?) = (nil, nil, nil)
+            for style in sinkStyleList {
+                let range = append(record, style: style)
+                switch style.index {
+                case 0: formatted.0 = range
+                case 1: formatted.1 = range
+                default: formatted.2 = range
+                }
+            }
+            guard let streams, streams.hasReaders else { return }
+            streams.offer(directiveID: record.directiveID) { format in
+                let style = LineStyle(format, colored: false)
+                if let range = [formatted.0, formatted.1, formatted.2][style.index] {
+                    return String(decoding: pending[style.index].lines.bytes[range], as: UTF8.self)
+                }
+                return line(record, style: style)
+            }
+        }
+    }
+
+    /// Hands what was formatted since the last flush to the sinks' queues.
+    public func flush() {
+        let batches = lock.withLock { () -> [LineStyle: (lines: [UInt8], records: Int)] in
+            var batches: [LineStyle: (lines: [UInt8], records: Int)] = [:]
+            for style in sinkStyles where pending[style.index].records > 0 {
+                batches[style] = (pending[style.index].lines.take(), pending[style.index].records)
+                pending[style.index].records = 0
+            }
+            return batches
+        }
+        for queue in queues {
+            if let batch = batches[queue.sink.style] { queue.enqueue(batch.lines, records: batch.records) }
+        }
+    }
+
+    /// Flushes, ends every live stream, and lets each sink write what it holds: at most
+    /// `deadline` in all, so a stuck sink cannot hold up shutdown.
+    public func close(within deadline: Duration = .seconds(5)) {
+        flush()
+        streams?.finishAll()
+        let start = ContinuousClock.now
+        for queue in queues {
+            let left = deadline - (ContinuousClock.now - start)
+            queue.close(within: left > .zero ? left : .milliseconds(1))
+        }
+    }
+
+    /// Records lost on the way out, by cause.
+    public var counters: OutputCounters {
+        OutputCounters(sinkQueueFull: queues.reduce(0) { $0 + $1.dropped }, streamReaders: streams?.totalDropped ?? 0)
+    }
+
+    /// Appends the record's line to the pending batch of `style`; returns where it lies.
+    private func append(_ record: EmittedRecord, style: LineStyle) -> Range<Int> {
+        let index = style.index
+        let start = pending[index].lines.bytes.count
+        switch style {
+        case .json: envelopes.append(record, to: &pending[index].lines)
+        case .compact, .compactColored:
+            pending[index].lines.rawJSON(CompactLine.render(record, colored: style == .compactColored))
+        }
+        pending[index].lines.raw("\n")
+        pending[index].records += 1
+        return start..<pending[index].lines.bytes.count
+    }
+
+    private func line(_ record: EmittedRecord, style: LineStyle) -> String {
+        switch style {
+        case .json: return OutputEnvelope.json(record, source: source) + "\n"
+        case .compact, .compactColored: return CompactLine.render(record, colored: style == .compactColored) + "\n"
+        }
+    }
+}
+
+/// Records the output stage lost, by cause.
+public struct OutputCounters: Sendable, Equatable, Codable {
+    /// A sink's queue was full (the sink is slower than the records come).
+    public var sinkQueueFull: UInt64 = 0
+    /// A live-stream reader's buffer was full (it stopped reading).
+    public var streamReaders: UInt64 = 0
+
+    public init(sinkQueueFull: UInt64 = 0, streamReaders: UInt64 = 0) {
+        self.sinkQueueFull = sinkQueueFull
+        self.streamReaders = streamReaders
+    }
+}

@@ -1,0 +1,75 @@
+import Foundation
+import Synchronization
+
+/// A sink behind a bounded queue with a thread of its own: a slow or stuck sink (a full disk, a
+/// terminal nobody reads, later a remote broker) never stalls the ring buffer's reader. When the
+/// queue is full a batch is dropped whole and its records are counted.
+final class SinkQueue: @unchecked Sendable {
+    let sink: any OutputSink
+    /// Bytes the queue holds at most.
+    let capacity: Int
+    private let condition = NSCondition()
+    private var batches: [(lines: [UInt8], records: Int)] = []
+    private var queuedBytes = 0
+    private var closing = false
+    private var finished = false
+    private let droppedRecords = Atomic<UInt64>(0)
+
+    init(_ sink: any OutputSink, capacity: Int) {
+        self.sink = sink
+        self.capacity = max(capacity, 1)
+        let thread = Thread { [self] in drain() }
+        thread.name = "tawon-sink"
+        thread.start()
+    }
+
+    /// Records dropped because the queue was full (or still queued when closing gave up).
+    var dropped: UInt64 { droppedRecords.load(ordering: .relaxed) }
+
+    /// Queues a batch of `records` whole lines; false (and counted) when there is no room.
+    @discardableResult
+    func enqueue(_ lines: [UInt8], records: Int) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        guard !closing, queuedBytes + lines.count <= capacity || batches.isEmpty else {
+            droppedRecords.add(UInt64(records), ordering: .relaxed)
+            return false
+        }
+        batches.append((lines, records))
+        queuedBytes += lines.count
+        condition.signal()
+        return true
+    }
+
+    /// Writes what is queued, then stops the thread and closes the sink. Gives up after
+    /// `deadline` (a sink stuck in a write), counting what was still queued as dropped.
+    func close(within deadline: Duration) {
+        condition.lock()
+        closing = true
+        condition.broadcast()
+        let limit = Date().addingTimeInterval(Double(deadline.components.seconds) + Double(deadline.components.attoseconds) / 1e18)
+        while !finished && condition.wait(until: limit) {}
+        let abandoned = batches.reduce(0) { $0 + $1.records }
+        batches.removeAll()
+        let done = finished
+        condition.unlock()
+        droppedRecords.add(UInt64(abandoned), ordering: .relaxed)
+        if done { sink.close() }
+    }
+
+    private func drain() {
+        condition.lock()
+        while true {
+            while batches.isEmpty && !closing { condition.wait() }
+            if batches.isEmpty { break }
+            let batch = batches.removeFirst()
+            queuedBytes -= batch.lines.count
+            condition.unlock()
+            sink.write(batch.lines)
+            condition.lock()
+        }
+        finished = true
+        condition.broadcast()
+        condition.unlock()
+    }
+}

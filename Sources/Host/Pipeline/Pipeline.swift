@@ -1,0 +1,65 @@
+/// The assembled pipeline (see `PipelineBuilder`): what its users drive. Directives go to the
+/// dispatcher; `poll` reads the kernel and moves records through every stage.
+public final class Pipeline: @unchecked Sendable {
+    public let catalog: TaskCatalog
+    public let processes: ProcessModel
+    public let dispatcher: Dispatcher
+    public let output: OutputStage
+
+    init(catalog: TaskCatalog, processes: ProcessModel, dispatcher: Dispatcher, output: OutputStage) {
+        self.catalog = catalog
+        self.processes = processes
+        self.dispatcher = dispatcher
+        self.output = output
+    }
+
+    /// Live readers of directives' records, when the pipeline was built with them.
+    public var streams: DirectiveStreams? { output.streams }
+
+    /// Starts a directive (see `Dispatcher.add`).
+    @discardableResult
+    public func add(
+        _ request: DirectiveRequest, observer: (@Sendable (EmittedRecord) -> Void)? = nil
+    ) throws -> DirectiveSummary {
+        try dispatcher.add(request, observer: observer)
+    }
+
+    /// Stops a directive and ends its live streams; false when there is none with that ID.
+    @discardableResult
+    public func remove(_ id: String) -> Bool {
+        let removed = dispatcher.remove(id)
+        streams?.finish(directiveID: id)
+        return removed
+    }
+
+    public var summaries: [DirectiveSummary] { dispatcher.summaries }
+
+    /// Reads what the kernel has (waiting up to the timeout), dispatches it, and hands the
+    /// formatted lines to the sinks. Returns how many records were read.
+    @discardableResult
+    public func poll(timeoutMilliseconds: Int32) throws -> Int {
+        defer { output.flush() }
+        return try dispatcher.poll(timeoutMilliseconds: timeoutMilliseconds)
+    }
+
+    /// Every counter of every stage.
+    public func counters() -> PipelineCounters {
+        var counters = dispatcher.statistics.snapshot()
+        counters.kernel = dispatcher.kernelCounters()
+        counters.output = output.counters
+        return counters
+    }
+
+    /// The kernel's IDs of the programs loaded; empty while no directive runs.
+    public func loadedProgramIDs() throws -> [UInt32] { try dispatcher.loadedProgramIDs() }
+
+    /// How many processes the process model holds.
+    public var knownProcessCount: Int { processes.count }
+
+    /// Stops every directive, unloads the programs, and lets the sinks write what they hold
+    /// (within `deadline`).
+    public func close(within deadline: Duration = .seconds(5)) {
+        dispatcher.close()
+        output.close(within: deadline)
+    }
+}

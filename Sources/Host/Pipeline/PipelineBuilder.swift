@@ -1,0 +1,33 @@
+import Logging
+
+/// Assembles the pipeline — kernel event source → process model → dispatcher → output stage —
+/// the one way `tawond`, `tawonctl run` and the health check get theirs.
+public struct PipelineBuilder {
+    public var catalog: TaskCatalog
+    public var kernel = KernelConfiguration()
+    public var sinks: [any OutputSink] = []
+    /// Records buffered per live-stream reader; nil: no live streams (an embedded run).
+    public var streamBufferRecords: Int?
+    public var sinkQueueBytes = OutputStage.defaultSinkQueueBytes
+    public var source: OutputSource?
+    /// Called with every record besides the sinks (an embedder's own use of them; tests).
+    public var observers: [@Sendable (EmittedRecord) -> Void] = []
+    public var logger: Logger
+
+    public init(catalog: TaskCatalog, logger: Logger) {
+        self.catalog = catalog
+        self.logger = logger
+    }
+
+    public func build() -> Pipeline {
+        let output = OutputStage(
+            sinks: sinks, streams: streamBufferRecords.map { DirectiveStreams(capacity: $0) },
+            source: source ?? .current(), sinkQueueBytes: sinkQueueBytes, observers: observers)
+        let processes = ProcessModel()
+        let statistics = PipelineStatistics()
+        let dispatcher = Dispatcher(
+            catalog: catalog, configuration: kernel, processes: processes, statistics: statistics,
+            logger: logger, output: { output.accept($0) })
+        return Pipeline(catalog: catalog, processes: processes, dispatcher: dispatcher, output: output)
+    }
+}

@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The process program: follows fork, exec and exit, keeps the watch list current, and tells the
+ * host about each, so every event source (bpf/syscalls.bpf.c...) sees a process from its first
+ * instruction to its end. It owns the maps all programs share (bpf/shared_maps.bpf.h).
+ */
+#include "vmlinux_subset.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include "shared_maps.bpf.h"
+#include "process.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Reserves and fills the common part of a lifecycle record; NULL when there is no room. */
+static __always_inline struct process_event *begin_process_record(__u16 kind, struct task_struct *task,
+                                                                  __u64 directives)
+{
+    struct process_event *record = bpf_ringbuf_reserve(&events, sizeof(*record), 0);
+    if (!record) {
+        count_lost();
+        return NULL;
+    }
+    __u32 tgid = BPF_CORE_READ(task, tgid);
+    fill_record_header(&record->header, kind, sizeof(*record), tgid, BPF_CORE_READ(task, pid), directives);
+    record->parent_tgid = BPF_CORE_READ(task, real_parent, tgid);
+    record->mnt_ns = BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum);
+    record->start_boottime = BPF_CORE_READ(task, start_boottime);
+    /* Direct BTF loads: the tracepoints hand over trusted task pointers. */
+    const struct cred *cred = task->cred;
+    record->cap_inheritable = cred->cap_inheritable.val;
+    record->cap_permitted = cred->cap_permitted.val;
+    record->cap_effective = cred->cap_effective.val;
+    record->cap_bounding = cred->cap_bset.val;
+    record->cap_ambient = cred->cap_ambient.val;
+    record->exit_code = 0;
+    record->exe_length = 0;
+    record->args_length = 0;
+    BPF_CORE_READ_STR_INTO(&record->comm, task, comm);
+    record->exe[0] = 0;
+    return record;
+}
+
+/* Rare, and the host must decide about the process at once: always wake it. */
+static __always_inline void finish_process_record(struct process_event *record)
+{
+    bpf_ringbuf_submit(record, BPF_RB_FORCE_WAKEUP);
+}
+
+/* A new process inherits its parent's mask at once, so its first events are seen. */
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(process_fork, struct task_struct *parent, struct task_struct *child)
+{
+    __u32 parent_tgid = BPF_CORE_READ(parent, tgid);
+    __u32 child_pid = BPF_CORE_READ(child, pid);
+    if (child_pid != (__u32)BPF_CORE_READ(child, tgid))
+        return 0; /* a thread: covered by its process's entry */
+    __u64 *mask = bpf_map_lookup_elem(&watched_processes, &parent_tgid);
+    if (!mask)
+        return 0;
+    __u64 inherited = *mask;
+    bpf_map_update_elem(&watched_processes, &child_pid, &inherited, BPF_ANY);
+    if (bpf_map_lookup_elem(&undecided_processes, &parent_tgid)) {
+        __u32 budget = TAWON_UNDECIDED_BUDGET;
+        bpf_map_update_elem(&undecided_processes, &child_pid, &budget, BPF_ANY);
+    }
+    struct process_event *record = begin_process_record(TAWON_RECORD_PROCESS_FORK, child, inherited);
+    if (record)
+        finish_process_record(record);
+    return 0;
+}
+
+/* After exec the process may match other directives: let it through until the host decides. */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(process_exec, struct task_struct *task, int old_pid, struct linux_binprm *bprm)
+{
+    __u32 zero = 0;
+    __u64 *active = bpf_map_lookup_elem(&active_directives, &zero);
+    if (!active || !*active)
+        return 0;
+    __u32 tgid = bpf_get_current_pid_tgid() >> 32;
+    if (tgid == tawon_config.host_tgid)
+        return 0;
+    __u64 directives = *active;
+    bpf_map_update_elem(&watched_processes, &tgid, &directives, BPF_ANY);
+    __u32 budget = TAWON_UNDECIDED_BUDGET;
+    bpf_map_update_elem(&undecided_processes, &tgid, &budget, BPF_ANY);
+    struct process_event *record = begin_process_record(TAWON_RECORD_PROCESS_EXEC, task, directives);
+    if (!record)
+        return 0;
+    long exe = bpf_probe_read_kernel_str(record->exe, sizeof(record->exe), BPF_CORE_READ(bprm, filename));
+    record->exe_length = exe > 0 ? exe - 1 : 0;
+    /* The new image's arguments are in place by now: read them from user memory. */
+    unsigned long start = BPF_CORE_READ(task, mm, arg_start);
+    unsigned long end = BPF_CORE_READ(task, mm, arg_end);
+    unsigned long length = end > start ? end - start : 0;
+    if (length > PROCESS_ARGS_LEN)
+        length = PROCESS_ARGS_LEN;
+    if (length > 0 && bpf_probe_read_user(record->args, length, (void *)start) == 0)
+        record->args_length = length;
+    finish_process_record(record);
+    return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(process_exit, struct task_struct *task)
+{
+    __u32 pid = BPF_CORE_READ(task, pid);
+    if (pid != (__u32)BPF_CORE_READ(task, tgid))
+        return 0; /* a thread */
+    bpf_map_delete_elem(&undecided_processes, &pid);
+    __u64 *mask = bpf_map_lookup_elem(&watched_processes, &pid);
+    if (!mask)
+        return 0;
+    __u64 directives = *mask;
+    bpf_map_delete_elem(&watched_processes, &pid);
+    struct process_event *record = begin_process_record(TAWON_RECORD_PROCESS_EXIT, task, directives);
+    if (!record)
+        return 0;
+    record->exit_code = BPF_CORE_READ(task, exit_code);
+    finish_process_record(record);
+    return 0;
+}

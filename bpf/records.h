@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The records every tawon BPF program writes into the one ring buffer, and the maps they share.
+ * Every record starts with struct tawon_record_header; its kind says which layout follows
+ * (bpf/process.h, bpf/syscalls.h). The host (Sources/Host/EventSources) reads the header, then
+ * hands the record to the decoder registered for its kind.
+ */
+#ifndef TAWON_RECORDS_H
+#define TAWON_RECORDS_H
+
+#ifndef __bpf__
+#include <linux/types.h>
+#endif
+
+#define TAWON_COMM_LEN 16
+
+/* What a record is. Values never change meaning; new kinds are added. */
+enum tawon_record_kind {
+    TAWON_RECORD_SYSCALL_ENTER = 1, /* bpf/syscalls.h */
+    TAWON_RECORD_PROCESS_EXEC = 2,  /* bpf/process.h: decide whether to watch the new image */
+    TAWON_RECORD_PROCESS_FORK = 3,  /* a watched process made a child, which inherited its mask */
+    TAWON_RECORD_PROCESS_EXIT = 4,  /* a watched process (thread group) ended */
+};
+
+/* The first 40 bytes of every record. */
+struct tawon_record_header {
+    __u16 kind;         /* enum tawon_record_kind */
+    __u16 header_size;  /* sizeof(struct tawon_record_header) as the program was built */
+    __u32 size;         /* bytes in the whole record, this header included */
+    __u64 timestamp_ns; /* bpf_ktime_get_boot_ns: CLOCK_BOOTTIME, the base of process start times */
+    __u32 cpu;
+    __u32 tgid;         /* the process (thread group) the record is about */
+    __u32 tid;
+    __u32 reserved;
+    __u64 directives;   /* bit n: directive slot n wants this record */
+};
+
+/* Drops and faults of every program, per CPU (the counters map). */
+struct tawon_counters {
+    __u64 ringbuf_full;   /* records lost: no room in the ring buffer */
+    __u64 capture_faults; /* user memory that could not be read */
+    __u64 held_undecided; /* records held back from a process the host had not yet decided about */
+};
+
+/* Configuration every program gets from the host before load. */
+struct tawon_config {
+    __u32 host_tgid;    /* never traced: the host would trace its own reading */
+    __u32 buffer_limit; /* bytes captured of a write/send buffer */
+    __u64 wakeup_bytes; /* wake the reader once this much is waiting */
+};
+
+/* Records a process may send before the host has decided about it (after exec): enough for its
+ * first syscalls, too few for a flood from a process nobody will select. */
+#define TAWON_UNDECIDED_BUDGET 4096
+
+#endif /* TAWON_RECORDS_H */

@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The maps every tawon program shares. bpf/process.bpf.c creates them; the host hands their
+ * file descriptors to every other program before it loads (bpf_map__reuse_fd), so there is one
+ * ring buffer, one process mask and one set of counters however many event sources run.
+ * Included by BPF programs only.
+ */
+#ifndef TAWON_SHARED_MAPS_BPF_H
+#define TAWON_SHARED_MAPS_BPF_H
+
+#include "records.h"
+
+/* tgid -> bitmask of the directives watching the process. */
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 65536);
+    __type(key, __u32);
+    __type(value, __u64);
+} watched_processes SEC(".maps");
+
+/* tgid -> records it may still send: a process just exec'd (or forked by one) is watched by
+ * every directive until the host has decided about it; this bounds what it sends meanwhile. */
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 16384);
+    __type(key, __u32);
+    __type(value, __u32);
+} undecided_processes SEC(".maps");
+
+/* [0]: the mask of all active directives, given to a process that just exec'd until the host
+ * has decided about it, so that its first events are not lost. */
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, __u64);
+} active_directives SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_RINGBUF);
+    __uint(max_entries, 16 * 1024 * 1024); /* the host may resize it before load */
+} events SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct tawon_counters);
+} counters SEC(".maps");
+
+const volatile struct tawon_config tawon_config = {};
+
+static __always_inline struct tawon_counters *cpu_counters(void)
+{
+    __u32 zero = 0;
+    return bpf_map_lookup_elem(&counters, &zero);
+}
+
+/* Only losses are counted here (rarely, so atomically); the host counts what it reads. */
+static __always_inline void count_lost(void)
+{
+    struct tawon_counters *count = cpu_counters();
+    if (count)
+        __sync_fetch_and_add(&count->ringbuf_full, 1);
+}
+
+/*
+ * Wake the reader only when this record makes the waiting data cross the threshold: one wake-up
+ * per batch, not one per record, even while the reader is behind. It also polls on a timer.
+ */
+static __always_inline __u64 wakeup_flag(__u64 size)
+{
+    __u64 waiting = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+    __u64 threshold = tawon_config.wakeup_bytes;
+    return waiting < threshold && waiting + size >= threshold ? BPF_RB_FORCE_WAKEUP
+                                                              : BPF_RB_NO_WAKEUP;
+}
+
+static __always_inline void fill_record_header(struct tawon_record_header *h, __u16 kind, __u32 size,
+                                               __u32 tgid, __u32 tid, __u64 directives)
+{
+    h->kind = kind;
+    h->header_size = sizeof(*h);
+    h->size = size;
+    h->timestamp_ns = bpf_ktime_get_boot_ns();
+    h->cpu = bpf_get_smp_processor_id();
+    h->tgid = tgid;
+    h->tid = tid;
+    h->reserved = 0;
+    h->directives = directives;
+}
+
+#endif /* TAWON_SHARED_MAPS_BPF_H */
