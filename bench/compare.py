@@ -20,6 +20,9 @@ SECONDS = float(os.environ.get("SECONDS", 10))
 DAEMON_STARTS = int(os.environ.get("DAEMON_STARTS", 5))
 RELEASE = os.path.join(ROOT, ".build", "release")
 TAWONCTL = os.environ.get("TAWONCTL", os.path.join(RELEASE, "tawonctl"))
+# Another build's tawonctl (its own plugins beside it): its tawon rows are measured in the same
+# interleaved rounds, prefixed "baseline: ", for a before/after from one run.
+BASELINE = os.environ.get("BASELINE")
 WORK = tempfile.mkdtemp(prefix="tawon-compare-")
 LOOP_SYSCALLS = {"getppid": {"getppid"}, "mixed": {"openat", "read", "write", "close"}}
 LOOP_NUMBERS = {"getppid": {110}, "mixed": {257, 0, 1, 3}}
@@ -71,9 +74,9 @@ def wait_for_text(path, text, timeout=20):
     raise RuntimeError(f"{path}: no '{text}' after {timeout} s: {open(path, errors='replace').read()[-500:]}")
 
 
-def start_tawon(condition, output, errors, ring_mb=16):
+def start_tawon(condition, output, errors, ring_mb=16, binary=TAWONCTL):
     tracer = subprocess.Popen(
-        [TAWONCTL, "run", "--ring-buffer-mb", str(ring_mb), "-c", condition, "-t", "syscalls|functions:ALL"],
+        [binary, "run", "--ring-buffer-mb", str(ring_mb), "-c", condition, "-t", "syscalls|functions:ALL"],
         stdout=open(output, "w"), stderr=open(errors, "w"))
     wait_for_text(errors, "tracing directive")
     return tracer
@@ -103,6 +106,9 @@ def count_tawon(path, workload):
 def measure(tool, workload, calls):
     """ns/syscall of the loop under `tool`, and events delivered (None where nothing is delivered)."""
     binary, out, err = loop_binary(workload), os.path.join(WORK, "out"), os.path.join(WORK, "err")
+    tawonctl = TAWONCTL
+    if tool.startswith("baseline: "):
+        tool, tawonctl = tool[len("baseline: "):], BASELINE
     for path in (out, err):
         open(path, "w").close()
     if tool == "bare":
@@ -116,14 +122,14 @@ def measure(tool, workload, calls):
         return ns, None
     if tool == "tawon, tracing another process":
         sleeper = subprocess.Popen(["sleep", "600"])
-        tracer = start_tawon(f"process.pid:{sleeper.pid}", out, err)
+        tracer = start_tawon(f"process.pid:{sleeper.pid}", out, err, binary=tawonctl)
         ns = float(Paused([binary, str(calls), "wait"]).go())
         stop(tracer)
         sleeper.kill()
         return ns, None
     if tool.startswith("tawon, tracing it"):
         loop = Paused([binary, str(calls), "wait"])
-        tracer = start_tawon(f"process.pid:{loop.pid}", out, err, ring_mb=256 if "256" in tool else 16)
+        tracer = start_tawon(f"process.pid:{loop.pid}", out, err, ring_mb=256 if "256" in tool else 16, binary=tawonctl)
         ns = float(loop.go())
         settle(out)
         stop(tracer)
@@ -152,8 +158,10 @@ def measure(tool, workload, calls):
 
 
 FLOOR = "empty program at sys_enter (floor of any sys_enter tracer)"
-TOOLS = ["bare", FLOOR, "tawon, tracing another process", "tawon, tracing it (ALL, 16 MiB ring)",
-         "tawon, tracing it (ALL, 256 MiB ring)", "strace -f", "perf trace", "bpftrace, printf per event"]
+TAWON_TOOLS = ["tawon, tracing another process", "tawon, tracing it (ALL, 16 MiB ring)",
+               "tawon, tracing it (ALL, 256 MiB ring)"]
+TOOLS = (["bare", FLOOR] + TAWON_TOOLS + (["baseline: " + tool for tool in TAWON_TOOLS] if BASELINE else [])
+         + ["strace -f", "perf trace", "bpftrace, printf per event"])
 
 
 def overhead():

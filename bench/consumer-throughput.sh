@@ -6,8 +6,8 @@
 # tawonctl used per record is steadier than the wall clock on a busy machine: compare builds by it.
 # Environment: CALLS (default 1000000), RING_MB (default 256), OUT (default /dev/null),
 # PROFILE=1 (perf record the consumer and print its top symbols; KEEP=FILE keeps perf.data),
-# TAWONCTL (another build of tawonctl, copied into .build/release where the plugins are, to
-# compare two builds in one run).
+# TAWONCTL (another build's tawonctl, which loads the plugins beside it, to compare two builds in
+# one run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CALLS=${CALLS:-1000000}

@@ -7,7 +7,7 @@
 # and the events lost in (c). Targets: (b) <= (a) + 40 ns; (c) <= 3 x (a) with 0 lost.
 # Environment: RUNS (rounds, default 7), CALLS (syscalls per run, default 1000000),
 # RING_MB (tawon's ring buffer in MiB, default 16: the default of tawonctl run),
-# TAWONCTL (another build of tawonctl in .build/release, for A/B).
+# TAWONCTL (another build's tawonctl, with its plugins beside it, for A/B).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-7}
@@ -21,7 +21,7 @@ REBUILD=1 source bench/common.sh
 "$(dirname "$(readlink -f "$(command -v swift)")")/clang" -O2 -g -target bpf \
   -c bench/empty_sys_enter.bpf.c -o "$work/empty_sys_enter.bpf.o"
 cc -O2 -o "$work/bpf_attach" bench/bpf_attach.c -lbpf
-tawonctl=${TAWONCTL:-.build/release/tawonctl}  # another build copied beside the plugins, for A/B
+tawonctl=${TAWONCTL:-.build/release/tawonctl}  # another build, with its plugins beside it, for A/B
 trap 'rm -rf "$work"; for p in ${sleeper:-} ${empty:-}; do kill "$p" 2>/dev/null || true; done' EXIT
 
 median() { sort -n | awk '{v[NR]=$1} END {print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'; }
