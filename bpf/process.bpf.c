@@ -103,6 +103,36 @@ int BPF_PROG(process_exec, struct task_struct *task, int old_pid, struct linux_b
     return 0;
 }
 
+/* A new name may match other directives, as after exec: let it through until the host decides.
+ * Only the main thread's name is the process's name (ps shows it); other threads' are ignored. */
+SEC("tp_btf/task_rename")
+int BPF_PROG(process_rename, struct task_struct *task, const char *comm)
+{
+    __u32 zero = 0;
+    __u64 *active = bpf_map_lookup_elem(&active_directives, &zero);
+    if (!active || !*active)
+        return 0;
+    __u32 tgid = BPF_CORE_READ(task, tgid);
+    if ((__u32)BPF_CORE_READ(task, pid) != tgid || tgid == tawon_config.host_tgid)
+        return 0;
+    __u64 directives = *active;
+    __u64 *mask = bpf_map_lookup_elem(&watched_processes, &tgid);
+    if (mask)
+        directives |= *mask;
+    bpf_map_update_elem(&watched_processes, &tgid, &directives, BPF_ANY);
+    if (!mask) {
+        __u32 budget = TAWON_UNDECIDED_BUDGET;
+        bpf_map_update_elem(&undecided_processes, &tgid, &budget, BPF_ANY);
+    }
+    struct process_event *record = begin_process_record(TAWON_RECORD_PROCESS_RENAME, task, directives);
+    if (!record)
+        return 0;
+    /* The tracepoint fires before the new name is copied into the task: take it from the call. */
+    bpf_probe_read_kernel_str(record->comm, sizeof(record->comm), comm);
+    finish_process_record(record);
+    return 0;
+}
+
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(process_exit, struct task_struct *task)
 {

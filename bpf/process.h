@@ -12,10 +12,11 @@
 #define PROCESS_ARGS_LEN 512
 
 /*
- * A process lifecycle record (TAWON_RECORD_PROCESS_EXEC, _FORK, _EXIT): what /proc would say,
- * taken in the kernel at the moment, so the host knows a process even when it is gone before
- * /proc can be read. header.directives: EXEC, every active directive (the host decides); FORK,
- * the mask the child inherited; EXIT, the mask the process had.
+ * A process lifecycle record (TAWON_RECORD_PROCESS_EXEC, _FORK, _EXIT, _RENAME): what /proc
+ * would say, taken in the kernel at the moment, so the host knows a process even when it is gone
+ * before /proc can be read. header.directives: EXEC and RENAME, every active directive (the host
+ * decides again); FORK, the mask the child inherited; EXIT, the mask the process had. comm is
+ * the name the process has from then on (RENAME: its new name).
  */
 struct process_event {
     struct tawon_record_header header;

@@ -20,6 +20,7 @@ enum tawon_record_kind {
     TAWON_RECORD_PROCESS_EXEC = 2,  /* bpf/process.h: decide whether to watch the new image */
     TAWON_RECORD_PROCESS_FORK = 3,  /* a watched process made a child, which inherited its mask */
     TAWON_RECORD_PROCESS_EXIT = 4,  /* a watched process (thread group) ended */
+    TAWON_RECORD_PROCESS_RENAME = 5, /* a process renamed its main thread (prctl PR_SET_NAME) */
 };
 
 /* The first 40 bytes of every record. */

@@ -14,19 +14,21 @@ struct DaemonPipelineTests {
         _ = try await daemon.client.createDirective(
             DirectiveCreation(conditions: "process.name:nothing-by-this-name", tasks: ["syscalls|functions:read"]))
         let held = LoadedPrograms.heldBy(daemon.pid)
-        #expect(held.count == 4)  // the process program's fork, exec, exit; sys_enter
+        #expect(held.count == 5)  // the process program's fork, exec, exit, rename; sys_enter
 
+        // Sampled on a thread of its own: the test's concurrency threads may all be busy.
         let samples = Mutex<[Set<Int>]>([])
-        let sampler = Task {
-            while !Task.isCancelled {
+        let done = Atomic<Bool>(false)
+        let sampler = Thread {
+            while !done.load(ordering: .relaxed) {
                 let now = LoadedPrograms.heldBy(daemon.pid)
                 samples.withLock { $0.append(now) }
-                try? await Task.sleep(for: .milliseconds(5))
+                usleep(5_000)
             }
         }
+        sampler.start()
         let report = try await daemon.client.health(timeout: 5)
-        sampler.cancel()
-        _ = await sampler.value
+        done.store(true, ordering: .relaxed)
 
         #expect(report.healthy, "\(report.failure ?? "")")
         #expect(samples.withLock { $0.count } > 3)

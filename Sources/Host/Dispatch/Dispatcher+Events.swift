@@ -16,6 +16,10 @@ extension Dispatcher {
             let process = processes.refresh(record.pid, kernel: record)
             decide(record.pid, process: process)
             if record.change == .exec, let process { deliver(.exec, of: record, process: process) }
+        case .rename:
+            // Known by its new name from here on, and decided again under it.
+            let process = processes.rename(record.pid, to: record.comm) ?? processes.snapshot(record.pid)
+            decide(record.pid, process: process)
         case .exit:
             if let process = processes.cached(record.pid) { deliver(.exit, of: record, process: process) }
             // A decision handled after the exit (the notices queue) re-inserted the pid: clear it.

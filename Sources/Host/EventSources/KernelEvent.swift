@@ -35,6 +35,7 @@ struct KernelRecordDecoders: Sendable {
         decoders.register(TAWON_RECORD_PROCESS_EXEC) { ProcessRecord($0, change: .exec).map(KernelEvent.process) }
         decoders.register(TAWON_RECORD_PROCESS_FORK) { ProcessRecord($0, change: .fork).map(KernelEvent.process) }
         decoders.register(TAWON_RECORD_PROCESS_EXIT) { ProcessRecord($0, change: .exit).map(KernelEvent.process) }
+        decoders.register(TAWON_RECORD_PROCESS_RENAME) { ProcessRecord($0, change: .rename).map(KernelEvent.process) }
         return decoders
     }()
 }

@@ -9,6 +9,8 @@ public struct ProcessRecord: Sendable, Equatable {
         case fork
         /// The process (thread group) ended.
         case exit
+        /// The process renamed its main thread (`comm` is the new name).
+        case rename
     }
 
     public var change: Change

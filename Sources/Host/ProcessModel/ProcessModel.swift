@@ -45,28 +45,55 @@ public final class ProcessModel: @unchecked Sendable {
         lock.withLock { processes[pid]?.snapshot.generation }
     }
 
-    /// Reads the process anew after exec or fork. The kernel's account decides the command line
-    /// and executable (at exec, the arguments it was given; after fork, the parent's): an exiting
-    /// process loses them from /proc before it leaves, and may be gone altogether. /proc gives the
-    /// rest; a process already gone takes its parent's cgroup and container (inherited at fork).
+    /// Applies a fork or exec record. Records are handled in the order the kernel wrote them,
+    /// and /proc already shows what came later (a child that has exec'd since its fork, a
+    /// process that is gone), so the kernel's account decides: at fork the child is its
+    /// parent's copy (its name, executable, command line and container) with its own pid; at
+    /// exec, the name, file and arguments the kernel recorded. /proc gives only what neither
+    /// says (the cgroup of a process never seen before, an absolute executable path).
     @discardableResult
     public func refresh(_ pid: UInt32, kernel: ProcessRecord? = nil) -> ProcessSnapshot? {
         lock.withLock { _ = processes.removeValue(forKey: pid) }
         guard let kernel else { return snapshot(pid) }
-        let parent = lock.withLock { processes[kernel.ppid]?.snapshot }
-        var known = read(pid) ?? ProcessSnapshot(
-            pid: pid, ppid: kernel.ppid, name: kernel.comm, cmd: "", exe: "",
-            ns: "\(ProcFS.namespaceDevice)-\(kernel.mountNamespace)",
-            startedAtNanoseconds: KernelClock.wallNanoseconds(boot: kernel.startBoottimeNanoseconds),
-            containerID: parent?.containerID ?? "", containerName: parent?.containerName ?? "",
-            cgroup: parent?.cgroup ?? "")
-        let execed = kernel.change == .exec
-        if execed, !kernel.arguments.isEmpty { known.cmd = kernel.arguments.joined(separator: " ") }
-        if !execed, let parent { known.cmd = parent.cmd }
-        if known.exe.isEmpty { known.exe = execed ? kernel.exe : parent?.exe ?? "" }
+        var known: ProcessSnapshot
+        switch kernel.change {
+        case .fork:
+            guard let parent = lock.withLock({ processes[kernel.ppid]?.snapshot }) ?? read(kernel.ppid) else {
+                return snapshot(pid)
+            }
+            known = parent
+            known.pid = pid
+            known.ppid = kernel.ppid
+        case .exec:
+            let previous = read(pid)
+            known = previous ?? ProcessSnapshot(
+                pid: pid, ppid: kernel.ppid, name: kernel.comm, cmd: "", exe: "",
+                ns: "", startedAtNanoseconds: 0)
+            known.cmd = kernel.arguments.joined(separator: " ")
+            // The kernel has the path as execve was given it; /proc resolves a relative one.
+            if kernel.exe.hasPrefix("/") || known.exe.isEmpty { known.exe = kernel.exe }
+        case .exit, .rename:
+            return cached(pid)
+        }
+        known.name = kernel.comm
+        known.ppid = kernel.ppid
+        known.ns = "\(ProcFS.namespaceDevice)-\(kernel.mountNamespace)"
+        known.startedAtNanoseconds = KernelClock.wallNanoseconds(boot: kernel.startBoottimeNanoseconds)
         known.generation = generations.add(1, ordering: .relaxed).newValue
         lock.withLock { processes[pid] = Entry(known) }
         return known
+    }
+
+    /// A process renamed itself (prctl(PR_SET_NAME) on its main thread): its snapshot gets the
+    /// new name and a new generation. Returns the new snapshot, nil when none is cached.
+    public func rename(_ pid: UInt32, to name: String) -> ProcessSnapshot? {
+        lock.withLock {
+            guard var known = processes[pid]?.snapshot else { return nil }
+            known.name = name
+            known.generation = generations.add(1, ordering: .relaxed).newValue
+            processes[pid] = Entry(known)
+            return known
+        }
     }
 
     /// Drops what is known about a process no directive watches: its exit will not be reported,

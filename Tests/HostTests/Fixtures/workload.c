@@ -8,6 +8,9 @@
  *   capmoment as root: runs with an empty effective set; getppid, then socket() with CAP_NET_RAW
  *             raised into the effective set just around it, then socket() and getppid again
  *   execer N PATH  fork and exec PATH N times, one after the other
+ *   forkexec N  N children at once: each writes twice and calls getppid, then execs
+ *             `/bin/sleep 1` (still running, under its new image, while a tracer catches up)
+ *   rename NAME prctl(PR_SET_NAME, NAME), then getppid
  *   paced N   N calls of getppid at about 100,000 a second
  */
 #define _GNU_SOURCE
@@ -15,6 +18,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,6 +124,21 @@ static void execer(long count, const char *path)
     }
 }
 
+static void fork_then_exec(long count)
+{
+    for (long i = 0; i < count; i++) {
+        if (fork() == 0) {
+            write(1, "c", 1);
+            write(1, "c", 1);
+            syscall(SYS_getppid);
+            execl("/bin/sleep", "sleep", "1", (char *)NULL);
+            _exit(127);
+        }
+    }
+    while (wait(NULL) > 0) {
+    }
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -136,6 +155,11 @@ int main(int argc, char **argv)
         capability_moment();
     } else if (strcmp(scenario, "execer") == 0) {
         execer(argc > 2 ? atol(argv[2]) : 1, argc > 3 ? argv[3] : "/bin/true");
+    } else if (strcmp(scenario, "forkexec") == 0) {
+        fork_then_exec(argc > 2 ? atol(argv[2]) : 1);
+    } else if (strcmp(scenario, "rename") == 0) {
+        prctl(PR_SET_NAME, argc > 2 ? argv[2] : "renamed", 0, 0, 0);
+        syscall(SYS_getppid);
     } else if (strcmp(scenario, "paced") == 0) {
         long count = argc > 2 ? atol(argv[2]) : 1;
         for (long i = 0; i < count; i++) {
