@@ -21,6 +21,7 @@ enum tawon_record_kind {
     TAWON_RECORD_PROCESS_FORK = 3,  /* a watched process made a child, which inherited its mask */
     TAWON_RECORD_PROCESS_EXIT = 4,  /* a watched process (thread group) ended */
     TAWON_RECORD_PROCESS_RENAME = 5, /* a process renamed its main thread (prctl PR_SET_NAME) */
+    TAWON_RECORD_SYSCALL_EXIT = 6,   /* bpf/syscalls.h: the call returned */
 };
 
 /* The first 40 bytes of every record. */

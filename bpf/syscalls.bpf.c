@@ -32,6 +32,23 @@ struct {
     __type(value, struct syscalls_capture_plan);
 } capture_plans SEC(".maps");
 
+/* syscall number (+512 for i386) -> bitmask of the directives that want the call's return. */
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 2 * SYSCALLS_TABLE_SIZE);
+    __type(key, __u32);
+    __type(value, __u64);
+} exit_hooked_syscalls SEC(".maps");
+
+/* syscall number (+512 for i386) -> which arguments to read at exit: memory the call wrote,
+ * and memory not yet paged in at entry (the kernel has touched it by now). */
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 2 * SYSCALLS_TABLE_SIZE);
+    __type(key, __u32);
+    __type(value, struct syscalls_capture_plan);
+} exit_plans SEC(".maps");
+
 /* State: a record is built here, then copied into the ring buffer at its real size. */
 struct {
     __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -77,12 +94,12 @@ static __always_inline void read_capabilities(struct task_struct *task,
     h->cap_ambient = cred->cap_ambient.val;
 }
 
-static __always_inline void fill_header(struct syscalls_event_header *h, struct task_struct *task,
+static __always_inline void fill_header(struct syscalls_event_header *h, __u16 kind, struct task_struct *task,
                                         struct pt_regs *regs, long id, __u64 pid_tgid,
-                                        bool compat, __u64 directives)
+                                        bool compat, __u64 directives, long ret)
 {
-    fill_record_header(&h->header, TAWON_RECORD_SYSCALL_ENTER, sizeof(*h), pid_tgid >> 32,
-                       (__u32)pid_tgid, directives);
+    fill_record_header(&h->header, kind, sizeof(*h), pid_tgid >> 32, (__u32)pid_tgid, directives);
+    h->ret = ret;
     h->syscall_nr = (__u32)id;
     h->compat = compat;
     h->capture_count = 0;
@@ -90,6 +107,25 @@ static __always_inline void fill_header(struct syscalls_event_header *h, struct 
     bpf_get_current_comm(h->comm, sizeof(h->comm));
     read_arguments(regs, compat, h->args);
     read_capabilities(task, h);
+}
+
+/* How many bytes a capture of `kind` wants, from the arguments, the return value or the plan. */
+static __always_inline __u64 wanted_bytes(struct syscalls_event *e, struct syscalls_capture_plan *plan, int i,
+                                          bool compat)
+{
+    __u8 kind = plan->kind[i];
+    __u64 length = e->h.args[plan->length_arg[i] % SYSCALLS_ARGS];
+    if (kind == SYSCALLS_CAPTURE_BUFFER_RETURN)
+        return e->h.ret > 0 ? (__u64)e->h.ret : 0;
+    if (kind == SYSCALLS_CAPTURE_FIXED)
+        return plan->fixed_length[i];
+    if (kind == SYSCALLS_CAPTURE_SOCKADDR_LENGTH_POINTER) {
+        int pointed = 0;
+        if (!length || bpf_probe_read_user(&pointed, sizeof(pointed), (void *)length) < 0 || pointed < 0)
+            return 0;
+        return (__u64)pointed;
+    }
+    return compat ? (__u32)length : length;
 }
 
 /* Copies one argument's user memory into e->data; returns the bytes used. */
@@ -108,8 +144,12 @@ static __always_inline __u32 capture(struct syscalls_event *e, struct syscalls_c
             read -= 1; /* the NUL */
         }
     } else {
-        limit = kind == SYSCALLS_CAPTURE_SOCKADDR ? SYSCALLS_SOCKADDR_LIMIT
-                                                  : tawon_config.buffer_limit;
+        if (kind == SYSCALLS_CAPTURE_SOCKADDR || kind == SYSCALLS_CAPTURE_SOCKADDR_LENGTH_POINTER)
+            limit = SYSCALLS_SOCKADDR_LIMIT;
+        else if (kind == SYSCALLS_CAPTURE_FIXED)
+            limit = SYSCALLS_BUFFER_LIMIT_MAX; /* a whole struct, whatever the buffer limit */
+        else
+            limit = tawon_config.buffer_limit;
         if (limit > SYSCALLS_BUFFER_LIMIT_MAX)
             limit = SYSCALLS_BUFFER_LIMIT_MAX;
         slot->truncated = wanted > limit;
@@ -143,7 +183,7 @@ static __always_inline void capture_arguments(struct syscalls_event *e,
         slot->kind = kind;
         slot->truncated = 0;
         slot->fault = 0;
-        __u64 wanted = e->h.args[plan->length_arg[i] % SYSCALLS_ARGS];
+        __u64 wanted = wanted_bytes(e, plan, i, e->h.compat);
         e->h.data_length += capture(e, slot, kind, e->h.args[i], wanted);
         e->h.capture_count++;
     }
@@ -156,23 +196,45 @@ static __always_inline bool plan_captures(struct syscalls_capture_plan *plan)
     return kinds != 0;
 }
 
-SEC("tp_btf/sys_enter")
-int BPF_PROG(syscalls_sys_enter, struct pt_regs *regs, long id)
+/*
+ * Sends one record of a hooked call: built in place in the ring buffer when nothing is to be
+ * captured (the fast path), else in the per-CPU scratch record and copied at its real size.
+ */
+static __always_inline void report_call(__u16 kind, struct task_struct *task, struct pt_regs *regs, long id,
+                                        __u64 pid_tgid, bool compat, __u64 directives, long ret,
+                                        struct syscalls_capture_plan *plan)
 {
-    __u64 pid_tgid = bpf_get_current_pid_tgid();
-    __u32 tgid = pid_tgid >> 32;
-    if (tgid == tawon_config.host_tgid)
-        return 0;
-    __u64 *watching = bpf_map_lookup_elem(&watched_processes, &tgid);
-    if (!watching)
-        return 0;
+    if (!plan || !plan_captures(plan)) {
+        __u64 size = sizeof(struct syscalls_event_header);
+        __u64 flags = wakeup_flag(size); /* before reserving, which counts as waiting data */
+        struct syscalls_event_header *h = bpf_ringbuf_reserve(&events, size, 0);
+        if (!h) {
+            count_lost();
+            return;
+        }
+        fill_header(h, kind, task, regs, id, pid_tgid, compat, directives, ret);
+        bpf_ringbuf_submit(h, flags);
+        return;
+    }
+    __u32 zero = 0;
+    struct syscalls_event *e = bpf_map_lookup_elem(&scratch, &zero);
+    if (!e)
+        return;
+    fill_header(&e->h, kind, task, regs, id, pid_tgid, compat, directives, ret);
+    capture_arguments(e, plan);
+    __u64 size = offsetof(struct syscalls_event, data) + e->h.data_length;
+    if (size > sizeof(*e))
+        size = sizeof(*e);
+    e->h.header.size = size;
+    submit(e, size, wakeup_flag(size));
+}
 
-    struct task_struct *task = bpf_get_current_task_btf();
-    bool compat = (task->thread_info.status & TS_COMPAT) != 0;
-    if (id < 0 || id >= SYSCALLS_TABLE_SIZE)
-        return 0;
-    __u32 key = (__u32)id + (compat ? SYSCALLS_COMPAT_BASE : 0);
-    __u64 *hooking = bpf_map_lookup_elem(&hooked_syscalls, &key);
+/* The directives that want this call of this process, from `hooks`; 0 when none. A process the
+ * host has not decided about yet may send only a bounded number of records. */
+static __always_inline __u64 wanted_by(__u64 *watching, void *hooks, __u32 tgid, __u32 key,
+                                       bool charge_budget)
+{
+    __u64 *hooking = bpf_map_lookup_elem(hooks, &key);
     if (!hooking || !(*watching & *hooking))
         return 0;
     __u32 *budget = bpf_map_lookup_elem(&undecided_processes, &tgid);
@@ -183,35 +245,59 @@ int BPF_PROG(syscalls_sys_enter, struct pt_regs *regs, long id)
                 __sync_fetch_and_add(&count->held_undecided, 1);
             return 0;
         }
-        __sync_fetch_and_sub(budget, 1);
+        if (charge_budget)
+            __sync_fetch_and_sub(budget, 1);
     }
-    __u64 directives = *watching & *hooking;
-    struct syscalls_capture_plan *plan = bpf_map_lookup_elem(&capture_plans, &key);
+    return *watching & *hooking;
+}
 
-    /* Fast path: nothing to capture, so the record is built in place in the ring buffer. */
-    if (!plan || !plan_captures(plan)) {
-        __u64 size = sizeof(struct syscalls_event_header);
-        __u64 flags = wakeup_flag(size); /* before reserving, which counts as waiting data */
-        struct syscalls_event_header *h = bpf_ringbuf_reserve(&events, size, 0);
-        if (!h) {
-            count_lost();
-            return 0;
-        }
-        fill_header(h, task, regs, id, pid_tgid, compat, directives);
-        bpf_ringbuf_submit(h, flags);
+SEC("tp_btf/sys_enter")
+int BPF_PROG(syscalls_sys_enter, struct pt_regs *regs, long id)
+{
+    __u64 pid_tgid = bpf_get_current_pid_tgid();
+    __u32 tgid = pid_tgid >> 32;
+    if (tgid == tawon_config.host_tgid)
         return 0;
-    }
+    /* The cheapest test first: most processes are not watched. */
+    __u64 *watching = bpf_map_lookup_elem(&watched_processes, &tgid);
+    if (!watching)
+        return 0;
+    struct task_struct *task = bpf_get_current_task_btf();
+    bool compat = (task->thread_info.status & TS_COMPAT) != 0;
+    if (id < 0 || id >= SYSCALLS_TABLE_SIZE)
+        return 0;
+    __u32 key = (__u32)id + (compat ? SYSCALLS_COMPAT_BASE : 0);
+    __u64 directives = wanted_by(watching, &hooked_syscalls, tgid, key, true);
+    if (!directives)
+        return 0;
+    report_call(TAWON_RECORD_SYSCALL_ENTER, task, regs, id, pid_tgid, compat, directives, 0,
+                bpf_map_lookup_elem(&capture_plans, &key));
+    return 0;
+}
 
-    __u32 zero = 0;
-    struct syscalls_event *e = bpf_map_lookup_elem(&scratch, &zero);
-    if (!e)
+/* Attached only while some directive wants return values. The argument registers still hold
+ * the call's arguments; orig_ax its number. */
+SEC("tp_btf/sys_exit")
+int BPF_PROG(syscalls_sys_exit, struct pt_regs *regs, long ret)
+{
+    __u64 pid_tgid = bpf_get_current_pid_tgid();
+    __u32 tgid = pid_tgid >> 32;
+    if (tgid == tawon_config.host_tgid)
         return 0;
-    fill_header(&e->h, task, regs, id, pid_tgid, compat, directives);
-    capture_arguments(e, plan);
-    __u64 size = offsetof(struct syscalls_event, data) + e->h.data_length;
-    if (size > sizeof(*e))
-        size = sizeof(*e);
-    e->h.header.size = size;
-    submit(e, size, wakeup_flag(size));
+    __u64 *watching = bpf_map_lookup_elem(&watched_processes, &tgid);
+    if (!watching)
+        return 0;
+    struct task_struct *task = bpf_get_current_task_btf();
+    bool compat = (task->thread_info.status & TS_COMPAT) != 0;
+    long id = regs->orig_ax;
+    if (id < 0 || id >= SYSCALLS_TABLE_SIZE)
+        return 0;
+    __u32 key = (__u32)id + (compat ? SYSCALLS_COMPAT_BASE : 0);
+    /* Its entry was charged to the budget already. */
+    __u64 directives = wanted_by(watching, &exit_hooked_syscalls, tgid, key, false);
+    if (!directives)
+        return 0;
+    report_call(TAWON_RECORD_SYSCALL_EXIT, task, regs, id, pid_tgid, compat, directives, ret,
+                bpf_map_lookup_elem(&exit_plans, &key));
     return 0;
 }

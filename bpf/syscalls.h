@@ -26,12 +26,17 @@ enum syscalls_capture_kind {
     SYSCALLS_CAPTURE_STRING = 1,   /* NUL-terminated, e.g. a path */
     SYSCALLS_CAPTURE_BUFFER = 2,   /* length in argument length_arg, cut at buffer_limit */
     SYSCALLS_CAPTURE_SOCKADDR = 3, /* length in argument length_arg, cut at SOCKADDR_LIMIT */
+    /* At exit only: what the call wrote. */
+    SYSCALLS_CAPTURE_BUFFER_RETURN = 4,  /* length: the return value, cut at buffer_limit */
+    SYSCALLS_CAPTURE_FIXED = 5,          /* length: fixed_length (a struct: stat, utsname...) */
+    SYSCALLS_CAPTURE_SOCKADDR_LENGTH_POINTER = 6, /* length in the int argument length_arg points to */
 };
 
-/* Value of the capture_plans map, one per syscall number. */
+/* Value of the capture_plans (at entry) and exit_plans (at exit) maps, one per syscall number. */
 struct syscalls_capture_plan {
     __u8 kind[SYSCALLS_ARGS];
     __u8 length_arg[SYSCALLS_ARGS];
+    __u16 fixed_length[SYSCALLS_ARGS]; /* SYSCALLS_CAPTURE_FIXED: bytes to read */
 };
 
 struct syscalls_capture {
@@ -43,8 +48,10 @@ struct syscalls_capture {
     __u16 length;   /* bytes in data[] (strings without their NUL) */
 };
 
-/* A syscall record's fixed part (kind TAWON_RECORD_SYSCALL_ENTER). header.directives: the
- * directives watching both this process and this syscall. */
+/* A syscall record's fixed part: at entry (TAWON_RECORD_SYSCALL_ENTER) or at exit
+ * (TAWON_RECORD_SYSCALL_EXIT, where ret holds the result and the captures are what the
+ * exit plan reads: memory not yet paged in at entry, and what the call wrote).
+ * header.directives: the directives watching both this process and this syscall. */
 struct syscalls_event_header {
     struct tawon_record_header header;
     __u64 args[SYSCALLS_ARGS];
@@ -53,6 +60,7 @@ struct syscalls_event_header {
     __u64 cap_effective;
     __u64 cap_bounding;
     __u64 cap_ambient;
+    __s64 ret;             /* EXIT: the return value (a negative errno on failure) */
     __u32 syscall_nr;
     __u8 compat;           /* 1: a 32-bit task; syscall_nr is an i386 number */
     __u8 capture_count;

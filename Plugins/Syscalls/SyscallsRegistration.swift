@@ -23,8 +23,8 @@ enum SyscallsRegistration {
 
     static let info = TaskRegistrationInfo(
         name: "syscalls", version: "0.1.0",
-        description: "Syscall events with process information, function name and arguments, "
-            + "collected at sys_enter.",
+        description: "Syscall events with process information, function name, arguments and return "
+            + "value, collected at sys_enter and sys_exit.",
         functions: SyscallTable.all(.x86_64).map { signature in
             .init(
                 name: signature.name, id: UInt64(signature.number),
@@ -43,6 +43,8 @@ enum SyscallsRegistration {
         .init("syscall.args", "list", "Holds the syscall argument names and values."),
         .init("syscall.args.name", "string", "Holds the name of the syscall argument."),
         .init("syscall.args.value", "string|uint64", "Holds the value of the syscall argument."),
+        .init("syscall.callID", "uint64", "Joins the two records of a call that blocked past the deadline."),
+        .init("syscall.errno", "string", "The error's name when the call failed (ENOENT...)."),
         .init("syscall.function", "string", "Holds the name of the syscall."),
         .init("syscall.process", "map", "Holds the Process information."),
         .init("syscall.process.pid", "uint32", "Process PID."),
@@ -55,6 +57,9 @@ enum SyscallsRegistration {
         .init("syscall.process.container", "map", "Container information for process (if it is a container)."),
         .init("syscall.process.container.id", "string", "ID of Container."),
         .init("syscall.process.container.name", "string", "Name of Container."),
+        .init("syscall.resumed", "bool", "The call's return, after its entry was published as unfinished."),
+        .init("syscall.return", "int64", "What the call returned; -1 on failure (see errno)."),
+        .init("syscall.unfinished", "bool", "The call's entry: still blocked (see callID), or it never returns."),
     ]
 
     static let options: [TaskRegistrationInfo.Option] = [
@@ -67,6 +72,10 @@ enum SyscallsRegistration {
             "Capability presets joined by '+' (CAP_NET_RAW, CAP_NET_ADMIN, CAP_IPC_LOCK, "
                 + "CAP_SYS_PTRACE): hooks the syscalls associated with each."),
         .init("compact", .bool, default: "false", "Emit syscall events without their arguments."),
+        .init(
+            "entryOnly", .bool, default: "false",
+            "Publish each call at its entry, without what it wrote and without its return value: "
+                + "sooner, and cheaper. By default a call is published once it returned."),
         .init(
             "meta", .string, default: "",
             "Which metadata to publish, selectors joined by '+' (e.g. process.name+pod.min); "

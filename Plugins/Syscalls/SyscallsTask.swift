@@ -1,5 +1,6 @@
 import DemoSimulation
 import JSONText
+import SyscallTable
 import TaskABI
 import TawonTaskKit
 
@@ -14,13 +15,21 @@ final class SyscallsTask: TawonTask {
     private var processes = ProcessFragmentCache()
     private var json = JSONText(capacity: 1024)
     private let demo: DemoLoop?
+    /// Calls are published once they returned (not entryOnly).
+    private let wholeCalls: Bool
 
     init(host: TaskHost, options: TaskOptions) throws {
         self.host = host
         compact = options.bool("compact")
         meta = try MetaSelection(options.string("meta"))
         demo = try Self.demoLoop(options, host: host)
-        for id in try FunctionSelection(options: options).functionIDs { try host.hook(id) }
+        // By default each call is published once it returned, with what it wrote and its
+        // result; entryOnly publishes at entry, sooner, without them.
+        let entryOnly = options.bool("entryOnly")
+        wholeCalls = !entryOnly
+        for id in try FunctionSelection(options: options).functionIDs {
+            if entryOnly { try host.hook(id) } else { try host.subscribeCalls(id) }
+        }
     }
 
     /// `demo:NAME[+NAME]` runs simulations in the background every `demoInterval` seconds,
@@ -54,11 +63,29 @@ final class SyscallsTask: TawonTask {
             }
             json.raw("],")
         }
+        let result = event.returnValue.map(CallResult.init)
+        if event.callID != 0 {
+            json.raw("\"callID\":")
+            json.number(event.callID)
+            json.raw(",")
+        }
+        if let errno = result?.errno {
+            json.raw("\"errno\":")
+            json.string(errno)
+            json.raw(",")
+        }
         json.raw("\"function\":")
         json.string(utf8: event.functionNameUTF8)
         if meta.includesProcess {
             json.raw(",\"process\":")
             json.rawJSON(processes.fragment(for: event, meta: meta, host: host))
+        }
+        if event.callID != 0 && result != nil { json.raw(",\"resumed\":true") }
+        if let result {
+            json.raw(",\"return\":")
+            json.number(result.value)
+        } else if event.isEntryOnly && wholeCalls {
+            json.raw(",\"unfinished\":true")  // still blocked (with a callID), or never returns
         }
         json.raw("}")
         try host.emit(json: json, timestampNanoseconds: event.timestampNanoseconds)
@@ -76,6 +103,22 @@ final class SyscallsTask: TawonTask {
         case .text(let text, _): json.string(utf8: text)
         }
         json.raw("}")
+    }
+}
+
+/// A call's result as strace shows it: the value, or -1 and the errno's name on failure.
+struct CallResult {
+    let value: Int64
+    let errno: String?
+
+    init(_ raw: Int64) {
+        if raw < 0 && raw >= -4095 {
+            value = -1
+            errno = ErrnoNames.byNumber[Int32(-raw)] ?? "E\(-raw)"
+        } else {
+            value = raw
+            errno = nil
+        }
     }
 }
 

@@ -27,6 +27,11 @@ public struct TaskEvent {
     public var isProcessEvent: Bool { raw.pointee.kind == tawon_event_kind(TAWON_EVENT_PROCESS) }
     /// The call's result, when the event reports its return.
     public var returnValue: Int64? { raw.pointee.has_return_value != 0 ? raw.pointee.return_value : nil }
+    /// Joins the two events of a call that blocked past the host's deadline; 0 otherwise.
+    public var callID: UInt64 { raw.pointee.call_id }
+    /// The call's entry without its return: a call still blocked (with a call id), or one
+    /// that never returns.
+    public var isEntryOnly: Bool { raw.pointee.phase == tawon_event_phase(TAWON_PHASE_ENTRY) }
 
     /// The function's name as UTF-8, lent for the call: no copy, for a task on the hot path.
     public var functionNameUTF8: UnsafeRawBufferPointer { utf8(raw.pointee.function_name) }

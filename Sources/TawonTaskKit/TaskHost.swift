@@ -75,6 +75,14 @@ public final class TaskHost: @unchecked Sendable {
         if rc != tawon_rc(TAWON_RC_OK) { throw refusal("hook function \(functionID)", rc) }
     }
 
+    /// Asks for each call of a registered function as a whole, once it has returned: its
+    /// arguments (with what the call wrote) and its return value. Call it from `init` or `start`.
+    public func subscribeCalls(_ functionID: UInt64) throws {
+        guard let subscribe = api.pointee.subscribe else { throw TaskError("this host reports no return values") }
+        let rc = subscribe(context, tawon_event_kind(TAWON_EVENT_SYSCALL), functionID)
+        if rc != tawon_rc(TAWON_RC_OK) { throw refusal("subscribe to calls of function \(functionID)", rc) }
+    }
+
     /// A process lifecycle event a task can subscribe to.
     public enum ProcessEvent: UInt64, Sendable {
         case exec = 1

@@ -57,6 +57,11 @@ struct SyscallData: Decodable, Equatable {
     var args: [Argument]?
     var function: String
     var process: Process?
+    var errno: String?
+    var `return`: Int64?
+    var callID: UInt64?
+    var unfinished: Bool?
+    var resumed: Bool?
 }
 
 extension SyscallsKernelTests {
@@ -172,7 +177,7 @@ extension SyscallsKernelTests {
         #expect(summary.functions.count > 300)
         // The session's own programs, by ID: other suites load theirs at the same time.
         let ours = Set(try tracer.session.loadedProgramIDs().map(Int.init))
-        #expect(ours.count == 5)  // sys_enter; the process program's fork, exec, exit, rename
+        #expect(ours.count == 6)  // sys_enter, sys_exit; the process program's fork, exec, exit, rename
         #expect(ours.isSubset(of: try LoadedPrograms.tawonIDs()))
         tracer.session.close()
         // Programs attached through trampolines are freed after an RCU-tasks grace period.

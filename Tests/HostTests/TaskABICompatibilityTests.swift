@@ -91,7 +91,7 @@ struct TaskABICompatibilityTests {
         }
         // A syscall it may hook is accepted.
         let accepted = try TaskInstance(task: task, directiveID: "d", options: [("subscribe", "1:110+2:1")], services: collector.services())
-        #expect(accepted.hookedFunctions == [110])
+        #expect(accepted.wholeCalls == [110])
         #expect(accepted.processEvents == [.exec])
     }
 }

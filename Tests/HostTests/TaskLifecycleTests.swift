@@ -109,7 +109,7 @@ struct TaskLifecycleTests {
         }
 
         #expect(throws: TaskInstanceError(
-            "syscalls: unknown option 'colour' (options: functions, capabilities, compact, meta, demo, demoInterval)"))
+            "syscalls: unknown option 'colour' (options: functions, capabilities, compact, entryOnly, meta, demo, demoInterval)"))
         { try create([("functions", "read"), ("colour", "red")]) }
         #expect(throws: TaskInstanceError("syscalls: option 'compact': 'maybe' is not true or false")) {
             try create([("functions", "read"), ("compact", "maybe")])
@@ -123,9 +123,9 @@ struct TaskLifecycleTests {
         { try create([("capabilities", "CAP_FLY")]) }
 
         let raw = try create([("capabilities", "CAP_NET_RAW")])
-        #expect(raw.hookedFunctions == [41, 44, 45, 47, 49, 54, 16])
+        #expect(raw.wholeCalls == [41, 44, 45, 47, 49, 54, 16])
         let all = try create([("functions", "all")])
-        #expect(all.hookedFunctions.count == syscalls.description.functions.count)
+        #expect(all.wholeCalls.count == syscalls.description.functions.count)
     }
 }
 

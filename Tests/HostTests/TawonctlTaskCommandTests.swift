@@ -48,7 +48,7 @@ struct TawonctlTaskCommandTests {
 
         let options = try #require(task["options"] as? [[String: Any]])
         #expect(options.map { $0["name"] as! String }
-            == ["functions", "capabilities", "compact", "meta", "demo", "demoInterval"])
+            == ["functions", "capabilities", "compact", "entryOnly", "meta", "demo", "demoInterval"])
         let fields = try #require(task["outputFields"] as? [[String: Any]])
         #expect(fields.contains { $0["name"] as? String == "syscall.process.startedAt" })
     }

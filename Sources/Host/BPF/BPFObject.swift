@@ -10,6 +10,8 @@ public final class BPFObject {
     private let image: UnsafeMutableRawBufferPointer  // libbpf parses the ELF from here until close
     private var object: OpaquePointer?
     private var links: [OpaquePointer] = []
+    /// Programs attached and detached one by one, by name.
+    private var separateLinks: [String: OpaquePointer] = [:]
 
     /// Opens an embedded object. Nothing is in the kernel yet.
     public init(_ embedded: EmbeddedBPFObject) throws {
@@ -65,18 +67,40 @@ public final class BPFObject {
         try LibbpfCallError.check(bpf_object__load(try opened()), "bpf_object__load", subject: name)
     }
 
-    /// Attaches every program at the hook its section names.
-    public func attachAll() throws {
+    /// Attaches every program at the hook its section names, but those named in `except`
+    /// (attached later with `attach(_:)`, while they are needed).
+    public func attachAll(except: Set<String> = []) throws {
         var program: OpaquePointer? = nil
         while let next = bpf_object__next_program(try opened(), program) {
             program = next
             let programName = String(cString: bpf_program__name(next))
+            if except.contains(programName) { continue }
             errno = 0
             let link = try LibbpfCallError.check(
                 bpf_program__attach(next), "bpf_program__attach", subject: "\(name)/\(programName)")
             links.append(link)
         }
     }
+
+    /// Attaches one program by name, if it is not attached already.
+    public func attach(_ programName: String) throws {
+        guard separateLinks[programName] == nil else { return }
+        errno = 0
+        let program = try LibbpfCallError.check(
+            bpf_object__find_program_by_name(try opened(), programName), "bpf_object__find_program_by_name",
+            subject: "\(name)/\(programName)")
+        errno = 0
+        separateLinks[programName] = try LibbpfCallError.check(
+            bpf_program__attach(program), "bpf_program__attach", subject: "\(name)/\(programName)")
+    }
+
+    /// Detaches a program attached with `attach(_:)`.
+    public func detach(_ programName: String) {
+        if let link = separateLinks.removeValue(forKey: programName) { bpf_link__destroy(link) }
+    }
+
+    /// Whether `attach(_:)` attached this program.
+    public func isAttached(_ programName: String) -> Bool { separateLinks[programName] != nil }
 
     /// The kernel's IDs of the loaded programs, as `bpftool prog list` shows them.
     public func programIDs() throws -> [UInt32] {
@@ -107,6 +131,8 @@ public final class BPFObject {
 
     /// Detaches every program and frees the object; the kernel keeps nothing of it.
     public func close() {
+        for link in separateLinks.values { bpf_link__destroy(link) }
+        separateLinks.removeAll()
         for link in links.reversed() { bpf_link__destroy(link) }
         links.removeAll()
         if let object {

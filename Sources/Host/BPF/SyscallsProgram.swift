@@ -11,6 +11,11 @@ public final class SyscallsProgram {
     private let object: BPFObject
     private let hooked: Int32
     private let plans: Int32
+    private let exitHooked: Int32
+    private let exitPlans: Int32
+    /// Attached only while some directive wants return values: every syscall of every process
+    /// pays for a program at sys_exit.
+    private static let exitProgram = "syscalls_sys_exit"
 
     /// Loads and attaches the program over the maps of `process`. The calling process is never
     /// traced.
@@ -19,36 +24,55 @@ public final class SyscallsProgram {
         try process.shareMaps(with: object)
         try object.configure("tawon_config", to: configuration.raw)
         try object.load()
-        try object.attachAll()
+        try object.attachAll(except: [Self.exitProgram])
         hooked = try object.mapDescriptor("hooked_syscalls")
         plans = try object.mapDescriptor("capture_plans")
+        exitHooked = try object.mapDescriptor("exit_hooked_syscalls")
+        exitPlans = try object.mapDescriptor("exit_plans")
     }
 
     deinit { close() }
 
-    /// The kernel's IDs of this program's BPF programs (sys_enter).
+    /// The kernel's IDs of this object's BPF programs (sys_enter, sys_exit), loaded whether
+    /// attached or not.
     public func programIDs() throws -> [UInt32] { try object.programIDs() }
 
     /// Whether `number` can be hooked: the table's size bounds both ABIs.
     public static func canHook(_ number: UInt64) -> Bool { number < UInt64(SYSCALLS_TABLE_SIZE) }
 
-    /// Sets which directives hook a syscall.
-    public func hook(syscall number: Int, compat: Bool, directives mask: UInt64) throws {
+    /// Sets which directives hook a syscall at entry, and at exit (return values).
+    public func hook(syscall number: Int, compat: Bool, entries: UInt64, exits: UInt64) throws {
         var key = try Self.tableKey(number, compat: compat)
-        var value = mask
+        var value = entries
         try LibbpfCallError.check(
             bpf_map_update_elem(hooked, &key, &value, UInt64(BPF_ANY)), "bpf_map_update_elem",
             subject: "hooked_syscalls")
+        value = exits
+        try LibbpfCallError.check(
+            bpf_map_update_elem(exitHooked, &key, &value, UInt64(BPF_ANY)), "bpf_map_update_elem",
+            subject: "exit_hooked_syscalls")
     }
 
-    /// Sets which arguments of a syscall carry user memory to capture.
-    public func setCapturePlan(syscall number: Int, compat: Bool, plan: CapturePlan) throws {
+    /// Sets which arguments of a syscall carry user memory to capture at entry and at exit.
+    public func setCapturePlans(syscall number: Int, compat: Bool, entry: CapturePlan, exit: CapturePlan) throws {
         var key = try Self.tableKey(number, compat: compat)
-        var value = plan.raw
+        var value = entry.raw
         try LibbpfCallError.check(
             bpf_map_update_elem(plans, &key, &value, UInt64(BPF_ANY)), "bpf_map_update_elem",
             subject: "capture_plans")
+        value = exit.raw
+        try LibbpfCallError.check(
+            bpf_map_update_elem(exitPlans, &key, &value, UInt64(BPF_ANY)), "bpf_map_update_elem",
+            subject: "exit_plans")
     }
+
+    /// Attaches or detaches the sys_exit program.
+    public func reportExits(_ wanted: Bool) throws {
+        if wanted { try object.attach(Self.exitProgram) } else { object.detach(Self.exitProgram) }
+    }
+
+    /// Whether the sys_exit program is attached.
+    public var reportsExits: Bool { object.isAttached(Self.exitProgram) }
 
     /// Detaches and unloads everything.
     public func close() {

@@ -9,7 +9,7 @@ public enum ArgumentDecoder {
         case address, openFlags, statusFlags, fileMode, directoryFD, atFlags, accessMode, protection, mapFlags
         case addressFamily, socketType, socketProtocol, socketLevel, socketOption, signal
         case whence, fcntlCommand, mlockallFlags, cloneFlags, ptraceRequest, prctlOption
-        case prctlArgument, renameFlags
+        case prctlArgument, renameFlags, archPrctlCode, resource
     }
 
     /// Special renderings, by syscall name and argument name ("*": any syscall).
@@ -39,6 +39,8 @@ public enum ArgumentDecoder {
         "unshare": ["unshare_flags": .cloneFlags], "setns": ["flags": .cloneFlags],
         "ptrace": ["request": .ptraceRequest], "prctl": ["option": .prctlOption, "arg2": .prctlArgument, "arg3": .prctlArgument],
         "renameat2": ["flags": .renameFlags], "umask": ["mask": .fileMode],
+        "arch_prctl": ["option": .archPrctlCode], "prlimit64": ["resource": .resource],
+        "getrlimit": ["resource": .resource], "setrlimit": ["resource": .resource],
         "pipe2": ["flags": .statusFlags], "dup3": ["flags": .statusFlags],
         "eventfd2": ["flags": .statusFlags], "inotify_init1": ["flags": .statusFlags],
         "accept4": ["flags": .socketType],
@@ -51,14 +53,24 @@ public enum ArgumentDecoder {
     public static func decode(
         _ record: SyscallRecord, signature: SyscallSignature
     ) -> [DeliverableEvent.Argument] {
-        signature.argumentNames.indices.map { index in
+        signature.argumentNames.indices.compactMap { index in
             let raw = record.arguments[index]
             let name = signature.argumentNames[index]
+            guard !isUnused(name, of: signature, in: record) else { return nil }
             let type = signature.argumentTypes[index]
             return DeliverableEvent.Argument(
                 name: name, type: type, raw: raw,
                 value: value(index: index, name: name, type: type, record: record, signature: signature))
         }
+    }
+
+    /// An argument the call ignores, which strace leaves out: open's and openat's `mode`
+    /// without O_CREAT or O_TMPFILE.
+    static func isUnused(_ name: String, of signature: SyscallSignature, in record: SyscallRecord) -> Bool {
+        guard name == "mode", signature.name == "open" || signature.name == "openat",
+            let flags = signature.argumentNames.firstIndex(of: "flags").map({ record.arguments[$0] })
+        else { return false }
+        return flags & UInt64(O_CREAT) == 0 && flags & 0o20_200_000 != 0o20_200_000  // O_TMPFILE
     }
 
     static func value(
@@ -71,10 +83,15 @@ public enum ArgumentDecoder {
                 return .text(ByteEscaping.escape(capture.bytes, truncated: capture.truncated), truncated: capture.truncated)
             case .sockaddr:
                 return .text(SockaddrDecoding.describe(capture.bytes), truncated: capture.truncated)
+            case .structure:
+                let text = StructDecoding.describe(signature.name, capture.bytes)
+                    ?? ByteEscaping.escape(capture.bytes, truncated: capture.truncated)
+                return .text(text, truncated: capture.truncated)
             }
         }
         let style = styles[signature.name]?[name] ?? styles["*"]?[name]
-        if let style, let text = render(style, name: name, raw: raw, record: record, signature: signature) {
+        // No flag set is a number, as strace shows it: kill(pid, 0), newfstatat(..., 0).
+        if let style, let text = render(style, name: name, raw: raw, record: record, signature: signature), text != "0" {
             return .text(text, truncated: false)
         }
         if type.contains("*") {
@@ -150,6 +167,8 @@ public enum ArgumentDecoder {
         case .prctlOption: return SymbolTables.prctlOptions[value]
         case .prctlArgument: return prctlArgument(name: name, raw: raw, option: record.arguments[0])
         case .renameFlags: return SymbolTables.flags(raw, SymbolTables.renameFlags)
+        case .archPrctlCode: return SymbolTables.archPrctlCodes[value]
+        case .resource: return SymbolTables.resources[value]
         }
     }
 

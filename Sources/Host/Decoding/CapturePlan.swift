@@ -13,6 +13,13 @@ public struct CapturePlan: Sendable, Equatable {
         case buffer(lengthArgument: Int)
         /// A socket address whose length is in argument `lengthArgument`.
         case sockaddr(lengthArgument: Int)
+        /// At exit: what the call wrote into a buffer, as many bytes as it returned.
+        case returned
+        /// At exit: a struct the call filled, of this many bytes.
+        case fixed(bytes: Int)
+        /// At exit: a socket address the call filled, its length in the int that argument
+        /// `lengthArgument` points to.
+        case sockaddrLengthPointer(lengthArgument: Int)
     }
 
     /// One entry per argument (at most six).
@@ -30,6 +37,34 @@ public struct CapturePlan: Sendable, Equatable {
     ]
     /// Syscalls whose `struct sockaddr *` is an input.
     static let sockaddrInputs: Set<String> = ["bind", "connect", "sendto"]
+
+    /// What a call writes, by syscall and argument name: read at exit. The x86_64 layouts of
+    /// the structs: struct stat is 144 bytes, struct new_utsname 390, a pipe's two fds 8.
+    static let outputs: [String: [String: Capture]] = [
+        "read": ["buf": .returned], "pread64": ["buf": .returned], "readlink": ["buf": .returned],
+        "readlinkat": ["buf": .returned], "getcwd": ["buf": .string],
+        "recvfrom": ["ubuf": .returned, "addr": .sockaddrLengthPointer(lengthArgument: 5)],
+        "stat": ["statbuf": .fixed(bytes: 144)], "fstat": ["statbuf": .fixed(bytes: 144)],
+        "lstat": ["statbuf": .fixed(bytes: 144)], "newfstatat": ["statbuf": .fixed(bytes: 144)],
+        "pipe": ["fildes": .fixed(bytes: 8)], "pipe2": ["fildes": .fixed(bytes: 8)],
+        "uname": ["name": .fixed(bytes: 390)], "prlimit64": ["old_rlim": .fixed(bytes: 16)],
+        "accept": ["upeer_sockaddr": .sockaddrLengthPointer(lengthArgument: 2)],
+        "accept4": ["upeer_sockaddr": .sockaddrLengthPointer(lengthArgument: 2)],
+        "getsockname": ["usockaddr": .sockaddrLengthPointer(lengthArgument: 2)],
+        "getpeername": ["usockaddr": .sockaddrLengthPointer(lengthArgument: 2)],
+    ]
+
+    /// The plan at exit: the inputs again (memory not yet paged in at entry has been touched by
+    /// the kernel since), and what the call wrote. x86_64 layouts only: a 32-bit call's
+    /// structs differ, so its outputs are not read.
+    public static func exitPlan(for signature: SyscallSignature, compat: Bool = false) -> CapturePlan {
+        var plan = plan(for: signature)
+        guard !compat, let written = outputs[signature.name] else { return plan }
+        for (index, name) in signature.argumentNames.enumerated() where index < plan.arguments.count {
+            if let capture = written[name] { plan.arguments[index] = capture }
+        }
+        return plan
+    }
 
     /// The plan for a syscall, from its arguments' names and C types.
     public static func plan(for signature: SyscallSignature) -> CapturePlan {
@@ -58,21 +93,30 @@ public struct CapturePlan: Sendable, Equatable {
         var plan = syscalls_capture_plan()
         withUnsafeMutableBytes(of: &plan.kind) { kinds in
             withUnsafeMutableBytes(of: &plan.length_arg) { lengths in
-                for (index, capture) in arguments.prefix(Int(SYSCALLS_ARGS)).enumerated() {
-                    switch capture {
-                    case .none: kinds[index] = UInt8(SYSCALLS_CAPTURE_NONE.rawValue)
-                    case .string: kinds[index] = UInt8(SYSCALLS_CAPTURE_STRING.rawValue)
-                    case .buffer(let length):
-                        kinds[index] = UInt8(SYSCALLS_CAPTURE_BUFFER.rawValue)
+                withUnsafeMutableBytes(of: &plan.fixed_length) { fixed in
+                    for (index, capture) in arguments.prefix(Int(SYSCALLS_ARGS)).enumerated() {
+                        let (kind, length, bytes) = Self.encoded(capture)
+                        kinds[index] = UInt8(kind.rawValue)
                         lengths[index] = UInt8(length)
-                    case .sockaddr(let length):
-                        kinds[index] = UInt8(SYSCALLS_CAPTURE_SOCKADDR.rawValue)
-                        lengths[index] = UInt8(length)
+                        fixed.storeBytes(of: UInt16(bytes), toByteOffset: index * 2, as: UInt16.self)
                     }
                 }
             }
         }
         return plan
+    }
+
+    /// A capture as the BPF program's plan holds it: its kind, length argument, fixed length.
+    private static func encoded(_ capture: Capture) -> (syscalls_capture_kind, Int, Int) {
+        switch capture {
+        case .none: return (SYSCALLS_CAPTURE_NONE, 0, 0)
+        case .string: return (SYSCALLS_CAPTURE_STRING, 0, 0)
+        case .buffer(let length): return (SYSCALLS_CAPTURE_BUFFER, length, 0)
+        case .sockaddr(let length): return (SYSCALLS_CAPTURE_SOCKADDR, length, 0)
+        case .returned: return (SYSCALLS_CAPTURE_BUFFER_RETURN, 0, 0)
+        case .fixed(let bytes): return (SYSCALLS_CAPTURE_FIXED, 0, min(bytes, Int(SYSCALLS_BUFFER_LIMIT_MAX)))
+        case .sockaddrLengthPointer(let length): return (SYSCALLS_CAPTURE_SOCKADDR_LENGTH_POINTER, length, 0)
+        }
     }
 
     /// The type with runs of spaces folded to one.

@@ -7,8 +7,10 @@ final class ActiveDirective: @unchecked Sendable {
     /// One task instance and the events it asked for.
     struct Entry {
         let instance: TaskInstance
-        /// Hooked syscall functions, by registered id.
+        /// Syscall functions hooked at entry, by registered id.
         let functions: FunctionSet
+        /// Syscall functions wanted as whole calls (at their return).
+        let calls: FunctionSet
         /// How to decode each hooked function: the kernel's syscall with the argument names and
         /// types the task registered, and the name it registered.
         let signatures: [UInt64: (name: String, signature: SyscallSignature)]
@@ -20,8 +22,11 @@ final class ActiveDirective: @unchecked Sendable {
     let conditionText: String
     let condition: Condition
     let entries: [Entry]
-    /// Syscall numbers some instance hooked (each checked against the table when hooked).
+    /// Syscall numbers some instance hooked or wants whole (each checked against the table when
+    /// asked for): their entries are reported.
     let syscalls: Set<Int>
+    /// Syscall numbers some instance wants whole: their exits are reported too.
+    let exitSyscalls: Set<Int>
 
     init(id: String, slot: Int, conditionText: String, condition: Condition, instances: [TaskInstance]) {
         self.id = id
@@ -30,15 +35,22 @@ final class ActiveDirective: @unchecked Sendable {
         self.condition = condition
         entries = instances.map { instance in
             let hooked = instance.hookedFunctions
+            let calls = instance.wholeCalls
             return Entry(
-                instance: instance, functions: FunctionSet(hooked),
-                signatures: Self.signatures(of: hooked, registeredBy: instance.task.description),
+                instance: instance, functions: FunctionSet(hooked), calls: FunctionSet(calls),
+                signatures: Self.signatures(of: hooked + calls, registeredBy: instance.task.description),
                 processEvents: instance.processEvents)
         }
         syscalls = Set(entries.flatMap { $0.signatures.values.map(\.signature.number) })
+        exitSyscalls = Set(instances.flatMap(\.wholeCalls).filter { $0 < UInt64(Int.max) }.map { Int($0) })
     }
 
     var bit: UInt64 { 1 << UInt64(slot) }
+
+    /// Whether some instance wants this function's calls whole.
+    func wantsWholeCalls(of functionID: UInt64) -> Bool {
+        entries.contains { $0.calls.contains(functionID) }
+    }
 
     /// Whether some instance subscribed to this process event.
     func wants(_ event: ProcessEventKind) -> Bool {

@@ -1,3 +1,4 @@
+import Foundation
 import SyscallTable
 
 /// The event path: what the dispatcher does with each record the kernel source decoded.
@@ -21,6 +22,7 @@ extension Dispatcher {
             let process = processes.rename(record.pid, to: record.comm) ?? processes.snapshot(record.pid)
             decide(record.pid, process: process)
         case .exit:
+            publishUnreturnedCalls(of: record.pid)
             if let process = processes.cached(record.pid) { deliver(.exit, of: record, process: process) }
             // A decision handled after the exit (the notices queue) re-inserted the pid: clear it.
             try? kernelSource?.process.watch(tgid: record.pid, directives: 0)
@@ -81,6 +83,23 @@ extension Dispatcher {
             statistics.unknownSyscall()
             return
         }
+        if record.isExit { return complete(record, functionID: functionID, running: running) }
+        let (selected, generation) = selecting(record, running: running)
+        guard selected != 0 else { return }
+        deliver(record, functionID: functionID, to: selected, running: running, generation: generation) { $0.functions }
+        // Instances that want the call whole get it when it returns.
+        let whole = running.reduce(UInt64(0)) { mask, directive in
+            selected & directive.bit != 0 && directive.wantsWholeCalls(of: functionID) ? mask | directive.bit : mask
+        }
+        guard whole != 0 else { return }
+        if let unreturned = pendingCalls.hold(PendingCall(entry: record, functionID: functionID, directives: whole, generation: generation)) {
+            publishUnreturned(unreturned, running: running)
+        }
+    }
+
+    /// The directives whose conditions select the process at this call, with the generation of
+    /// the snapshot they were decided on.
+    private func selecting(_ record: SyscallRecord, running: [ActiveDirective]) -> (UInt64, UInt64) {
         // The snapshot is copied out of the model only when some decision needs it.
         var generation = processes.cachedGeneration(record.pid) ?? 0
         var process: ProcessSnapshot?
@@ -91,20 +110,83 @@ extension Dispatcher {
             process = loaded
             return loaded
         }
-        // Instances of one task share its registration, so the event is decoded once per task.
-        var decoded: (task: ObjectIdentifier, event: DeliverableEvent)?
+        var selected: UInt64 = 0
         for directive in running where record.directives & directive.bit != 0
             && directive.selectsEvent(generation: generation, capabilities: record.capabilities, process: loadProcess) {
-            for entry in directive.entries where entry.functions.contains(functionID) {
+            selected |= directive.bit
+        }
+        if selected != 0 && generation == 0 { generation = loadProcess().generation }
+        return (selected, generation)
+    }
+
+    /// Hands the call to the instances of the `directives` that asked for it (`functions` says
+    /// which set of an instance's to look in).
+    private func deliver(
+        _ record: SyscallRecord, functionID: UInt64, to directives: UInt64, running: [ActiveDirective],
+        generation: UInt64, phase: DeliverableEvent.Phase = .entry, callID: UInt64 = 0,
+        _ functions: (ActiveDirective.Entry) -> FunctionSet
+    ) {
+        // Instances of one task share its registration, so the event is decoded once per task.
+        var decoded: (task: ObjectIdentifier, event: DeliverableEvent)?
+        for directive in running where directives & directive.bit != 0 {
+            for entry in directive.entries where functions(entry).contains(functionID) {
                 let task = ObjectIdentifier(entry.instance.task)
                 if decoded?.task != task, let registered = entry.signatures[functionID] {
-                    if generation == 0 { generation = loadProcess().generation }
-                    decoded = (task, makeEvent(record, registered, functionID: functionID, processGeneration: generation))
+                    var event = makeEvent(record, registered, functionID: functionID, processGeneration: generation)
+                    event.phase = phase
+                    event.callID = callID
+                    if phase == .exit { event.returnValue = record.returnValue }
+                    decoded = (task, event)
                 }
                 guard let event = decoded?.event else { continue }
                 if !entry.instance.deliver(event) { reportFailure(of: entry.instance) }
             }
         }
+    }
+
+    /// A call returned: joined with its entry, it goes to the instances that want it whole.
+    private func complete(_ exit: SyscallRecord, functionID: UInt64, running: [ActiveDirective]) {
+        switch pendingCalls.take(matching: exit) {
+        case .joined(let pending):
+            deliver(
+                pending.entry.completed(by: exit), functionID: functionID, to: pending.directives, running: running,
+                generation: pending.generation, phase: .exit, callID: pending.callID) { $0.calls }
+        case .unmatched(let unreturned):
+            if let unreturned { publishUnreturned(unreturned, running: running) }
+            // No entry was held: the call began before its process was selected (a directive
+            // added while it blocked, a name taken during it) or its entry record was lost.
+            // Counted, not guessed at: whether to report it was decided at its entry.
+            statistics.callWithoutEntry()
+        }
+    }
+
+    /// Publishes the entries of calls still blocked past the deadline, each with a call id its
+    /// exit will carry too. Called after every poll.
+    func publishOverdueCalls() {
+        guard !pendingCalls.isEmpty else { return }
+        let now = UInt64(KernelClock.nanoseconds(CLOCK_BOOTTIME))
+        let running = runningDirectives
+        for pending in pendingCalls.markOverdue(before: now &- UInt64(callDeadline.components.seconds) &* 1_000_000_000
+            &- UInt64(callDeadline.components.attoseconds / 1_000_000_000)) {
+            deliver(
+                pending.entry, functionID: pending.functionID, to: pending.directives, running: running,
+                generation: pending.generation, phase: .entry, callID: pending.callID) { $0.calls }
+        }
+    }
+
+    /// A call that will not return (exit, exit_group, or its exit was lost): its entry is
+    /// published, unless it was already as unfinished.
+    private func publishUnreturned(_ pending: PendingCall, running: [ActiveDirective]) {
+        guard pending.callID == 0 else { return }
+        deliver(
+            pending.entry, functionID: pending.functionID, to: pending.directives, running: running,
+            generation: pending.generation, phase: .entry) { $0.calls }
+    }
+
+    /// The calls a process had in flight when it ended never return.
+    private func publishUnreturnedCalls(of pid: UInt32) {
+        let running = runningDirectives
+        for pending in pendingCalls.takeAll(of: pid) { publishUnreturned(pending, running: running) }
     }
 
     /// Counts a failed delivery and logs the task's reason: the first few, then every 1000th.

@@ -32,12 +32,18 @@ public final class Dispatcher: @unchecked Sendable {
     /// What the kernel counted while programs were loaded before: the counters live in a map
     /// that goes away with them.
     private var retiredKernelCounters = KernelCounters()
+    /// Calls whose return is awaited. Only the polling thread touches them.
+    var pendingCalls = PendingCalls()
+    /// How long a call may block before its entry is published as unfinished.
+    let callDeadline: Duration
 
     init(
         catalog: TaskCatalog, configuration: KernelConfiguration, processes: ProcessModel,
-        statistics: PipelineStatistics, logger: Logger, output: @escaping @Sendable (EmittedRecord) -> Void
+        statistics: PipelineStatistics, logger: Logger, callDeadline: Duration = .seconds(1),
+        output: @escaping @Sendable (EmittedRecord) -> Void
     ) {
         self.catalog = catalog
+        self.callDeadline = callDeadline
         self.configuration = configuration
         self.processes = processes
         self.statistics = statistics
@@ -123,7 +129,9 @@ public final class Dispatcher: @unchecked Sendable {
         KernelClock.refresh()
         let read = try kernelLock.withLock { () throws -> Int? in
             guard let kernel else { return nil }
-            return try kernel.reader.poll(timeoutMilliseconds: timeoutMilliseconds, maxRecords: Self.recordsPerPoll)
+            let read = try kernel.reader.poll(timeoutMilliseconds: timeoutMilliseconds, maxRecords: Self.recordsPerPoll)
+            publishOverdueCalls()
+            return read
         }
         // Nothing loaded: wait out the timeout without the lock, or a polling loop would spin on
         // it and starve `add`.
@@ -200,6 +208,7 @@ public final class Dispatcher: @unchecked Sendable {
     }
 
     private func unloadLocked() {
+        pendingCalls = PendingCalls()
         guard let kernel else { return }
         if let last = try? kernel.process.counters() { retiredKernelCounters = retiredKernelCounters + last }
         kernel.close()
@@ -232,18 +241,25 @@ public final class Dispatcher: @unchecked Sendable {
         }
     }
 
+    /// Sets, for each syscall, which directives want its entry and which its exit; the exit
+    /// program is attached only while some directive wants exits.
     private func updateHooks(for syscalls: Set<Int>, in source: KernelEventSource) throws {
         let all = allDirectives()
         for number in syscalls {
-            let mask = all.filter { $0.syscalls.contains(number) }.reduce(UInt64(0)) { $0 | $1.bit }
+            let entries = all.filter { $0.syscalls.contains(number) }.reduce(UInt64(0)) { $0 | $1.bit }
+            let exits = all.filter { $0.exitSyscalls.contains(number) }.reduce(UInt64(0)) { $0 | $1.bit }
             guard let signature = SyscallTable.signature(number: number) else { continue }
-            try source.syscalls.hook(syscall: number, compat: false, directives: mask)
-            try source.syscalls.setCapturePlan(syscall: number, compat: false, plan: .plan(for: signature))
+            try source.syscalls.hook(syscall: number, compat: false, entries: entries, exits: exits)
+            try source.syscalls.setCapturePlans(
+                syscall: number, compat: false, entry: .plan(for: signature), exit: .exitPlan(for: signature))
             for compat in SyscallTable.all(.i386) where compat.name == signature.name {
-                try source.syscalls.hook(syscall: compat.number, compat: true, directives: mask)
-                try source.syscalls.setCapturePlan(syscall: compat.number, compat: true, plan: .plan(for: compat))
+                try source.syscalls.hook(syscall: compat.number, compat: true, entries: entries, exits: exits)
+                try source.syscalls.setCapturePlans(
+                    syscall: compat.number, compat: true, entry: .plan(for: compat),
+                    exit: .exitPlan(for: compat, compat: true))
             }
         }
+        try source.syscalls.reportExits(all.contains { !$0.exitSyscalls.isEmpty })
     }
 
     /// Puts every existing process the directive may select into the kernel's process mask.

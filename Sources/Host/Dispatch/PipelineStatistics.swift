@@ -12,6 +12,9 @@ public struct PipelineCounters: Sendable, Equatable {
     public var unknownSyscalls: UInt64 = 0
     /// Events a task reported a failure for.
     public var taskFailures: UInt64 = 0
+    /// Returns whose entry was not held (it began before its process was selected, or its
+    /// record was lost): not reported.
+    public var callsWithoutEntry: UInt64 = 0
     /// The kernel's counters (ring buffer full, capture faults, held back), since start.
     public var kernel = KernelCounters()
     /// Records the output stage could not hand to a sink or a stream reader.
@@ -25,11 +28,13 @@ final class PipelineStatistics: Sendable {
     private let malformedCount = Atomic<UInt64>(0)
     private let unknownCount = Atomic<UInt64>(0)
     private let failureCount = Atomic<UInt64>(0)
+    private let withoutEntryCount = Atomic<UInt64>(0)
 
     func received() { receivedCount.add(1, ordering: .relaxed) }
     func emitted() { emittedCount.add(1, ordering: .relaxed) }
     func malformed() { malformedCount.add(1, ordering: .relaxed) }
     func unknownSyscall() { unknownCount.add(1, ordering: .relaxed) }
+    func callWithoutEntry() { withoutEntryCount.add(1, ordering: .relaxed) }
     /// Returns the number of failures so far.
     @discardableResult
     func taskFailed() -> UInt64 { failureCount.add(1, ordering: .relaxed).newValue }
@@ -37,6 +42,7 @@ final class PipelineStatistics: Sendable {
     func snapshot() -> PipelineCounters {
         PipelineCounters(
             received: receivedCount.load(ordering: .relaxed), emitted: emittedCount.load(ordering: .relaxed), malformed: malformedCount.load(ordering: .relaxed),
-            unknownSyscalls: unknownCount.load(ordering: .relaxed), taskFailures: failureCount.load(ordering: .relaxed))
+            unknownSyscalls: unknownCount.load(ordering: .relaxed), taskFailures: failureCount.load(ordering: .relaxed),
+            callsWithoutEntry: withoutEntryCount.load(ordering: .relaxed))
     }
 }

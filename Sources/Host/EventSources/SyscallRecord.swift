@@ -4,7 +4,8 @@ import CTawonBPF
 public struct SyscallRecord: Sendable, Equatable {
     /// Captured user memory of one argument.
     public struct Capture: Sendable, Equatable {
-        public enum Kind: Sendable, Equatable { case string, buffer, sockaddr }
+        /// `structure`: a struct the call filled (stat, utsname, a pipe's fds), raw bytes.
+        public enum Kind: Sendable, Equatable { case string, buffer, sockaddr, structure }
         public var argument: Int
         public var kind: Kind
         public var truncated: Bool
@@ -15,6 +16,10 @@ public struct SyscallRecord: Sendable, Equatable {
 
     /// CLOCK_BOOTTIME nanoseconds (`KernelClock` turns them into wall-clock time).
     public var bootNanoseconds: UInt64
+    /// Taken at the call's return (the arguments are the same; captures read then).
+    public var isExit: Bool
+    /// At exit: the raw return value (a negative errno on failure).
+    public var returnValue: Int64
     public var cpu: UInt32
     /// Directives watching both the process and the syscall (bit n: directive slot n).
     public var directives: UInt64
@@ -44,6 +49,8 @@ public struct SyscallRecord: Sendable, Equatable {
 
     private init(header pointer: UnsafePointer<syscalls_event_header>, raw: UnsafeRawBufferPointer) {
         bootNanoseconds = pointer.pointee.header.timestamp_ns
+        isExit = pointer.pointee.header.kind == UInt16(TAWON_RECORD_SYSCALL_EXIT.rawValue)
+        returnValue = pointer.pointee.ret
         cpu = pointer.pointee.header.cpu
         directives = pointer.pointee.header.directives
         arguments = SyscallArguments(pointer.pointee.args)
@@ -70,10 +77,35 @@ public struct SyscallRecord: Sendable, Equatable {
             let end = min(start + Int(slot.length), data.count)
             return Capture(
                 argument: Int(slot.arg),
-                kind: slot.kind == SYSCALLS_CAPTURE_STRING.rawValue
-                    ? .string : slot.kind == SYSCALLS_CAPTURE_SOCKADDR.rawValue ? .sockaddr : .buffer,
+                kind: Self.kind(of: slot.kind),
                 truncated: slot.truncated != 0, fault: slot.fault != 0, bytes: Array(data[start..<end]))
         }
+    }
+
+    private static func kind(of raw: UInt8) -> Capture.Kind {
+        switch UInt32(raw) {
+        case SYSCALLS_CAPTURE_STRING.rawValue: return .string
+        case SYSCALLS_CAPTURE_SOCKADDR.rawValue, SYSCALLS_CAPTURE_SOCKADDR_LENGTH_POINTER.rawValue: return .sockaddr
+        case SYSCALLS_CAPTURE_FIXED.rawValue: return .structure
+        default: return .buffer
+        }
+    }
+
+    /// The whole call: this entry's arguments and time, `exit`'s return value, and for each
+    /// argument the memory read at entry, or at exit where entry could not read it (not yet
+    /// paged in) or the call wrote it (an output, kept only when the call succeeded).
+    public func completed(by exit: SyscallRecord) -> SyscallRecord {
+        var whole = self
+        whole.isExit = true
+        whole.returnValue = exit.returnValue
+        whole.captures = (0..<6).compactMap { index in
+            let atEntry = capture(of: index)
+            if let atEntry, !atEntry.fault { return atEntry }
+            guard let atExit = exit.capture(of: index) else { return atEntry }
+            if atEntry != nil { return atExit }  // an input the entry could not read
+            return exit.returnValue >= 0 ? atExit : nil
+        }
+        return whole
     }
 
     /// The capture of argument `index`, if one was made.

@@ -1,5 +1,6 @@
 import Foundation
 import JSONText
+import SyscallTable
 
 /// One strace-like line for a record: `22:03:59.277299 1644020 simulator write(fd=1, buf="+", count=1)`,
 /// made from the event the task was handling (not from the task's JSON, whose shape is the
@@ -18,7 +19,25 @@ enum CompactLine {
             case .text(let text, _): return "\(argument.name)=\"\(text)\""
             }
         }.joined(separator: ", ")
-        guard colored else { return "\(clock) \(event.pid) \(event.comm) \(event.functionName)(\(arguments))" }
-        return "\u{1B}[2m\(clock)\u{1B}[0m \u{1B}[33m\(event.pid)\u{1B}[0m \(event.comm) \u{1B}[1;36m\(event.functionName)\u{1B}[0m(\(arguments))"
+        let resumed = event.callID != 0 && event.returnValue != nil ? "<... \(event.functionName) resumed> " : ""
+        let ending = Self.ending(event)
+        guard colored else {
+            return "\(clock) \(event.pid) \(event.comm) \(resumed)\(event.functionName)(\(arguments))\(ending)"
+        }
+        return "\u{1B}[2m\(clock)\u{1B}[0m \u{1B}[33m\(event.pid)\u{1B}[0m \(event.comm) \(resumed)"
+            + "\u{1B}[1;36m\(event.functionName)\u{1B}[0m(\(arguments))\(ending)"
+    }
+
+    /// As strace ends a line: ` = 3`, ` = -1 ENOENT (No such file or directory)`, or
+    /// ` <unfinished ...>` for a call still blocked.
+    static func ending(_ event: DeliverableEvent) -> String {
+        if let result = event.returnValue {
+            guard result < 0 && result >= -4095 else { return " = \(result)" }
+            let number = Int32(-result)
+            let name = ErrnoNames.byNumber[number] ?? "E\(number)"
+            return " = -1 \(name) (\(String(cString: strerror(number))))"
+        }
+        if event.kind == .syscall && event.callID != 0 { return " <unfinished ...>" }
+        return ""
     }
 }

@@ -50,6 +50,8 @@ public struct DeliverableEvent: Sendable, Equatable {
     public var phase: Phase
     /// The call's result, once it returned.
     public var returnValue: Int64?
+    /// Joins the ENTRY and EXIT events of a call that blocked past the deadline; 0 otherwise.
+    public var callID: UInt64 = 0
 
     public init(
         timestampNanoseconds: UInt64, cpu: UInt32, pid: UInt32, tid: UInt32, isCompat: Bool = false,

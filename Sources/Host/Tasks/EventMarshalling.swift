@@ -115,7 +115,7 @@ final class EventMarshaller {
                 directive_id: UnsafePointer(directiveID), args: UnsafePointer(argumentPointers),
                 arg_count: UInt32(event.arguments.count), process_generation: event.processGeneration,
                 kind: event.kind.rawValue, phase: event.phase.rawValue, return_value: event.returnValue ?? 0,
-                has_return_value: event.returnValue == nil ? 0 : 1)
+                has_return_value: event.returnValue == nil ? 0 : 1, call_id: event.callID)
             return body(&cEvent)
         }
     }

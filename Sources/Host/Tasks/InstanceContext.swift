@@ -12,6 +12,7 @@ final class InstanceContext: @unchecked Sendable {
     let services: TaskServices
     private let lock = NSLock()
     private var hooked: [UInt64] = []
+    private var calls: [UInt64] = []
     private var processEvents: Set<ProcessEventKind> = []
     private var acceptingSubscriptions = true
     /// Strings lent to the task (process_info, process_field, last_error), per calling thread,
@@ -42,13 +43,14 @@ final class InstanceContext: @unchecked Sendable {
     }
 
     var hookedFunctions: [UInt64] { lock.withLock { hooked } }
+    var subscribedCalls: [UInt64] { lock.withLock { calls } }
     var subscribedProcessEvents: Set<ProcessEventKind> { lock.withLock { processEvents } }
 
     /// After `start` has returned, what the instance asked for is fixed.
     func closeSubscriptions() { lock.withLock { acceptingSubscriptions = false } }
 
-    /// A syscall function, by its registered id.
-    func hook(_ id: UInt64) -> tawon_rc {
+    /// A syscall function's entries (`hook_function`), or its calls as a whole (`subscribe`).
+    func hook(_ id: UInt64, wholeCalls: Bool = false) -> tawon_rc {
         guard let name = registeredFunctions[id] else {
             return refuse(TAWON_RC_NOT_FOUND, "function id \(id) is not registered by task \(taskName)")
         }
@@ -60,7 +62,11 @@ final class InstanceContext: @unchecked Sendable {
         }
         return lock.withLock {
             guard acceptingSubscriptions else { return refuseLocked(TAWON_RC_WRONG_TIME, "hook_function after start returned") }
-            if !hooked.contains(id) { hooked.append(id) }
+            if wholeCalls {
+                if !calls.contains(id) { calls.append(id) }
+            } else if !hooked.contains(id) {
+                hooked.append(id)
+            }
             return succeedLocked()
         }
     }
@@ -68,7 +74,7 @@ final class InstanceContext: @unchecked Sendable {
     /// An event kind and id (`subscribe`).
     func subscribe(kind: tawon_event_kind, id: UInt64) -> tawon_rc {
         switch kind {
-        case tawon_event_kind(TAWON_EVENT_SYSCALL): return hook(id)
+        case tawon_event_kind(TAWON_EVENT_SYSCALL): return hook(id, wholeCalls: true)
         case tawon_event_kind(TAWON_EVENT_PROCESS):
             guard let event = ProcessEventKind(rawValue: id) else {
                 return refuse(

@@ -50,6 +50,9 @@ public final class TaskInstance: @unchecked Sendable {
     /// The functions the instance asked for, in the order it asked.
     public var hookedFunctions: [UInt64] { context.takeUnretainedValue().hookedFunctions }
 
+    /// The functions whose calls the instance wants as a whole, with their return values.
+    public var wholeCalls: [UInt64] { context.takeUnretainedValue().subscribedCalls }
+
     /// The process lifecycle events the instance subscribed to.
     public var processEvents: Set<ProcessEventKind> { context.takeUnretainedValue().subscribedProcessEvents }
 

@@ -309,10 +309,12 @@ typedef struct tawon_event {
     tawon_event_kind kind;   /* TAWON_EVENT_SYSCALL or TAWON_EVENT_PROCESS; for PROCESS events
                                 function_id is the TAWON_PROCESS_* id and function_name "exec" or
                                 "exit" */
-    tawon_event_phase phase; /* SYSCALL: ENTRY (or EXIT where the host reports returns);
-                                PROCESS: NONE */
+    tawon_event_phase phase; /* SYSCALL: ENTRY or EXIT (see subscribe); PROCESS: NONE */
     int64_t return_value;    /* phase EXIT: the call's result (a negative errno on failure) */
     uint32_t has_return_value; /* 1 when return_value holds a result */
+    uint64_t call_id;        /* a call that blocked past the host's deadline comes in two events,
+                                ENTRY then EXIT, that carry the same call_id; 0 for a call
+                                reported in one event */
 } tawon_event;
 
 /* Process information, as the host's process table knows it. Empty strings where unknown. */
@@ -394,9 +396,15 @@ typedef struct tawon_host_api {
     /* ---- Since 1.1: check TAWON_HAS_FIELD(host, tawon_host_api, last_error) first. ---- */
 
     /*
-     * Ask for events of a kind: TAWON_EVENT_SYSCALL with a registered function id (as
-     * hook_function), or TAWON_EVENT_PROCESS with TAWON_PROCESS_EXEC or TAWON_PROCESS_EXIT.
-     * Call it in `create` or `start`.
+     * Ask for events of a kind, in `create` or `start`:
+     *  - TAWON_EVENT_SYSCALL with a registered function id: each call as a whole, once it has
+     *    returned: one event of phase EXIT with its arguments (memory read at entry, or at exit
+     *    where it was not paged in yet, and what the call wrote: read's data, stat's struct...)
+     *    and its return value. A call still blocked after the host's deadline (1 s by default)
+     *    comes as an ENTRY event with a call_id, and its EXIT event follows with the same
+     *    call_id when it returns; calls that never return (exit, a successful execve's old
+     *    image) come as ENTRY events. hook_function gives ENTRY events only, at once.
+     *  - TAWON_EVENT_PROCESS with TAWON_PROCESS_EXEC or TAWON_PROCESS_EXIT.
      * Return: OK; NOT_FOUND for a function id the task did not register; UNSUPPORTED for a kind
      *         or an id this host cannot deliver; WRONG_TIME after `start` has returned. Why, in
      *         last_error.

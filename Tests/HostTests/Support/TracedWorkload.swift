@@ -18,9 +18,10 @@ final class TracedWorkload: @unchecked Sendable {
     private let input = Pipe()
     private let outputPipe = Pipe()
 
-    init(_ arguments: [String], executable: String = TracedWorkload.binary) throws {
+    init(_ arguments: [String], executable: String = TracedWorkload.binary, directory: URL? = nil) throws {
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        if let directory { process.currentDirectoryURL = directory }
         process.standardInput = input
         process.standardOutput = outputPipe
         try process.run()

@@ -1,0 +1,67 @@
+/// A call whose entry was seen and whose return is awaited, for instances that want it whole.
+struct PendingCall {
+    let entry: SyscallRecord
+    let functionID: UInt64
+    /// The directives that selected the call at its entry.
+    let directives: UInt64
+    let generation: UInt64
+    /// Set once its entry was published as unfinished; its exit carries the same id.
+    var callID: UInt64 = 0
+}
+
+/// Calls in flight, by thread: a thread makes one call at a time. Bounded: past `capacity` a
+/// new call's entry pushes out the oldest, which is published without its return.
+struct PendingCalls {
+    static let capacity = 16384
+
+    enum Completion {
+        /// The entry of the call that returned.
+        case joined(PendingCall)
+        /// No entry of this call was held; what the thread had in flight instead, if anything,
+        /// will not return.
+        case unmatched(PendingCall?)
+    }
+
+    private var byThread: [UInt32: PendingCall] = [:]
+    private var nextCallID: UInt64 = 0
+
+    var isEmpty: Bool { byThread.isEmpty }
+    var count: Int { byThread.count }
+
+    /// Holds a call's entry; returns one that will not return now (the thread's previous call,
+    /// whose exit was lost, or the oldest when full).
+    mutating func hold(_ call: PendingCall) -> PendingCall? {
+        var pushedOut = byThread.updateValue(call, forKey: call.entry.tid)
+        if pushedOut == nil, byThread.count > Self.capacity,
+            let oldest = byThread.min(by: { $0.value.entry.bootNanoseconds < $1.value.entry.bootNanoseconds }) {
+            pushedOut = byThread.removeValue(forKey: oldest.key)
+        }
+        return pushedOut
+    }
+
+    /// The entry of the call `exit` ends, taken out.
+    mutating func take(matching exit: SyscallRecord) -> Completion {
+        guard let held = byThread.removeValue(forKey: exit.tid) else { return .unmatched(nil) }
+        guard held.entry.number == exit.number, held.entry.isCompat == exit.isCompat else { return .unmatched(held) }
+        return .joined(held)
+    }
+
+    /// Gives a call id to every call that entered before `deadline` (boot-clock ns) and has not
+    /// been published yet, and returns them.
+    mutating func markOverdue(before deadline: UInt64) -> [PendingCall] {
+        var overdue: [PendingCall] = []
+        for (thread, call) in byThread where call.callID == 0 && call.entry.bootNanoseconds < deadline {
+            nextCallID += 1
+            byThread[thread]!.callID = nextCallID
+            overdue.append(byThread[thread]!)
+        }
+        return overdue.sorted { $0.entry.bootNanoseconds < $1.entry.bootNanoseconds }
+    }
+
+    /// Takes out every call of a process (it ended).
+    mutating func takeAll(of pid: UInt32) -> [PendingCall] {
+        let threads = byThread.filter { $0.value.entry.pid == pid }
+        for thread in threads.keys { byThread[thread] = nil }
+        return threads.values.sorted { $0.entry.bootNanoseconds < $1.entry.bootNanoseconds }
+    }
+}
