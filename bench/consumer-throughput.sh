@@ -5,6 +5,7 @@
 # the ring) gives records per second; the counts are tawonctl's own summary. The CPU time
 # tawonctl used per record is steadier than the wall clock on a busy machine: compare builds by it.
 # Environment: CALLS (default 1000000), RING_MB (default 256), OUT (default /dev/null),
+# OPTIONS (appended to the syscalls task's options, e.g. ";entryOnly:true"),
 # PROFILE=1 (perf record the consumer and print its top symbols; KEEP=FILE keeps perf.data),
 # TAWONCTL (another build's tawonctl, which loads the plugins beside it, to compare two builds in
 # one run).
@@ -19,7 +20,7 @@ mkfifo "$work/go"
 loop=$!
 exec 3>"$work/go"
 ${PROFILE:+perf record -g -o "$work/perf.data"} "${TAWONCTL:-.build/release/tawonctl}" run --ring-buffer-mb "$RING_MB" -c "process.pid:$loop" \
-  -t "syscalls|functions:ALL" >"$OUT" 2>"$work/err" &
+  -t "syscalls|functions:ALL${OPTIONS:-}" >"$OUT" 2>"$work/err" &
 launched=$!  # tawonctl, or perf running it
 tracer=$launched
 for _ in $(seq 1 500); do grep -q "tracing directive" "$work/err" && break; sleep 0.01; done

@@ -23,6 +23,14 @@ public struct JSONText: Sendable {
         return taken
     }
 
+    /// Takes back storage handed out by `take()` once its bytes have been written: emptied,
+    /// it holds the next text without a new allocation.
+    public mutating func reuse(_ storage: inout [UInt8]) {
+        guard bytes.isEmpty, storage.capacity >= bytes.capacity else { return }
+        storage.removeAll(keepingCapacity: true)
+        swap(&bytes, &storage)
+    }
+
     mutating func dropLast() {
         bytes.removeLast()
     }

@@ -31,6 +31,9 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("ring-buffer-mb"), help: "Kernel ring buffer size in MiB (a power of two).")
     var ringBufferMegabytes: UInt32 = 16
 
+    @Option(name: .customLong("call-deadline-ms"), help: "Milliseconds a call may block before it is published as unfinished (1-60000).")
+    var callDeadlineMilliseconds = 1000
+
     @OptionGroup var plugins: PluginOptions
 
     func run() throws {
@@ -43,7 +46,11 @@ struct RunCommand: ParsableCommand {
         guard ringBufferMegabytes > 0, ringBufferMegabytes <= 1024, ringBufferMegabytes.nonzeroBitCount == 1 else {
             throw ValidationError("--ring-buffer-mb: \(ringBufferMegabytes) is not a power of two from 1 to 1024")
         }
+        guard (1...60_000).contains(callDeadlineMilliseconds) else {
+            throw ValidationError("--call-deadline-ms: \(callDeadlineMilliseconds) is not from 1 to 60000")
+        }
         var builder = PipelineBuilder(catalog: plugins.loadCatalog(), logger: logger)
+        builder.callDeadline = .milliseconds(callDeadlineMilliseconds)
         builder.sinks = [DescriptorSink(descriptor: STDOUT_FILENO, format: output)]
         builder.kernel.bufferLimit = bufferLimit
         builder.kernel.ringBufferBytes = ringBufferMegabytes << 20

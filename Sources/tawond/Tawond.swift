@@ -22,6 +22,8 @@ struct Tawond: AsyncParsableCommand {
     @Option(name: .customLong("ring-buffer-mb"), help: "Kernel ring buffer size in MiB.") var ringBufferMegabytes: Int?
     @Option(help: "Bytes captured of write/send buffers.") var bufferLimit: Int?
     @Option(help: "Records buffered per live stream reader.") var streamBuffer: Int?
+    @Option(name: .customLong("call-deadline-ms"), help: "Milliseconds a call may block before it is published as unfinished.")
+    var callDeadlineMilliseconds: Int?
     @Option(help: "trace, debug, info, notice, warning, error or critical.") var logLevel: String?
 
     func run() async throws {
@@ -69,6 +71,7 @@ struct Tawond: AsyncParsableCommand {
             if let ringBufferMegabytes { settings.ringBufferMegabytes = ringBufferMegabytes }
             if let bufferLimit { settings.bufferLimit = bufferLimit }
             if let streamBuffer { settings.streamBufferRecords = streamBuffer }
+            if let callDeadlineMilliseconds { settings.callDeadlineMilliseconds = callDeadlineMilliseconds }
             if let logLevel {
                 guard let level = Logger.Level(rawValue: logLevel) else {
                     throw DaemonConfiguration.Problem("--log-level: \(logLevel) is not a log level")

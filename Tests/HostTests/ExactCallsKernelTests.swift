@@ -6,14 +6,7 @@ import Testing
 /// in, and what the call wrote) and every return value, against strace's rendering.
 @Suite("Exact calls against strace (kernel)", .serialized)
 struct ExactCallsKernelTests {
-    static let binary: String = {
-        let directory = try! TestSupport.temporaryDirectory("exact")
-        let output = directory.appending(path: "tawon-exact").path
-        let source = TestSupport.packageRoot.appending(path: "Tests/HostTests/Fixtures/exact.c").path
-        let result = try! TestSupport.run("/usr/bin/env", ["cc", "-O1", "-o", output, source])
-        precondition(result.status == 0, "cc exact.c failed: \(result.stderr)")
-        return output
-    }()
+    static let binary = TestSupport.compileFixture("exact.c", as: "tawon-exact")
     static let functions = [
         "write", "open", "read", "openat", "newfstatat", "getcwd", "pipe2", "uname", "kill", "arch_prctl", "prlimit64",
     ]

@@ -31,6 +31,7 @@ public final class Daemon: @unchecked Sendable {
         builder.streamBufferRecords = configuration.streamBufferRecords
         builder.kernel.ringBufferBytes = UInt32(configuration.ringBufferMegabytes) << 20
         builder.kernel.bufferLimit = UInt32(configuration.bufferLimit)
+        builder.callDeadline = .milliseconds(configuration.callDeadlineMilliseconds)
         pipeline = builder.build()
         metrics = DaemonMetrics()
     }

@@ -37,6 +37,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var bufferLimit = 64
     /// Records each live stream buffers for a slow reader before it drops for that reader.
     public var streamBufferRecords = 4096
+    /// How long a call may block before its entry is published as unfinished.
+    public var callDeadlineMilliseconds = 1000
     public var logLevel: Logger.Level = .info
 
     public init() {}
@@ -77,7 +79,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
 
     static let keys = [
         "taskDirectories", "socketPath", "socketGroup", "outputs", "ringBufferMegabytes", "bufferLimit",
-        "streamBufferRecords", "logLevel",
+        "streamBufferRecords", "callDeadlineMilliseconds", "logLevel",
     ]
 
     private mutating func apply(_ key: String, _ value: Any, source: String) throws {
@@ -101,6 +103,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
         case "streamBufferRecords":
             guard let number = value as? Int else { throw bad("a number of records") }
             streamBufferRecords = number
+        case "callDeadlineMilliseconds":
+            guard let number = value as? Int else { throw bad("a number of milliseconds from 1 to 60000") }
+            callDeadlineMilliseconds = number
         case "logLevel":
             guard let text = value as? String, let level = Logger.Level(rawValue: text) else {
                 throw bad("one of trace, debug, info, notice, warning, error, critical")
@@ -143,6 +148,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
         }
         guard bufferLimit > 0, bufferLimit <= 4095 else { throw Problem("bufferLimit: \(bufferLimit) is not from 1 to 4095") }
         guard streamBufferRecords > 0 else { throw Problem("streamBufferRecords: must be at least 1") }
+        guard (1...60_000).contains(callDeadlineMilliseconds) else {
+            throw Problem("callDeadlineMilliseconds: \(callDeadlineMilliseconds) is not from 1 to 60000")
+        }
         for output in outputs where output.kind == .file && !output.path.hasPrefix("/") {
             throw Problem("outputs: a file output needs an absolute path, found '\(output.path)'")
         }

@@ -86,7 +86,7 @@ extension Dispatcher {
         if record.isExit { return complete(record, functionID: functionID, running: running) }
         let (selected, generation) = selecting(record, running: running)
         guard selected != 0 else { return }
-        deliver(record, functionID: functionID, to: selected, running: running, generation: generation) { $0.functions }
+        deliver(record, functionID: functionID, to: selected, running: running, generation: generation, wholeCalls: false)
         // Instances that want the call whole get it when it returns.
         let whole = running.reduce(UInt64(0)) { mask, directive in
             selected & directive.bit != 0 && directive.wantsWholeCalls(of: functionID) ? mask | directive.bit : mask
@@ -119,27 +119,29 @@ extension Dispatcher {
         return (selected, generation)
     }
 
-    /// Hands the call to the instances of the `directives` that asked for it (`functions` says
-    /// which set of an instance's to look in).
+    /// Hands the call to the instances of the `directives` that asked for it: for its entry
+    /// (hooked functions), or as a whole (`wholeCalls`).
     private func deliver(
         _ record: SyscallRecord, functionID: UInt64, to directives: UInt64, running: [ActiveDirective],
-        generation: UInt64, phase: DeliverableEvent.Phase = .entry, callID: UInt64 = 0,
-        _ functions: (ActiveDirective.Entry) -> FunctionSet
+        generation: UInt64, phase: DeliverableEvent.Phase = .entry, callID: UInt64 = 0, wholeCalls: Bool
     ) {
         // Instances of one task share its registration, so the event is decoded once per task.
-        var decoded: (task: ObjectIdentifier, event: DeliverableEvent)?
+        var decodedFor: ObjectIdentifier?
+        var event: DeliverableEvent?
         for directive in running where directives & directive.bit != 0 {
-            for entry in directive.entries where functions(entry).contains(functionID) {
+            for entry in directive.entries
+            where wholeCalls ? entry.calls.contains(functionID) : entry.functions.contains(functionID) {
                 let task = ObjectIdentifier(entry.instance.task)
-                if decoded?.task != task, let registered = entry.signatures[functionID] {
-                    var event = makeEvent(record, registered, functionID: functionID, processGeneration: generation)
-                    event.phase = phase
-                    event.callID = callID
-                    if phase == .exit { event.returnValue = record.returnValue }
-                    decoded = (task, event)
+                if decodedFor != task {
+                    guard let registered = entry.signatures[functionID] else { continue }
+                    var made = makeEvent(record, registered, functionID: functionID, processGeneration: generation)
+                    made.phase = phase
+                    made.callID = callID
+                    if phase == .exit { made.returnValue = record.returnValue }
+                    event = made
+                    decodedFor = task
                 }
-                guard let event = decoded?.event else { continue }
-                if !entry.instance.deliver(event) { reportFailure(of: entry.instance) }
+                if !entry.instance.deliver(event.unsafelyUnwrapped) { reportFailure(of: entry.instance) }
             }
         }
     }
@@ -150,7 +152,7 @@ extension Dispatcher {
         case .joined(let pending):
             deliver(
                 pending.entry.completed(by: exit), functionID: functionID, to: pending.directives, running: running,
-                generation: pending.generation, phase: .exit, callID: pending.callID) { $0.calls }
+                generation: pending.generation, phase: .exit, callID: pending.callID, wholeCalls: true)
         case .unmatched(let unreturned):
             if let unreturned { publishUnreturned(unreturned, running: running) }
             // No entry was held: the call began before its process was selected (a directive
@@ -170,7 +172,7 @@ extension Dispatcher {
             &- UInt64(callDeadline.components.attoseconds / 1_000_000_000)) {
             deliver(
                 pending.entry, functionID: pending.functionID, to: pending.directives, running: running,
-                generation: pending.generation, phase: .entry, callID: pending.callID) { $0.calls }
+                generation: pending.generation, phase: .entry, callID: pending.callID, wholeCalls: true)
         }
     }
 
@@ -180,7 +182,7 @@ extension Dispatcher {
         guard pending.callID == 0 else { return }
         deliver(
             pending.entry, functionID: pending.functionID, to: pending.directives, running: running,
-            generation: pending.generation, phase: .entry) { $0.calls }
+            generation: pending.generation, phase: .entry, wholeCalls: true)
     }
 
     /// The calls a process had in flight when it ended never return.

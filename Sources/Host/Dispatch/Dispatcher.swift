@@ -18,6 +18,8 @@ public final class Dispatcher: @unchecked Sendable {
     let logger: Logger
     private let configuration: KernelConfiguration
     private let output: @Sendable (EmittedRecord) -> Void
+    /// Whether the outputs read the event a record was emitted for (compact lines, streams).
+    private let outputReadsEvents: Bool
     let statistics: PipelineStatistics
     private let stateLock = NSLock()
     private var directives: [Int: ActiveDirective] = [:] {
@@ -40,8 +42,9 @@ public final class Dispatcher: @unchecked Sendable {
     init(
         catalog: TaskCatalog, configuration: KernelConfiguration, processes: ProcessModel,
         statistics: PipelineStatistics, logger: Logger, callDeadline: Duration = .seconds(1),
-        output: @escaping @Sendable (EmittedRecord) -> Void
+        outputReadsEvents: Bool = true, output: @escaping @Sendable (EmittedRecord) -> Void
     ) {
+        self.outputReadsEvents = outputReadsEvents
         self.catalog = catalog
         self.callDeadline = callDeadline
         self.configuration = configuration
@@ -182,7 +185,8 @@ public final class Dispatcher: @unchecked Sendable {
                 statistics.emitted()
                 destination(record)
             },
-            processInfo: { [processes] pid in processes.snapshot(pid) }, logger: logger)
+            processInfo: { [processes] pid in processes.snapshot(pid) }, logger: logger,
+            attachesEvents: observer != nil || outputReadsEvents)
         do {
             return try TaskInstance(task: task, directiveID: directiveID, options: spec.options, services: services)
         } catch let error as TaskInstanceError {

@@ -9,6 +9,19 @@ public protocol OutputSink: AnyObject, Sendable {
     func write(_ lines: [UInt8])
     /// Releases what it holds; nothing is written afterwards.
     func close()
+    /// Whether a write returns at once (a regular file, /dev/null): such a sink is written on
+    /// the caller's thread while its queue is empty, saving a thread wake-up per batch. Pipes,
+    /// sockets and terminals are written from the queue's thread: their reader may be slow.
+    var writesWithoutWaiting: Bool { get }
+}
+
+/// Whether writes to `descriptor` return without waiting for a reader: a regular file or a
+/// character device that is not a terminal (/dev/null).
+func descriptorWritesWithoutWaiting(_ descriptor: Int32) -> Bool {
+    var status = stat()
+    guard fstat(descriptor, &status) == 0 else { return false }
+    let type = status.st_mode & S_IFMT
+    return type == S_IFREG || (type == S_IFCHR && isatty(descriptor) == 0)
 }
 
 /// How records are printed.
@@ -45,11 +58,13 @@ public enum LineStyle: Hashable, Sendable, CaseIterable {
 /// Writes lines to a file descriptor it does not own (standard output).
 public final class DescriptorSink: OutputSink, @unchecked Sendable {
     public let style: LineStyle
+    public let writesWithoutWaiting: Bool
     private let descriptor: Int32
 
     /// `colored` defaults to whether the descriptor is a terminal.
     public init(descriptor: Int32, format: OutputFormat, colored: Bool? = nil) {
         self.descriptor = descriptor
+        writesWithoutWaiting = descriptorWritesWithoutWaiting(descriptor)
         style = LineStyle(format, colored: colored ?? (isatty(descriptor) == 1))
     }
 

@@ -22,6 +22,10 @@ public final class OutputStage: @unchecked Sendable {
 
     /// Bytes a sink's queue holds before it drops batches.
     public static let defaultSinkQueueBytes = 64 << 20
+    /// A batch is handed to the sinks once it holds this much, besides at each flush: buffers
+    /// of this size are reused by the allocator, where larger ones come fresh from the kernel
+    /// (page faults and zeroing were a tenth of a record's cost).
+    static let batchBytes = 64 << 10
 
     public init(
         sinks: [any OutputSink], streams: DirectiveStreams? = nil, source: OutputSource,
@@ -55,30 +59,41 @@ public final class OutputStage: @unchecked Sendable {
                 default: formatted.2 = range
                 }
             }
-            guard let streams, streams.hasReaders else { return }
-            streams.offer(directiveID: record.directiveID) { format in
-                let style = LineStyle(format, colored: false)
-                if let range = [formatted.0, formatted.1, formatted.2][style.index] {
-                    return String(decoding: pending[style.index].lines.bytes[range], as: UTF8.self)
+            if let streams, streams.hasReaders {
+                streams.offer(directiveID: record.directiveID) { format in
+                    let style = LineStyle(format, colored: false)
+                    if let range = [formatted.0, formatted.1, formatted.2][style.index] {
+                        return String(decoding: pending[style.index].lines.bytes[range], as: UTF8.self)
+                    }
+                    return line(record, style: style)
                 }
-                return line(record, style: style)
             }
+            for style in sinkStyleList where pending[style.index].lines.bytes.count >= Self.batchBytes { handOver(style) }
         }
     }
 
+    /// Whether some output reads the event a record was emitted for: compact lines are made
+    /// from it, and a live reader may ask for them.
+    var readsEvents: Bool { streams != nil || sinkStyles.contains { $0 != .json } }
+
     /// Hands what was formatted since the last flush to the sinks' queues.
     public func flush() {
-        let batches = lock.withLock { () -> [LineStyle: (lines: [UInt8], records: Int)] in
-            var batches: [LineStyle: (lines: [UInt8], records: Int)] = [:]
-            for style in sinkStyles where pending[style.index].records > 0 {
-                batches[style] = (pending[style.index].lines.take(), pending[style.index].records)
-                pending[style.index].records = 0
-            }
-            return batches
+        lock.withLock {
+            for style in sinkStyleList where pending[style.index].records > 0 { handOver(style) }
         }
-        for queue in queues {
-            if let batch = batches[queue.sink.style] { queue.enqueue(batch.lines, records: batch.records) }
+    }
+
+    /// Gives the pending batch of `style` to the queues of its sinks. Call with the lock held.
+    private func handOver(_ style: LineStyle) {
+        var lines = pending[style.index].lines.take()
+        let records = pending[style.index].records
+        pending[style.index].records = 0
+        var allWritten = true
+        for queue in queues where queue.sink.style == style {
+            if queue.enqueue(lines, records: records) != .written { allWritten = false }
         }
+        // Written where they stood: the same storage takes the next batch.
+        if allWritten { pending[style.index].lines.reuse(&lines) }
     }
 
     /// Flushes, ends every live stream, and lets each sink write what it holds: at most

@@ -4,6 +4,7 @@ import Foundation
 /// between batches, so a file passes its limit by at most one batch.
 public final class RotatingFileSink: OutputSink, @unchecked Sendable {
     public let style: LineStyle
+    public let writesWithoutWaiting = true  // a regular file
     private let path: String
     private let maxBytes: Int
     private let maxFiles: Int

@@ -13,6 +13,8 @@ final class SinkQueue: @unchecked Sendable {
     private var queuedBytes = 0
     private var closing = false
     private var finished = false
+    /// A batch is being written (by the thread, or inline by `enqueue`).
+    private var writing = false
     private let droppedRecords = Atomic<UInt64>(0)
 
     init(_ sink: any OutputSink, capacity: Int) {
@@ -26,19 +28,41 @@ final class SinkQueue: @unchecked Sendable {
     /// Records dropped because the queue was full (or still queued when closing gave up).
     var dropped: UInt64 { droppedRecords.load(ordering: .relaxed) }
 
-    /// Queues a batch of `records` whole lines; false (and counted) when there is no room.
+    /// What became of a batch.
+    enum Outcome {
+        /// Written at once on the caller's thread: its storage is free again.
+        case written
+        case queued
+        /// No room: dropped, and counted.
+        case dropped
+    }
+
+    /// Queues a batch of `records` whole lines, or writes it at once where that cannot wait.
     @discardableResult
-    func enqueue(_ lines: [UInt8], records: Int) -> Bool {
+    func enqueue(_ lines: [UInt8], records: Int) -> Outcome {
         condition.lock()
-        defer { condition.unlock() }
         guard !closing, queuedBytes + lines.count <= capacity || batches.isEmpty else {
+            condition.unlock()
             droppedRecords.add(UInt64(records), ordering: .relaxed)
-            return false
+            return .dropped
+        }
+        if sink.writesWithoutWaiting && batches.isEmpty && !writing {
+            // Nothing ahead of it and the write returns at once: no need to wake the thread.
+            writing = true
+            condition.unlock()
+            sink.write(lines)
+            condition.lock()
+            writing = false
+            // The thread waits only for queued batches or for closing: wake it only then.
+            if !batches.isEmpty || closing { condition.broadcast() }
+            condition.unlock()
+            return .written
         }
         batches.append((lines, records))
         queuedBytes += lines.count
         condition.signal()
-        return true
+        condition.unlock()
+        return .queued
     }
 
     /// Writes what is queued, then stops the thread and closes the sink. Gives up after
@@ -60,13 +84,16 @@ final class SinkQueue: @unchecked Sendable {
     private func drain() {
         condition.lock()
         while true {
-            while batches.isEmpty && !closing { condition.wait() }
+            while (batches.isEmpty || writing) && !(closing && !writing && batches.isEmpty) { condition.wait() }
             if batches.isEmpty { break }
             let batch = batches.removeFirst()
             queuedBytes -= batch.lines.count
+            writing = true
             condition.unlock()
             sink.write(batch.lines)
             condition.lock()
+            writing = false
+            condition.broadcast()
         }
         finished = true
         condition.broadcast()

@@ -9,6 +9,8 @@ public struct PipelineBuilder {
     /// Records buffered per live-stream reader; nil: no live streams (an embedded run).
     public var streamBufferRecords: Int?
     public var sinkQueueBytes = OutputStage.defaultSinkQueueBytes
+    /// How long a call may block before its entry is published as unfinished.
+    public var callDeadline: Duration = .seconds(1)
     public var source: OutputSource?
     /// Called with every record besides the sinks (an embedder's own use of them; tests).
     public var observers: [@Sendable (EmittedRecord) -> Void] = []
@@ -27,7 +29,8 @@ public struct PipelineBuilder {
         let statistics = PipelineStatistics()
         let dispatcher = Dispatcher(
             catalog: catalog, configuration: kernel, processes: processes, statistics: statistics,
-            logger: logger, output: { output.accept($0) })
+            logger: logger, callDeadline: callDeadline, outputReadsEvents: output.readsEvents || !observers.isEmpty,
+            output: { output.accept($0) })
         return Pipeline(catalog: catalog, processes: processes, dispatcher: dispatcher, output: output)
     }
 }

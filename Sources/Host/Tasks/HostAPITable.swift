@@ -38,11 +38,11 @@ private func hostEmit(_ context: OpaquePointer?, _ record: UnsafePointer<tawon_r
     }
     var timestamp = record.pointee.timestamp_ns
     if timestamp == 0 { timestamp = UInt64(KernelClock.nanoseconds(CLOCK_REALTIME)) }
-    context.services.emit(
+    context.emit(
         EmittedRecord(
             taskName: context.taskName, directiveID: context.directiveID,
             json: String(decoding: bytes, as: UTF8.self), timestampNanoseconds: timestamp,
-            event: context.eventOfCallingThread))
+            event: context.attachesEvents ? context.eventOfCallingThread : nil))
     return tawon_rc(TAWON_RC_OK)
 }
 

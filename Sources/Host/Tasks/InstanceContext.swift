@@ -10,6 +10,10 @@ final class InstanceContext: @unchecked Sendable {
     /// Registered function ids and their names.
     let registeredFunctions: [UInt64: String]
     let services: TaskServices
+    /// `services.attachesEvents` and `services.emit`, read on the event path without copying
+    /// the services (closures and a logger, retained on every copy).
+    let attachesEvents: Bool
+    let emit: @Sendable (EmittedRecord) -> Void
     private let lock = NSLock()
     private var hooked: [UInt64] = []
     private var calls: [UInt64] = []
@@ -36,6 +40,8 @@ final class InstanceContext: @unchecked Sendable {
         self.directiveID = directiveID
         self.registeredFunctions = registeredFunctions
         self.services = services
+        attachesEvents = services.attachesEvents
+        emit = services.emit
     }
 
     deinit {

@@ -76,6 +76,9 @@ public final class TaskInstance: @unchecked Sendable {
         lock.withLock {
             guard let handle, started else { return false }
             let context = context.takeUnretainedValue()
+            guard context.attachesEvents else {
+                return marshaller.withCEvent(event) { task.descriptor.pointee.on_event!(handle, $0) == tawon_rc(TAWON_RC_OK) }
+            }
             context.beginDelivery(event)
             defer { context.endDelivery() }
             return marshaller.withCEvent(event) { cEvent in

@@ -8,13 +8,18 @@ public struct TaskServices: Sendable {
     /// Looks up a process by pid.
     public var processInfo: @Sendable (UInt32) -> ProcessSnapshot?
     public var logger: Logger
+    /// Whether records carry the event they were emitted for (`EmittedRecord.event`): only
+    /// where something reads it (compact output, live streams, the health check), for it costs
+    /// a copy of the event per record.
+    public var attachesEvents: Bool
 
     public init(
         emit: @escaping @Sendable (EmittedRecord) -> Void,
         processInfo: @escaping @Sendable (UInt32) -> ProcessSnapshot?,
-        logger: Logger
+        logger: Logger, attachesEvents: Bool = true
     ) {
         self.emit = emit
+        self.attachesEvents = attachesEvents
         self.processInfo = processInfo
         self.logger = logger
     }
@@ -31,16 +36,28 @@ public struct EmittedRecord: Sendable, Equatable {
     /// The event the task was handling when it emitted the record (nil for a record from a
     /// thread of its own): what compact output and the health check read, instead of parsing
     /// the task's JSON.
-    public var event: DeliverableEvent?
+    public var event: DeliverableEvent? {
+        get { eventBox?.event }
+        set { eventBox = newValue.map(EventBox.init) }
+    }
+    /// Boxed: records are passed along by value at every stage, and an event is large.
+    private var eventBox: EventBox?
 
     public init(
         taskName: String, directiveID: String, json: String, timestampNanoseconds: UInt64,
         event: DeliverableEvent? = nil
     ) {
-        self.event = event
+        eventBox = event.map(EventBox.init)
         self.taskName = taskName
         self.directiveID = directiveID
         self.json = json
         self.timestampNanoseconds = timestampNanoseconds
     }
+}
+
+/// A `DeliverableEvent` held by reference.
+private final class EventBox: Sendable, Equatable {
+    let event: DeliverableEvent
+    init(_ event: DeliverableEvent) { self.event = event }
+    static func == (a: EventBox, b: EventBox) -> Bool { a.event == b.event }
 }

@@ -55,6 +55,17 @@ enum TestSupport {
                 try String(contentsOfFile: paths[2], encoding: .utf8))
     }
 
+    /// Compiles `Fixtures/SOURCE` with the system C compiler into a private directory as
+    /// `name`; the path of the program.
+    static func compileFixture(_ source: String, as name: String) -> String {
+        let directory = try! temporaryDirectory("fixture")
+        let output = directory.appending(path: name).path
+        let path = packageRoot.appending(path: "Tests/HostTests/Fixtures/\(source)").path
+        let result = try! run("/usr/bin/env", ["cc", "-O1", "-o", output, path])
+        precondition(result.status == 0, "cc \(source) failed: \(result.stderr)")
+        return output
+    }
+
     /// Runs a shell command line (as a README documents it).
     static func shell(_ command: String, in directory: URL) throws -> (status: Int32, stdout: String, stderr: String) {
         try run("/bin/sh", ["-c", command], in: directory)

@@ -5,14 +5,7 @@ import Synchronization
 
 /// A workload program started paused, so a directive can be set up for its pid before it runs.
 final class TracedWorkload: @unchecked Sendable {
-    static let binary: String = {
-        let directory = try! TestSupport.temporaryDirectory("workload")
-        let output = directory.appending(path: "tawon-workload").path
-        let source = TestSupport.packageRoot.appending(path: "Tests/HostTests/Fixtures/workload.c").path
-        let result = try! TestSupport.run("/usr/bin/env", ["cc", "-O1", "-o", output, source])
-        precondition(result.status == 0, "cc workload.c failed: \(result.stderr)")
-        return output
-    }()
+    static let binary = TestSupport.compileFixture("workload.c", as: "tawon-workload")
 
     let process = Process()
     private let input = Pipe()
