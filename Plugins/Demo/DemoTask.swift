@@ -16,7 +16,9 @@ final class DemoTask: TawonTask {
         do { names = try DemoSimulator.names(from: options.string("simulations")) } catch {
             throw TaskError("simulations: \(error)")
         }
-        guard options.int64("interval") > 0 else { throw TaskError("interval: must be at least 1 second") }
+        guard (1...86_400).contains(options.int64("interval")) else {
+            throw TaskError("interval: \(options.int64("interval")) is not a number of seconds from 1 to 86400")
+        }
         loop = DemoLoop(
             names: names, interval: Double(options.int64("interval")),
             report: { pid, outcomes in

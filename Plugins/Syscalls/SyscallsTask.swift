@@ -38,7 +38,9 @@ final class SyscallsTask: TawonTask {
         guard options.isSet("demo") else { return nil }
         let names: [String]
         do { names = try DemoSimulator.names(from: options.string("demo")) } catch { throw TaskError("demo: \(error)") }
-        guard options.int64("demoInterval") > 0 else { throw TaskError("demoInterval: must be at least 1 second") }
+        guard (1...86_400).contains(options.int64("demoInterval")) else {
+            throw TaskError("demoInterval: \(options.int64("demoInterval")) is not a number of seconds from 1 to 86400")
+        }
         return DemoLoop(
             names: names, interval: Double(options.int64("demoInterval")),
             report: { _, outcomes in

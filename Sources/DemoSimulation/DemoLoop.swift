@@ -15,10 +15,13 @@ public final class DemoLoop: @unchecked Sendable {
     private var current: SimulatorRun?
     private var thread: Thread?
     private let finished = DispatchSemaphore(value: 0)
+    /// The longest pause between runs: a longer one (or a NaN) would overflow the timed wait.
+    public static let intervalRange: ClosedRange<TimeInterval> = 0.1...86_400
 
     public init(names: [String], interval: TimeInterval, report: @escaping Report, failure: @escaping Failure) {
         self.names = names
-        self.interval = max(interval, 0.1)
+        self.interval = interval.isFinite ? min(max(interval, Self.intervalRange.lowerBound), Self.intervalRange.upperBound)
+            : Self.intervalRange.upperBound
         self.report = report
         self.failure = failure
     }

@@ -20,6 +20,10 @@ struct HealthCommand: AsyncParsableCommand {
     @OptionGroup var plugins: PluginOptions
     @OptionGroup var daemonOptions: DaemonOptions
 
+    func validate() throws {
+        do { _ = try HealthTimeout.parse(timeout, name: "--timeout") } catch { throw ValidationError(error.description) }
+    }
+
     func run() async throws {
         let report: HealthCheck.Report
         if daemon {
@@ -27,7 +31,7 @@ struct HealthCommand: AsyncParsableCommand {
         } else {
             let logger = bootstrapLogging(level: .critical)  // the reason of a failure is in the report
             report = HealthCheck.runEmbedded(
-                catalog: plugins.loadCatalog(), timeout: .milliseconds(Int(timeout * 1000)), logger: logger)
+                catalog: plugins.loadCatalog(), timeout: try HealthTimeout.parse(timeout, name: "--timeout"), logger: logger)
         }
         if json {
             try printJSON(report)

@@ -10,10 +10,30 @@ public struct ConditionParser {
 
     private var tokens: [Token]
     private var position = 0
+    /// Parentheses and NOTs open around the current token.
+    private var depth = 0
+
+    /// What a condition may hold. Every later stage (evaluation, printing, freeing) walks the
+    /// parsed tree recursively; these bounds keep that recursion far from any thread's stack.
+    public static let maximumLength = 4096
+    public static let maximumTerms = 256
+    public static let maximumNesting = 64
 
     /// Parses `text` or throws a `ConditionError` naming the column and what was expected.
     public static func parse(_ text: String) throws(ConditionError) -> Condition {
-        var parser = ConditionParser(tokens: try tokenize(text))
+        guard text.count <= maximumLength else {
+            throw ConditionError(
+                column: maximumLength + 1, message: "the condition is longer than \(maximumLength) characters")
+        }
+        let tokens = try tokenize(text)
+        let terms = tokens.filter {
+            if case .word(let word) = $0.kind { return !["AND", "OR", "NOT"].contains(word.uppercased()) }
+            return false
+        }
+        if terms.count > maximumTerms {
+            throw ConditionError(column: terms[maximumTerms].column, message: "more than \(maximumTerms) terms")
+        }
+        var parser = ConditionParser(tokens: tokens)
         if case .end = parser.peek.kind {
             throw ConditionError(column: 1, message: "empty condition; expected field:value")
         }
@@ -47,9 +67,19 @@ public struct ConditionParser {
 
     private mutating func parseNot() throws(ConditionError) -> Condition {
         if let column = consumeKeyword("NOT") {
+            try enter(column)
+            defer { depth -= 1 }
             return .not(try operand(after: "NOT", column: column) { (p: inout ConditionParser) throws(ConditionError) in try p.parseNot() })
         }
         return try parsePrimary()
+    }
+
+    /// One level deeper (a parenthesis, a NOT), refused past the limit.
+    private mutating func enter(_ column: Int) throws(ConditionError) {
+        depth += 1
+        if depth > Self.maximumNesting {
+            throw ConditionError(column: column, message: "nested deeper than \(Self.maximumNesting) levels")
+        }
     }
 
     private mutating func parsePrimary() throws(ConditionError) -> Condition {
@@ -57,6 +87,8 @@ public struct ConditionParser {
         switch token.kind {
         case .open:
             position += 1
+            try enter(token.column)
+            defer { depth -= 1 }
             let inner = try parseOr()
             guard case .close = peek.kind else {
                 throw ConditionError(column: token.column, message: "'(' is never closed")

@@ -67,8 +67,12 @@ public enum ControlAPI {
         }
         v1.get("status") { _, _ in daemon.status() }
         v1.get("health") { request, _ -> Response in
-            let timeout = request.uri.queryParameters.get("timeout", as: Double.self) ?? 5
-            let report = await HealthCheck.run(in: daemon.pipeline, timeout: .milliseconds(Int(timeout * 1000)))
+            let timeout: Duration
+            let text: String? = request.uri.queryParameters.get("timeout")
+            do { timeout = try HealthTimeout.parse(text: text) } catch {
+                throw HTTPError(.badRequest, message: "\(error)")
+            }
+            let report = await HealthCheck.run(in: daemon.pipeline, timeout: timeout)
             let body = try JSONEncoder().encode(report)
             return Response(
                 status: report.healthy ? .ok : .serviceUnavailable, headers: [.contentType: "application/json"],

@@ -41,8 +41,10 @@ struct PeerCredentialsMiddleware: RouterMiddleware {
 }
 
 /// `struct ucred` as SO_PEERCRED returns it (glibc shows it to C only with _GNU_SOURCE).
-struct PeerCredentials: Sendable {
-    var pid: pid_t = 0
-    var uid: uid_t = 0
-    var gid: gid_t = 0
+public struct PeerCredentials: Sendable {
+    public var pid: pid_t = 0
+    public var uid: uid_t = 0
+    public var gid: gid_t = 0
+
+    public init() {}
 }

@@ -28,3 +28,25 @@ public struct DirectiveSummary: Sendable, Equatable, Codable {
     /// Syscall numbers hooked.
     public var functions: [Int]
 }
+
+/// User input quoted back in an error: cut to a readable length, control characters escaped,
+/// so a huge or hostile input gives a one-line error, not a copy of itself.
+public enum QuotedInput {
+    public static let limit = 80
+
+    public static func quote(_ text: String) -> String {
+        var clipped = ""
+        for scalar in text.unicodeScalars.prefix(limit) {
+            if scalar.value < 0x20 || scalar.value == 0x7F {
+                clipped += "\\x" + String(scalar.value, radix: 16).leftPadded(to: 2)
+            } else {
+                clipped.unicodeScalars.append(scalar)
+            }
+        }
+        return text.unicodeScalars.count > limit ? clipped + "…" : clipped
+    }
+}
+
+private extension String {
+    func leftPadded(to width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
+}

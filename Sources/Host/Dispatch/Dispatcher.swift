@@ -66,7 +66,9 @@ public final class Dispatcher: @unchecked Sendable {
         let text = request.conditions.trimmingCharacters(in: .whitespaces)
         guard !text.isEmpty else { throw DirectiveError.missingCondition }
         let condition: Condition
-        do { condition = try ConditionParser.parse(text) } catch { throw DirectiveError("-c \"\(text)\": \(error)") }
+        do { condition = try ConditionParser.parse(text) } catch {
+            throw DirectiveError("-c \"\(QuotedInput.quote(text))\": \(error)")
+        }
         guard !request.tasks.isEmpty else { throw DirectiveError("a directive needs at least one task (-t)") }
 
         let id = Identifier.next()

@@ -10,15 +10,15 @@ final class RunningDaemon: @unchecked Sendable {
     let log: String
     var client: DaemonClient { DaemonClient(socketPath: socket) }
 
-    init(_ arguments: [String] = []) async throws {
+    init(_ arguments: [String] = [], socket: String? = nil) async throws {
         directory = try TestSupport.temporaryDirectory("daemon")
-        socket = directory.appending(path: "tawond.sock").path
+        self.socket = socket ?? directory.appending(path: "tawond.sock").path
         log = directory.appending(path: "tawond.log").path
         let tawond = TestSupport.productsDirectory.appending(path: "tawond").path
         let configuration = directory.appending(path: "tawond.yaml").path
         try "# defaults; the flags below set the rest\n".write(toFile: configuration, atomically: true, encoding: .utf8)
         pid = try ChildProcess.spawn(
-            [tawond, "--socket", socket, "--log-level", "notice", "--config", configuration] + arguments,
+            [tawond, "--socket", self.socket, "--log-level", "notice", "--config", configuration] + arguments,
             stderr: .path(log))
         let deadline = ContinuousClock.now + .seconds(20)
         var status: Int32 = 0
