@@ -66,8 +66,10 @@ struct RunCommand: ParsableCommand {
         while !StopSignal.received {
             try pipeline.poll(timeoutMilliseconds: 20)
         }
-        // Whatever is still queued in the ring buffer belongs to the run.
-        while try pipeline.poll(timeoutMilliseconds: 0) > 0 {}
+        // Whatever is still queued in the ring buffer belongs to the run; a traced process that
+        // keeps writing must not keep us from stopping, so the drain has a deadline.
+        let drainUntil = ContinuousClock.now + .seconds(1)
+        while ContinuousClock.now < drainUntil, try pipeline.poll(timeoutMilliseconds: 0) > 0 {}
         pipeline.close()
         printToStandardError("tawonctl: " + Self.summary(pipeline.counters()))
     }

@@ -51,10 +51,18 @@ struct Tawond: AsyncParsableCommand {
                     metadata: ["socket": "\(configuration.socketPath)", "tasks": "\(catalog.tasks.map(\.name))"])
             },
             logger: logger)
-        let services = ServiceGroup(
-            configuration: .init(
-                services: [.init(service: TracingService(daemon: daemon)), .init(service: app)],
-                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        // Shut down in reverse: live streams end first (the control API waits for its
+        // connections), then the API, then tracing. A connection whose reader stopped reading
+        // is cut when the graceful shutdown runs out of time.
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: [
+                .init(service: TracingService(daemon: daemon)), .init(service: app),
+                .init(service: LiveStreamsService(daemon: daemon)),
+            ],
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        groupConfiguration.maximumGracefulShutdownDuration = .seconds(3)
+        groupConfiguration.maximumCancellationDuration = .seconds(1)
+        let services = ServiceGroup(configuration: groupConfiguration)
         try await services.run()
         unlink(configuration.socketPath)
         logger.notice("tawond stopped")

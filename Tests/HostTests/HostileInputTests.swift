@@ -102,3 +102,109 @@ struct HostileInputTests {
         #expect(reclaimed.stop().status == 0)
     }
 }
+
+extension HostileInputTests {
+    @Test("SIGTERM with three live streams (one not reading) exits 0 within 5 s; programs detached; every line whole")
+    func shutdownWithLiveStreams() async throws {
+        try KernelSupport.require()
+        let before = try LoadedPrograms.tawonIDs()
+        let directory = try TestSupport.temporaryDirectory("shutdown")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = directory.appending(path: "events.jsonl").path
+        let daemon = try await RunningDaemon(["--output", "file:\(file)"])
+        let flood = try TracedWorkload(["paced", "100000000"])
+        let directive = try await daemon.client.createDirective(
+            DirectiveCreation(conditions: "process.pid:\(flood.pid)", tasks: ["syscalls|functions:getppid;entryOnly:true"]))
+        let ours = try LoadedPrograms.tawonIDs().subtracting(before)
+        let url = "http://tawond/v1/directives/\(directive.id)/stream"
+        let readers = try (0..<2).map { index in
+            try ChildProcess.spawn(
+                ["/usr/bin/curl", "-s", "-N", "--unix-socket", daemon.socket, url],
+                stdout: .path(directory.appending(path: "stream\(index)").path))
+        }
+        // The third asks for the stream and never reads a byte of it.
+        let silent = try UnixSocketClient(path: daemon.socket)
+        try silent.send("GET /v1/directives/\(directive.id)/stream HTTP/1.1\r\nHost: tawond\r\n\r\n")
+        let connected = ContinuousClock.now + .seconds(10)
+        while try await daemon.client.status().streams.count < 3, ContinuousClock.now < connected {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(try await daemon.client.status().streams.count == 3)
+        let floodThread = Thread { flood.go() }
+        floodThread.start()
+        try await Task.sleep(for: .seconds(2))
+
+        let stopped = daemon.stop()
+        kill(flood.process.processIdentifier, SIGKILL)
+        for reader in readers { _ = ChildProcess.wait(reader) }
+        #expect(stopped.status == 0)
+        #expect(stopped.seconds < 5, "tawond took \(stopped.seconds) s to exit")
+        let deadline = ContinuousClock.now + .seconds(15)  // freed after an RCU-tasks grace period
+        while try !LoadedPrograms.tawonIDs().isDisjoint(with: ours), ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(try LoadedPrograms.tawonIDs().isDisjoint(with: ours))
+        for output in [file] + (0..<2).map({ directory.appending(path: "stream\($0)").path }) {
+            let text = SystemFile.text(output) ?? ""
+            #expect(text.isEmpty || text.hasSuffix("\n"), "\(output) ends mid-line")
+            for line in text.split(separator: "\n") {
+                #expect((try? JSONSerialization.jsonObject(with: Data(line.utf8))) != nil, "\(output): \(line.prefix(80))")
+            }
+        }
+        #expect((SystemFile.text(file) ?? "").count > 1000)
+        silent.close()
+    }
+
+    @Test("tawonctl run stops on the first SIGTERM while the traced process keeps writing, and says what it wrote")
+    func runStopsDuringFlood() throws {
+        try KernelSupport.require()
+        let flood = try TracedWorkload(["getppid", "200000000"])
+        let output = try TestSupport.temporaryDirectory("run-stop")
+        defer { try? FileManager.default.removeItem(at: output) }
+        let errors = output.appending(path: "err").path
+        let run = try ChildProcess.spawn(
+            [tawonctl, "run", "-c", "process.pid:\(flood.pid)", "-t", "syscalls|functions:getppid"],
+            stdout: .path("/dev/null"), stderr: .path(errors))
+        let ready = ContinuousClock.now + .seconds(10)
+        while !(SystemFile.text(errors) ?? "").contains("tracing directive"), ContinuousClock.now < ready { usleep(10_000) }
+        let floodThread = Thread { flood.go() }
+        floodThread.start()
+        sleep(1)
+        let start = ContinuousClock.now
+        kill(run, SIGTERM)
+        let status = ChildProcess.wait(run)
+        let took = ContinuousClock.now - start
+        kill(flood.process.processIdentifier, SIGKILL)
+        #expect(status == 0)
+        #expect(took < .seconds(3), "tawonctl run took \(took) to stop")
+        #expect((SystemFile.text(errors) ?? "").contains("records written"))
+    }
+}
+
+/// A bare client of a Unix socket, for a peer that misbehaves (sends and never reads).
+final class UnixSocketClient {
+    private var descriptor: Int32
+
+    init(path: String) throws {
+        descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(path.utf8)) }
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard connected == 0 else { throw TestFailure("connect \(path): \(String(cString: strerror(errno)))") }
+    }
+
+    func send(_ text: String) throws {
+        let bytes = Array(text.utf8)
+        guard write(descriptor, bytes, bytes.count) == bytes.count else { throw TestFailure("write failed") }
+    }
+
+    func close() {
+        if descriptor >= 0 { Glibc.close(descriptor) }
+        descriptor = -1
+    }
+
+    deinit { close() }
+}

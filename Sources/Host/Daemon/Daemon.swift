@@ -116,6 +116,21 @@ public struct TracingService: Service {
     }
 }
 
+/// Ends every live stream as soon as shutdown begins, so that the control API, which waits for
+/// its open connections, can stop.
+public struct LiveStreamsService: Service {
+    let daemon: Daemon
+
+    public init(daemon: Daemon) {
+        self.daemon = daemon
+    }
+
+    public func run() async throws {
+        try? await gracefulShutdown()
+        daemon.streams.finishAll()
+    }
+}
+
 /// A flag the poll thread checks, and its answer that it has ended.
 final class StopFlag: @unchecked Sendable {
     private let lock = NSLock()
