@@ -15,6 +15,7 @@ struct Tawonctl: AsyncParsableCommand {
             """,
         subcommands: [
             DirectiveCommand.self, RunCommand.self, StatusCommand.self, HealthCommand.self, TaskCommand.self,
+            ProbePluginCommand.self,
         ])
 }
 
@@ -27,7 +28,7 @@ struct PluginOptions: ParsableArguments {
         var logger = Logger(label: "tawon.plugins")
         logger.logLevel = .error  // refusals are shown in the command's own output
         return PluginLoader(
-            searchPath: .standard(configuredDirectories: taskDirectories), logger: logger
+            searchPath: .standard(configuredDirectories: taskDirectories), probe: .besideExecutable(), logger: logger
         ).loadAll()
     }
 }

@@ -37,7 +37,8 @@ struct Tawond: AsyncParsableCommand {
         let logger = Logger(label: "tawond")
         LibbpfLog.install(logger)
         let catalog = PluginLoader(
-            searchPath: .standard(configuredDirectories: configuration.taskDirectories), logger: Logger(label: "tawon.plugins")
+            searchPath: .standard(configuredDirectories: configuration.taskDirectories), probe: .besideExecutable(),
+            logger: Logger(label: "tawon.plugins")
         ).loadAll()
         let daemon = try Daemon(configuration: configuration, catalog: catalog, logger: logger)
         let group = try SocketFile.prepare(configuration.socketPath, group: configuration.socketGroup)

@@ -15,11 +15,17 @@ public enum PluginFileTrust: Sendable {
         geteuid() == 0 ? .requireRootOwned : .any
     }
 
-    /// Returns why `path` must not be loaded, or nil when it may.
+    /// Returns why `path` must not be loaded, or nil when it may: the file, and every directory
+    /// from the one holding it up to `/`, since whoever can write any of them can swap the file.
     func problem(with path: String) -> String? {
         guard case .requireRootOwned = self else { return nil }
-        let directory = (path as NSString).deletingLastPathComponent
-        return Self.problem(with: path, kind: "file") ?? Self.problem(with: directory, kind: "directory")
+        if let problem = Self.problem(with: path, kind: "file") { return problem }
+        var directory = ((path as NSString).resolvingSymlinksInPath as NSString).deletingLastPathComponent
+        while true {
+            if let problem = Self.problem(with: directory, kind: "directory") { return problem }
+            guard directory != "/", !directory.isEmpty else { return nil }
+            directory = (directory as NSString).deletingLastPathComponent
+        }
     }
 
     private static func problem(with path: String, kind: String) -> String? {
@@ -28,7 +34,9 @@ public enum PluginFileTrust: Sendable {
             return "cannot stat \(kind) \(path): \(String(cString: strerror(errno)))"
         }
         let mode = String(status.st_mode & 0o7777, radix: 8)
-        if status.st_mode & (S_IWGRP | S_IWOTH) != 0 {
+        // A sticky directory owned by root (/tmp) lets nobody rename or remove what others own.
+        let stickyRootDirectory = kind == "directory" && status.st_mode & S_ISVTX != 0 && status.st_uid == 0
+        if status.st_mode & (S_IWGRP | S_IWOTH) != 0 && !stickyRootDirectory {
             let who = status.st_mode & S_IWOTH != 0 ? "others" : "group"
             return "\(kind) \(path) is writable by \(who) (mode 0\(mode));"
                 + " refusing to run its code as root"

@@ -7,14 +7,17 @@ import TaskABI
 public struct PluginLoader: Sendable {
     public var searchPath: PluginSearchPath
     public var trust: PluginFileTrust
+    /// Loads each file in a process of its own first; nil: no such test load.
+    public var probe: PluginProbe?
     public var logger: Logger
 
     public init(
         searchPath: PluginSearchPath = .standard(), trust: PluginFileTrust = .forCurrentUser,
-        logger: Logger = Logger(label: "tawon.plugins")
+        probe: PluginProbe? = nil, logger: Logger = Logger(label: "tawon.plugins")
     ) {
         self.searchPath = searchPath
         self.trust = trust
+        self.probe = probe
         self.logger = logger
     }
 
@@ -50,7 +53,8 @@ public struct PluginLoader: Sendable {
         func refuse(_ reason: String) -> PluginRefusal { PluginRefusal(path: path, reason: reason) }
 
         if let problem = trust.problem(with: path) { throw refuse(problem) }
-        if let problem = Self.elfProblem(path) { throw refuse(problem) }
+        if let problem = PluginFileCheck.problem(path) { throw refuse(problem) }
+        if let problem = probe?.problem(with: path) { throw refuse(problem) }
         guard let library = dlopen(path, RTLD_NOW | RTLD_LOCAL) else {
             throw refuse("dlopen failed: \(String(cString: dlerror()))")
         }
@@ -69,16 +73,6 @@ public struct PluginLoader: Sendable {
         return LoadedTask(
             path: path, description: description, abiVersion: version, descriptor: descriptor,
             library: library)
-    }
-
-    /// Says why a file is not an ELF shared object, before dlopen gets a chance to guess.
-    static func elfProblem(_ path: String) -> String? {
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            return "cannot open: \(String(cString: strerror(errno)))"
-        }
-        defer { try? handle.close() }
-        let magic = (try? handle.read(upToCount: 4)) ?? Data()
-        return magic == Data([0x7F, 0x45, 0x4C, 0x46]) ? nil : "not an ELF shared object"
     }
 
     /// Reads the frozen version fields and refuses another major or a newer minor.
