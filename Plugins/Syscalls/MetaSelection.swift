@@ -25,7 +25,14 @@ struct MetaSelection: Equatable {
     init(_ text: String) throws {
         fields = []
         if text.isEmpty { self = .all; return }
-        for selector in text.split(separator: "+").map(String.init) {
+        let selectors = text.split(separator: "+", omittingEmptySubsequences: false).map(String.init)
+        if let empty = selectors.firstIndex(of: "") {
+            throw TaskError("meta: selector \(empty + 1) of \(selectors.count) is empty in '\(text)'")
+        }
+        if selectors.contains("none") && selectors.count > 1 {
+            throw TaskError("meta: 'none' cannot be combined with other selectors ('\(text)')")
+        }
+        for selector in selectors {
             switch selector {
             case "process": fields.formUnion(Field.allCases)
             case "none": continue

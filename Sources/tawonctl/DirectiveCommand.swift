@@ -26,9 +26,9 @@ struct DirectiveCommand: AsyncParsableCommand {
                   tawonctl d sub --detach -c "process.name:*" -t "syscalls|functions:chown;demo:cap_chown"
                 """)
 
-        @Option(name: .customShort("c"), help: "Whose syscalls: a condition such as \"process.name:curl\".")
+        @Option(name: .customShort("c"), parsing: .unconditional, help: "Whose syscalls: a condition such as \"process.name:curl\".")
         var conditions = ""
-        @Option(name: .customShort("t"), help: "A task and its options: \"TASK|name:value;name:value\" (repeatable).")
+        @Option(name: .customShort("t"), parsing: .unconditionalSingleValue, help: "A task and its options: \"TASK|name:value;name:value\" (repeatable).")
         var tasks: [String] = []
         @Option(help: "json (one envelope per line) or compact (strace-like lines).") var output: OutputFormat = .json
         @Flag(help: "Leave the directive running and print its ID.") var detach = false

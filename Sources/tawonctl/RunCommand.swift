@@ -16,17 +16,17 @@ struct RunCommand: ParsableCommand {
               echo "openat+read" | tawonctl run -c "process.name:cat" -t "syscalls|functions:@-"
             """)
 
-    @Option(name: .customShort("c"), help: "Whose syscalls: a condition such as \"process.name:curl\".")
+    @Option(name: .customShort("c"), parsing: .unconditional, help: "Whose syscalls: a condition such as \"process.name:curl\".")
     var conditions = ""
 
-    @Option(name: .customShort("t"), help: "A task and its options: \"TASK|name:value;name:value\" (repeatable).")
+    @Option(name: .customShort("t"), parsing: .unconditionalSingleValue, help: "A task and its options: \"TASK|name:value;name:value\" (repeatable).")
     var tasks: [String] = []
 
     @Option(help: "json (one envelope per line) or compact (strace-like lines).")
     var output: OutputFormat = .json
 
     @Option(help: "Bytes captured of write/send buffers.")
-    var bufferLimit: UInt32 = 64
+    var bufferLimit: Int = 64
 
     @Option(name: .customLong("ring-buffer-mb"), help: "Kernel ring buffer size in MiB (a power of two).")
     var ringBufferMegabytes: UInt32 = 16
@@ -43,6 +43,10 @@ struct RunCommand: ParsableCommand {
                 throw ValidationError("\(error)")
             }
         }
+        let limits = KernelConfiguration.bufferLimitRange
+        guard limits.contains(bufferLimit) else {
+            throw ValidationError("--buffer-limit: \(bufferLimit) is not from \(limits.lowerBound) to \(limits.upperBound)")
+        }
         guard ringBufferMegabytes > 0, ringBufferMegabytes <= 1024, ringBufferMegabytes.nonzeroBitCount == 1 else {
             throw ValidationError("--ring-buffer-mb: \(ringBufferMegabytes) is not a power of two from 1 to 1024")
         }
@@ -52,12 +56,15 @@ struct RunCommand: ParsableCommand {
         var builder = PipelineBuilder(catalog: plugins.loadCatalog(), logger: logger)
         builder.callDeadline = .milliseconds(callDeadlineMilliseconds)
         builder.sinks = [DescriptorSink(descriptor: STDOUT_FILENO, format: output)]
-        builder.kernel.bufferLimit = bufferLimit
+        builder.kernel.bufferLimit = UInt32(bufferLimit)
         builder.kernel.ringBufferBytes = ringBufferMegabytes << 20
         let pipeline = builder.build()
         let directive: DirectiveSummary
         do {
             directive = try pipeline.add(DirectiveRequest(conditions: conditions, tasks: specs))
+        } catch let error as DirectiveError where error.isEnvironmental {
+            printToStandardError("tawonctl run: \(error)")
+            throw ExitCode(1)
         } catch let error as DirectiveError {
             throw ValidationError(error.description)
         }

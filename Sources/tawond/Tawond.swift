@@ -120,25 +120,10 @@ enum SocketFile {
     }
 
     /// The pid of the process accepting connections on the socket at `path`, or nil when none
-    /// does (connection refused: a stale socket).
+    /// does (a stale socket).
     static func liveHolder(of path: String) -> pid_t? {
-        let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard descriptor >= 0 else { return nil }
-        defer { close(descriptor) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8.prefix(MemoryLayout.size(ofValue: address.sun_path) - 1))
-        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes) }
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
-        guard connected == 0 else { return nil }
-        var credentials = PeerCredentials()
-        var length = socklen_t(MemoryLayout<PeerCredentials>.size)
-        guard getsockopt(descriptor, SOL_SOCKET, SO_PEERCRED, &credentials, &length) == 0 else { return -1 }
-        return credentials.pid
+        if case .answered(let pid) = UnixSocketProbe.probe(path) { return pid }
+        return nil
     }
 
     static func restrict(_ path: String, group: gid_t?) {

@@ -75,11 +75,11 @@ struct DecodingTests {
         let spec = try TaskSpec.parse("syscalls|functions:@\(file);compact:true")
         #expect(try FunctionFileExpansion.expand(spec).options.first?.value == "read+write+sendto+recvfrom")
         let stdin = try FunctionFileExpansion.expand(
-            try TaskSpec.parse("syscalls|functions:@-"), readStandardInput: { "send_msg+recv_msg+read+write+open\n" })
+            try TaskSpec.parse("syscalls|functions:@-"), readStandardInput: { Array("send_msg+recv_msg+read+write+open\n".utf8) })
         #expect(stdin.options.first?.value == "send_msg+recv_msg+read+write+open")
         #expect(throws: DirectiveError(
             "functions:@-: ALL cannot be read from a file; use functions:ALL or list the names"))
-        { try FunctionFileExpansion.expand(try TaskSpec.parse("syscalls|functions:@-"), readStandardInput: { "ALL" }) }
+        { try FunctionFileExpansion.expand(try TaskSpec.parse("syscalls|functions:@-"), readStandardInput: { Array("ALL".utf8) }) }
         #expect(throws: DirectiveError.self) {
             try FunctionFileExpansion.expand(try TaskSpec.parse("syscalls|functions:@/nonexistent/file"))
         }

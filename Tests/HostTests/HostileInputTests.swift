@@ -208,3 +208,84 @@ final class UnixSocketClient {
 
     deinit { close() }
 }
+
+extension HostileInputTests {
+    @Test("functions:@/dev/zero is refused past 1 MiB; a NUL byte in a name list is refused with its place")
+    func functionLists() throws {
+        let start = ContinuousClock.now
+        let zero = try TestSupport.run(tawonctl, ["run", "-c", "process.name:x", "-t", "syscalls|functions:@/dev/zero"])
+        #expect(ContinuousClock.now - start < .seconds(5))
+        #expect(zero.status == 64)
+        #expect(zero.stderr.contains("holds more than 1 MiB"))
+        let directory = try TestSupport.temporaryDirectory("names")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = directory.appending(path: "names").path
+        try Data("read+write\0open".utf8).write(to: URL(fileURLWithPath: file))
+        let nul = try TestSupport.run(tawonctl, ["run", "-c", "process.name:x", "-t", "syscalls|functions:@\(file)"])
+        #expect(nul.status == 64)
+        #expect(nul.stderr.contains("a NUL byte at byte 11"))
+    }
+
+    @Test("meta selectors: an empty one and none with others are refused")
+    func metaSelectors() throws {
+        let syscalls = try #require(BuiltTasks.catalog.task(named: "syscalls"))
+        for (meta, reason) in [("process.pid+", "selector 2 of 2 is empty"), ("none+process", "'none' cannot be combined")] {
+            do {
+                _ = try TaskInstance(
+                    task: syscalls, directiveID: "d", options: [("functions", "read"), ("meta", meta)],
+                    services: RecordCollector().services())
+                Issue.record("meta:\(meta) was accepted")
+            } catch {
+                #expect("\(error)".contains(reason), "meta:\(meta): \(error)")
+            }
+        }
+        #expect(throws: TaskInstanceError("syscalls: option 'functions': a NUL byte at byte 5")) {
+            try TaskInstance(task: syscalls, directiveID: "d", options: [("functions", "read\0write")], services: RecordCollector().services())
+        }
+    }
+
+    @Test("tawonctl run: --buffer-limit out of 1-4095 and a condition starting with '-' get their own errors")
+    func commandLineValues() throws {
+        for limit in ["0", "4096", "4294967295", "-1"] {
+            let result = try TestSupport.run(tawonctl, ["run", "--buffer-limit", limit, "-c", "process.name:x", "-t", "syscalls|functions:read"])
+            #expect(result.status == 64, "--buffer-limit \(limit)")
+            #expect(result.stderr.contains("--buffer-limit"), "--buffer-limit \(limit): \(result.stderr)")
+        }
+        let dash = try TestSupport.run(tawonctl, ["run", "-c", "-process.name:x", "-t", "syscalls|functions:read"])
+        #expect(dash.status == 64)
+        #expect(!dash.stderr.contains("Missing value"))
+        #expect(dash.stderr.contains("-process.name"), "\(dash.stderr)")
+    }
+
+    @Test("tawonctl fails within 2 s, saying why, when no daemon answers; an unknown route gets a JSON reason")
+    func unreachableDaemonAndUnknownRoutes() async throws {
+        try KernelSupport.require()
+        let start = ContinuousClock.now
+        let missing = try TestSupport.run(tawonctl, ["status", "--socket", "/nonexistent/tawond.sock"])
+        #expect(ContinuousClock.now - start < .seconds(2))
+        #expect(missing.status == 1)
+        #expect(missing.stderr.contains("cannot reach tawond at /nonexistent/tawond.sock: No such file or directory"))
+
+        let daemon = try await RunningDaemon()
+        let unknown = try TestSupport.run(
+            "/usr/bin/curl", ["-s", "-w", "\n%{http_code}", "--unix-socket", daemon.socket, "http://tawond/v1/nothing-here"])
+        #expect(unknown.stdout.hasSuffix("\n404"))
+        #expect(unknown.stdout.contains("no resource GET") && unknown.stdout.contains("nothing-here"), "\(unknown.stdout)")
+        // Forbidden by the socket file's mode: fails at once too.
+        let forbidden = try TestSupport.run(
+            "/usr/bin/setpriv", ["--reuid=nobody", "--regid=nogroup", "--clear-groups", tawonctl, "status", "--socket", daemon.socket])
+        #expect(forbidden.status == 1)
+        #expect(forbidden.stderr.contains("Permission denied"), "\(forbidden.stderr)")
+        #expect(daemon.stop().status == 0)
+    }
+
+    @Test("tawonctl run without the privilege to load BPF exits 1 with the reason, not the usage text")
+    func runWithoutPrivilege() throws {
+        try KernelSupport.require()
+        let result = try TestSupport.run(
+            "/usr/bin/setpriv", ["--reuid=nobody", "--regid=nogroup", "--clear-groups", tawonctl, "run", "-c", "process.name:x", "-t", "syscalls|functions:read"])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("cannot start tracing"))
+        #expect(!result.stderr.contains("USAGE"))
+    }
+}

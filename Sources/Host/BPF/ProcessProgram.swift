@@ -112,6 +112,8 @@ public final class ProcessProgram {
 public struct KernelConfiguration: Sendable, Equatable {
     /// Bytes of a write/send buffer captured (the seed's default: 64).
     public var bufferLimit: UInt32 = 64
+    /// What `bufferLimit` may be: the BPF program reads at most this much of one buffer.
+    public static let bufferLimitRange: ClosedRange<Int> = 1...4095
     /// Ring buffer size in bytes (a power of two, at least a page).
     public var ringBufferBytes: UInt32 = 16 << 20
     /// Wake the reader once this many bytes wait; it also polls on a timer.

@@ -38,6 +38,7 @@ public enum ControlAPI {
     public static func router(daemon: Daemon, group: gid_t?) -> Router<ControlContext> {
         let router = Router(context: ControlContext.self)
         router.add(middleware: PeerCredentialsMiddleware(group: group))
+        router.add(middleware: UnknownRouteMiddleware())
         let v1 = router.group("v1")
         v1.get("directives") { _, _ in DirectiveList(directives: daemon.pipeline.summaries) }
         v1.post("directives") { request, context -> EditedResponse<DirectiveSummary> in

@@ -50,6 +50,7 @@ public struct DaemonClient: Sendable {
     /// Calls `line` with each line of a directive's live stream until it ends or the task is
     /// cancelled.
     public func stream(_ id: String, format: OutputFormat, line: (String) -> Void) async throws {
+        try checkReachable()
         var request = HTTPClientRequest(url: try url("/v1/directives/\(id)/stream?format=\(format.rawValue)"))
         request.method = .GET
         let response = try await HTTPClient.shared.execute(request, timeout: .hours(24 * 365))
@@ -79,6 +80,7 @@ public struct DaemonClient: Sendable {
     }
 
     private func exchange(_ method: HTTPMethod, _ path: String, body: Data?) async throws -> (HTTPResponseStatus, Data) {
+        try checkReachable()
         var request = HTTPClientRequest(url: try url(path))
         request.method = method
         if let body {
@@ -94,6 +96,14 @@ public struct DaemonClient: Sendable {
             throw Failure(description: "cannot reach tawond at \(socketPath): \(error)")
         } catch let error as IOError {
             throw Failure(description: "cannot reach tawond at \(socketPath): \(error.description)")
+        }
+    }
+
+    /// Fails at once, with the reason, when nothing answers on the socket (no daemon, no
+    /// permission): the HTTP client would take its whole timeout to say so.
+    private func checkReachable() throws {
+        if case .failed(let reason) = UnixSocketProbe.probe(socketPath) {
+            throw Failure(description: "cannot reach tawond at \(socketPath): \(reason)")
         }
     }
 

@@ -146,7 +146,10 @@ public struct DaemonConfiguration: Sendable, Equatable {
         guard ringBufferMegabytes > 0, ringBufferMegabytes <= 1024, ringBufferMegabytes.nonzeroBitCount == 1 else {
             throw Problem("ringBufferMegabytes: \(ringBufferMegabytes) is not a power of two from 1 to 1024")
         }
-        guard bufferLimit > 0, bufferLimit <= 4095 else { throw Problem("bufferLimit: \(bufferLimit) is not from 1 to 4095") }
+        let limits = KernelConfiguration.bufferLimitRange
+        guard limits.contains(bufferLimit) else {
+            throw Problem("bufferLimit: \(bufferLimit) is not from \(limits.lowerBound) to \(limits.upperBound)")
+        }
         guard streamBufferRecords > 0 else { throw Problem("streamBufferRecords: must be at least 1") }
         guard (1...60_000).contains(callDeadlineMilliseconds) else {
             throw Problem("callDeadlineMilliseconds: \(callDeadlineMilliseconds) is not from 1 to 60000")

@@ -12,7 +12,12 @@ public struct DirectiveRequest: Sendable, Equatable {
 /// A directive the host refused, in one line that says what was wrong and where.
 public struct DirectiveError: Error, Equatable, CustomStringConvertible {
     public let description: String
-    public init(_ description: String) { self.description = description }
+    /// The request was fine but the machine could not run it (no privilege to load BPF...).
+    public let isEnvironmental: Bool
+    public init(_ description: String, isEnvironmental: Bool = false) {
+        self.description = description
+        self.isEnvironmental = isEnvironmental
+    }
 
     /// The seed's rule: tasks do not run without a condition.
     public static let missingCondition = DirectiveError(

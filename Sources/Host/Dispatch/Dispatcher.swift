@@ -94,7 +94,7 @@ public final class Dispatcher: @unchecked Sendable {
                 try? uninstall(directive, from: source)
                 if allDirectives().isEmpty { unloadLocked() }
                 for entry in directive.entries { entry.instance.stop() }
-                throw error as? DirectiveError ?? DirectiveError("cannot start directive: \(error)")
+                throw error as? DirectiveError ?? DirectiveError("cannot start directive: \(error)", isEnvironmental: true)
             }
         }
         logger.info("directive started", metadata: ["directive.id": "\(id)", "directive.conditions": "\(text)"])
@@ -209,7 +209,7 @@ public final class Dispatcher: @unchecked Sendable {
             kernel = source
             return source
         } catch {
-            throw DirectiveError("cannot start tracing: \(error)")
+            throw DirectiveError("cannot start tracing: \(error)", isEnvironmental: true)
         }
     }
 

@@ -20,6 +20,11 @@ struct TaskOptionValues {
         }
         for option in description.options {
             let given = given.first { $0.name == option.name }?.value
+            // A task reads option values as C strings: a NUL would silently cut them short.
+            if let given, let zero = given.utf8.firstIndex(of: 0) {
+                let position = given.utf8.distance(from: given.utf8.startIndex, to: zero) + 1
+                throw TaskInstanceError("\(description.name): option '\(option.name)': a NUL byte at byte \(position)")
+            }
             guard let text = given ?? option.defaultValue else {
                 entries.append(Entry(option: option, text: "", isSet: false, value: nil))
                 continue
