@@ -21,7 +21,8 @@ struct StatusCommand: AsyncParsableCommand {
             directives: \(status.directives.count); stream readers: \(status.streams.count)
             records: \(status.events.received) received, \(status.events.written) written
             lost: \(status.drops.ringBufferFull) ring buffer full, \(status.drops.taskFailures) task failures, \
-            \(status.drops.streamReaders) for slow stream readers
+            \(status.drops.streamReaders) for slow stream readers, \(status.drops.sinkQueueFull) for slow outputs
+            capabilities: \(status.capabilities.joined(separator: ", "))
             """)
     }
 }

@@ -26,8 +26,25 @@ struct Tawond: AsyncParsableCommand {
     var callDeadlineMilliseconds: Int?
     @Option(help: "trace, debug, info, notice, warning, error or critical.") var logLevel: String?
 
+    /// Parses the command line and drops privileges on the main thread, before anything has
+    /// started a thread: capabilities are per thread, and new threads inherit their creator's.
+    static func main() async {
+        do {
+            guard let command = try parseAsRoot() as? Tawond else { return }
+            let configuration = try command.settings()
+            let privileges = Result { try PrivilegeDrop.apply(keeping: requiredCapabilities(configuration)) }
+            try await command.serve(configuration, privileges: privileges)
+        } catch {
+            exit(withError: error)
+        }
+    }
+
     func run() async throws {
         let configuration = try settings()
+        try await serve(configuration, privileges: Result { try PrivilegeDrop.apply(keeping: Self.requiredCapabilities(configuration)) })
+    }
+
+    func serve(_ configuration: DaemonConfiguration, privileges: Result<[String], any Error>) async throws {
         let level = configuration.logLevel
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -35,6 +52,12 @@ struct Tawond: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "tawond")
+        switch privileges {
+        case .success(let kept):
+            logger.notice("dropped every capability but \(kept.joined(separator: ", "))")
+        case .failure(let error):
+            logger.warning("could not drop capabilities: \(error)")
+        }
         LibbpfLog.install(logger)
         let catalog = PluginLoader(
             searchPath: .standard(configuredDirectories: configuration.taskDirectories), probe: .besideExecutable(),
@@ -67,6 +90,11 @@ struct Tawond: AsyncParsableCommand {
         try await services.run()
         unlink(configuration.socketPath)
         logger.notice("tawond stopped")
+    }
+
+    /// What tawond's work needs, and nothing more (see PrivilegeDrop.required).
+    static func requiredCapabilities(_ configuration: DaemonConfiguration) -> [Int32] {
+        PrivilegeDrop.required(socketGroup: !configuration.socketGroup.isEmpty).map(\.capability)
     }
 
     /// The file's settings with the flags applied.

@@ -51,7 +51,8 @@ public final class Daemon: @unchecked Sendable {
                 ringBufferFull: counters.kernel.ringBufferFull, taskFailures: counters.taskFailures,
                 streamReaders: counters.output.streamReaders, sinkQueueFull: counters.output.sinkQueueFull,
                 unreadableArguments: counters.kernel.captureFaults, heldUndecided: counters.kernel.heldUndecided),
-            streams: streams.current.map { .init(id: $0.id, directiveID: $0.directiveID, sent: $0.sent, dropped: $0.dropped) })
+            streams: streams.current.map { .init(id: $0.id, directiveID: $0.directiveID, sent: $0.sent, dropped: $0.dropped) },
+            capabilities: PrivilegeDrop.held())
     }
 }
 
@@ -84,6 +85,8 @@ public struct DaemonStatus: Codable, Sendable {
     public var events: Events
     public var drops: Drops
     public var streams: [Stream]
+    /// The capabilities tawond holds (its effective set).
+    public var capabilities: [String]
 }
 
 /// Polls the pipeline on a thread of its own; at shutdown stops it, detaches every BPF program

@@ -55,8 +55,15 @@ public struct DaemonConfiguration: Sendable, Equatable {
             if required { throw Problem("\(path): no such file") }
             return DaemonConfiguration()
         }
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw Problem("\(path): cannot read it")
+        // Read with a bound, as any file: /dev/null is an empty configuration, /dev/zero no hang.
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw Problem("\(path): cannot read it: \(String(cString: strerror(errno)))") }
+        defer { close(descriptor) }
+        guard let bytes = try? FunctionFileExpansion.readBounded(descriptor, path) else {
+            throw Problem("\(path): cannot read it, or it holds more than 1 MiB")
+        }
+        guard let text = String(validating: bytes, as: UTF8.self), !text.contains("\0") else {
+            throw Problem("\(path): not UTF-8 text")
         }
         do { return try parse(text, source: path) } catch let problem as Problem { throw problem } catch {
             throw Problem("\(path): \(error)")
