@@ -82,6 +82,102 @@ static __always_inline void read_arguments(struct pt_regs *regs, bool compat, __
     }
 }
 
+/* socketcall's calls (SYS_SOCKET = 1 ... SYS_SENDMMSG = 20): the i386 number of the call each
+ * carries, and how many arguments it reads from the array. */
+#define SOCKETCALL_LAST 20
+static const __u16 socketcall_numbers[SOCKETCALL_LAST + 1] = {
+    0, 359, 361, 362, 363, SYSCALLS_I386_ACCEPT, 367, 368, 360, SYSCALLS_I386_SEND, SYSCALLS_I386_RECV,
+    369, 371, 373, 366, 365, 370, 372, 364, 337, 345,
+};
+static const __u8 socketcall_arguments[SOCKETCALL_LAST + 1] = {
+    0, 3, 3, 3, 2, 3, 3, 3, 4, 4, 4, 6, 6, 2, 5, 5, 3, 3, 4, 5, 4,
+};
+
+static __always_inline void set_arguments(__u64 *args, __u64 a0, __u64 a1, __u64 a2, __u64 a3, __u64 a4)
+{
+    args[0] = a0;
+    args[1] = a1;
+    args[2] = a2;
+    args[3] = a3;
+    args[4] = a4;
+    args[5] = 0;
+}
+
+/*
+ * A 32-bit socketcall(call, args) or ipc(call, first, second, third, ptr, fifth) as the call it
+ * carries, with that call's own arguments, unpacked as the kernel unpacks them. Returns the
+ * number to report: the multiplexer's own when the call inside is not one the kernel knows.
+ */
+static __always_inline long demultiplexed(long id, __u64 *args)
+{
+    if (id == SYSCALLS_I386_SOCKETCALL) {
+        __u32 call = args[0];
+        if (call == 0 || call > SOCKETCALL_LAST)
+            return id;
+        __u32 values[6] = {};
+        __u32 size = socketcall_arguments[call] * sizeof(__u32);
+        /* The compiler knows the table's values and would drop the bound the verifier needs. */
+        asm volatile("" : "+r"(size));
+        if (size > sizeof(values) || bpf_probe_read_user(values, size, (void *)args[1]) < 0)
+            return id;
+        set_arguments(args, values[0], values[1], values[2], values[3], values[4]);
+        args[5] = values[5];
+        return socketcall_numbers[call];
+    }
+    if (id != SYSCALLS_I386_IPC)
+        return id;
+    __u32 call = args[0] & 0xffff, version = args[0] >> 16;
+    __u64 first = args[1], second = args[2], third = args[3], ptr = args[4], fifth = args[5];
+    __u32 pointed[2] = {};
+    switch (call) {
+    case 1: /* SEMOP */
+        set_arguments(args, first, ptr, second, 0, 0);
+        return SYSCALLS_I386_SEMOP;
+    case 2: /* SEMGET */
+        set_arguments(args, first, second, third, 0, 0);
+        return 393;
+    case 3: /* SEMCTL: the union semun is read from ptr */
+        if (bpf_probe_read_user(pointed, sizeof(__u32), (void *)ptr) < 0)
+            return id;
+        set_arguments(args, first, second, third, pointed[0], 0);
+        return 394;
+    case 4: /* SEMTIMEDOP */
+        set_arguments(args, first, ptr, second, fifth, 0);
+        return SYSCALLS_I386_SEMTIMEDOP;
+    case 11: /* MSGSND */
+        set_arguments(args, first, ptr, second, third, 0);
+        return 400;
+    case 12: /* MSGRCV: version 0 passes { msgp, msgtyp } at ptr */
+        if (version == 0) {
+            if (bpf_probe_read_user(pointed, sizeof(pointed), (void *)ptr) < 0)
+                return id;
+            set_arguments(args, first, pointed[0], second, pointed[1], third);
+        } else {
+            set_arguments(args, first, ptr, second, fifth, third);
+        }
+        return 401;
+    case 13: /* MSGGET */
+        set_arguments(args, first, second, 0, 0, 0);
+        return 399;
+    case 14: /* MSGCTL */
+        set_arguments(args, first, second, ptr, 0, 0);
+        return 402;
+    case 21: /* SHMAT */
+        set_arguments(args, first, ptr, second, 0, 0);
+        return 397;
+    case 22: /* SHMDT */
+        set_arguments(args, ptr, 0, 0, 0, 0);
+        return 398;
+    case 23: /* SHMGET */
+        set_arguments(args, first, second, third, 0, 0);
+        return 395;
+    case 24: /* SHMCTL */
+        set_arguments(args, first, second, ptr, 0, 0);
+        return 396;
+    }
+    return id;
+}
+
 /* Direct BTF loads (CO-RE relocated): no helper calls on the hot path. */
 static __always_inline void read_capabilities(struct task_struct *task,
                                               struct syscalls_event_header *h)
@@ -95,7 +191,7 @@ static __always_inline void read_capabilities(struct task_struct *task,
 }
 
 static __always_inline void fill_header(struct syscalls_event_header *h, __u16 kind, struct task_struct *task,
-                                        struct pt_regs *regs, long id, __u64 pid_tgid,
+                                        const __u64 *args, long id, __u64 pid_tgid,
                                         bool compat, __u64 directives, long ret)
 {
     fill_record_header(&h->header, kind, sizeof(*h), pid_tgid >> 32, (__u32)pid_tgid, directives);
@@ -105,7 +201,7 @@ static __always_inline void fill_header(struct syscalls_event_header *h, __u16 k
     h->capture_count = 0;
     h->data_length = 0;
     bpf_get_current_comm(h->comm, sizeof(h->comm));
-    read_arguments(regs, compat, h->args);
+    __builtin_memcpy(h->args, args, sizeof(h->args));
     read_capabilities(task, h);
 }
 
@@ -200,7 +296,7 @@ static __always_inline bool plan_captures(struct syscalls_capture_plan *plan)
  * Sends one record of a hooked call: built in place in the ring buffer when nothing is to be
  * captured (the fast path), else in the per-CPU scratch record and copied at its real size.
  */
-static __always_inline void report_call(__u16 kind, struct task_struct *task, struct pt_regs *regs, long id,
+static __always_inline void report_call(__u16 kind, struct task_struct *task, const __u64 *args, long id,
                                         __u64 pid_tgid, bool compat, __u64 directives, long ret,
                                         struct syscalls_capture_plan *plan)
 {
@@ -212,7 +308,7 @@ static __always_inline void report_call(__u16 kind, struct task_struct *task, st
             count_lost();
             return;
         }
-        fill_header(h, kind, task, regs, id, pid_tgid, compat, directives, ret);
+        fill_header(h, kind, task, args, id, pid_tgid, compat, directives, ret);
         bpf_ringbuf_submit(h, flags);
         return;
     }
@@ -220,7 +316,7 @@ static __always_inline void report_call(__u16 kind, struct task_struct *task, st
     struct syscalls_event *e = bpf_map_lookup_elem(&scratch, &zero);
     if (!e)
         return;
-    fill_header(&e->h, kind, task, regs, id, pid_tgid, compat, directives, ret);
+    fill_header(&e->h, kind, task, args, id, pid_tgid, compat, directives, ret);
     capture_arguments(e, plan);
     __u64 size = offsetof(struct syscalls_event, data) + e->h.data_length;
     if (size > sizeof(*e))
@@ -264,13 +360,17 @@ int BPF_PROG(syscalls_sys_enter, struct pt_regs *regs, long id)
         return 0;
     struct task_struct *task = bpf_get_current_task_btf();
     bool compat = (task->thread_info.status & TS_COMPAT) != 0;
+    __u64 args[SYSCALLS_ARGS];
+    read_arguments(regs, compat, args);
+    if (compat)
+        id = demultiplexed(id, args);
     if (id < 0 || id >= SYSCALLS_TABLE_SIZE)
         return 0;
     __u32 key = (__u32)id + (compat ? SYSCALLS_COMPAT_BASE : 0);
     __u64 directives = wanted_by(watching, &hooked_syscalls, tgid, key, true);
     if (!directives)
         return 0;
-    report_call(TAWON_RECORD_SYSCALL_ENTER, task, regs, id, pid_tgid, compat, directives, 0,
+    report_call(TAWON_RECORD_SYSCALL_ENTER, task, args, id, pid_tgid, compat, directives, 0,
                 bpf_map_lookup_elem(&capture_plans, &key));
     return 0;
 }
@@ -290,6 +390,10 @@ int BPF_PROG(syscalls_sys_exit, struct pt_regs *regs, long ret)
     struct task_struct *task = bpf_get_current_task_btf();
     bool compat = (task->thread_info.status & TS_COMPAT) != 0;
     long id = regs->orig_ax;
+    __u64 args[SYSCALLS_ARGS];
+    read_arguments(regs, compat, args);
+    if (compat)
+        id = demultiplexed(id, args);
     if (id < 0 || id >= SYSCALLS_TABLE_SIZE)
         return 0;
     __u32 key = (__u32)id + (compat ? SYSCALLS_COMPAT_BASE : 0);
@@ -297,7 +401,7 @@ int BPF_PROG(syscalls_sys_exit, struct pt_regs *regs, long ret)
     __u64 directives = wanted_by(watching, &exit_hooked_syscalls, tgid, key, false);
     if (!directives)
         return 0;
-    report_call(TAWON_RECORD_SYSCALL_EXIT, task, regs, id, pid_tgid, compat, directives, ret,
+    report_call(TAWON_RECORD_SYSCALL_EXIT, task, args, id, pid_tgid, compat, directives, ret,
                 bpf_map_lookup_elem(&exit_plans, &key));
     return 0;
 }

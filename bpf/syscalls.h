@@ -13,6 +13,15 @@
 #define SYSCALLS_TABLE_SIZE 512
 #define SYSCALLS_COMPAT_BASE 512
 #define SYSCALLS_MAX_CAPTURES 4
+/* A 32-bit process's socketcall and ipc are reported as the call they carry, under its i386
+ * number; the calls that exist on i386 only inside them get numbers after the i386 table. */
+#define SYSCALLS_I386_SOCKETCALL 102
+#define SYSCALLS_I386_IPC 117
+#define SYSCALLS_I386_ACCEPT 500
+#define SYSCALLS_I386_SEND 501
+#define SYSCALLS_I386_RECV 502
+#define SYSCALLS_I386_SEMOP 503
+#define SYSCALLS_I386_SEMTIMEDOP 504
 /* Captured user memory: each capture starts below HALF and reads at most HALF bytes. */
 #define SYSCALLS_CAPTURE_AREA 8192
 #define SYSCALLS_CAPTURE_HALF 4096

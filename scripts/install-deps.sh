@@ -10,6 +10,7 @@ packages=(
   podman runc      # container tests run a real container
   busybox-static   # ...from an image of busybox
   gcc          # builds C task plugins (examples/hello-task, test fixtures)
+  gcc-multilib # builds the 32-bit test program (-m32)
   curl         # daemon tests talk to the control socket as a user would
   libc6-dev
   pkg-config

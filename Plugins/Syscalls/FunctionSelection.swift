@@ -2,7 +2,9 @@ import Foundation
 import SyscallTable
 import TawonTaskKit
 
-/// Which syscalls a directive hooks, from its `functions` and `capabilities` options.
+/// Which syscalls a directive hooks, from its `functions` and `capabilities` options. A name
+/// selects the x86_64 syscall and its 32-bit forms (`getuid` also catches `getuid32` and the
+/// 16-bit `getuid`); a 32-bit-only name (`mmap2`, `getuid16`) selects just that call.
 struct FunctionSelection: Equatable {
     private(set) var functionIDs: [UInt64] = []
 
@@ -18,8 +20,8 @@ struct FunctionSelection: Equatable {
         if !capabilities.isEmpty { names += try Self.presetFunctions(capabilities) }
         var seen = Set<UInt64>()
         for name in names {
-            let id = UInt64(SyscallTable.signature(named: name)!.number)
-            if seen.insert(id).inserted { functionIDs.append(id) }
+            let ids = [SyscallTable.functionID(named: name)!] + SyscallTable.narrowerForms(of: name)
+            for id in ids where seen.insert(id).inserted { functionIDs.append(id) }
         }
     }
 
@@ -30,9 +32,9 @@ struct FunctionSelection: Equatable {
             if names.count > 1 {
                 throw TaskError("functions: ALL hooks every syscall; list no others beside it")
             }
-            return SyscallTable.all(.x86_64).map(\.name)
+            return SyscallTable.functions.map(\.signature.name)
         }
-        for name in names where SyscallTable.signature(named: name) == nil {
+        for name in names where SyscallTable.functionID(named: name) == nil {
             throw TaskError(unknownFunctionMessage(name))
         }
         return names
@@ -52,7 +54,7 @@ struct FunctionSelection: Equatable {
 
     static func unknownFunctionMessage(_ name: String) -> String {
         if name.isEmpty { return "functions: an empty name (two '+' in a row?)" }
-        let suggestion = NameSuggestion.closest(to: name, among: SyscallTable.all(.x86_64).map(\.name))
+        let suggestion = NameSuggestion.closest(to: name, among: SyscallTable.functions.map(\.signature.name))
         return "functions: unknown syscall '\(name)'"
             + (suggestion.map { " (did you mean '\($0)'?)" } ?? "")
     }

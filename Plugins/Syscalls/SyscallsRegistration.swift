@@ -25,9 +25,9 @@ enum SyscallsRegistration {
         name: "syscalls", version: "0.1.0",
         description: "Syscall events with process information, function name, arguments and return "
             + "value, collected at sys_enter and sys_exit.",
-        functions: SyscallTable.all(.x86_64).map { signature in
+        functions: SyscallTable.functions.map { id, signature in
             .init(
-                name: signature.name, id: UInt64(signature.number),
+                name: signature.name, id: id,
                 arguments: Array(zip(signature.argumentNames, signature.argumentTypes)))
         },
         capabilitySets: capabilityPresets.map { preset in

@@ -29,8 +29,21 @@ public enum SyscallTable {
 
     /// Every syscall of an ABI, ordered by number.
     public static func all(_ abi: ABI) -> [SyscallSignature] {
-        abi == .x86_64 ? x86_64Signatures : i386Signatures
+        abi == .x86_64 ? x86_64Signatures : i386Calls
     }
+
+    /// Calls a 32-bit process can make only through `socketcall` or `ipc`. The kernel program
+    /// reports them under these numbers, after the i386 table (bpf/syscalls.h keeps the same).
+    public static let i386MultiplexedOnly: [SyscallSignature] = [
+        .init(500, "accept", ["fd", "upeer_sockaddr", "upeer_addrlen"], ["int", "struct sockaddr *", "int *"]),
+        .init(501, "send", ["fd", "buff", "len", "flags"], ["int", "void *", "size_t", "unsigned int"]),
+        .init(502, "recv", ["fd", "ubuf", "size", "flags"], ["int", "void *", "size_t", "unsigned int"]),
+        .init(503, "semop", ["semid", "tsops", "nsops"], ["int", "struct sembuf *", "unsigned int"]),
+        .init(504, "semtimedop", ["semid", "tsops", "nsops", "timeout"],
+              ["int", "struct sembuf *", "unsigned int", "const struct old_timespec32 *"]),
+    ]
+
+    private static let i386Calls = i386Signatures + i386MultiplexedOnly
 
     /// The signature for `number` in `abi`, if there is such a syscall.
     public static func signature(number: Int, abi: ABI = .x86_64) -> SyscallSignature? {
@@ -47,7 +60,7 @@ public enum SyscallTable {
     public static var highestNumber: Int { x86_64Signatures.last?.number ?? 0 }
 
     private static let x86_64ByNumber = denseIndex(x86_64Signatures)
-    private static let i386ByNumber = denseIndex(i386Signatures)
+    private static let i386ByNumber = denseIndex(i386Calls)
     private static let x86_64ByName = Dictionary(
         x86_64Signatures.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
 

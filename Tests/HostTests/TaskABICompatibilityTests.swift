@@ -78,7 +78,7 @@ struct TaskABICompatibilityTests {
     @Test("Subscriptions the host cannot honour are refused with the host's one-line reason", arguments: [
         ("99:1", "no event kind 99 (TAWON_EVENT_SYSCALL = 1, TAWON_EVENT_PROCESS = 2)"),
         ("2:9223372036854775808", "no process event with id 9223372036854775808 (TAWON_PROCESS_EXEC = 1, TAWON_PROCESS_EXIT = 2)"),
-        ("1:9223372036854775808", "function 'huge' (id 9223372036854775808) is not a syscall number this host can hook (x86_64 syscalls 0-\(SyscallTable.highestNumber))"),
+        ("1:9223372036854775808", "function 'huge' (id 9223372036854775808) is not a syscall this host can hook (x86_64 syscalls 0-\(SyscallTable.highestNumber), 32-bit-only calls 3000-3085)"),
         ("1:12345", "function id 12345 is not registered by task process-events"),
     ])
     func refusedSubscriptions(subscription: String, reason: String) throws {

@@ -38,8 +38,6 @@ public final class SyscallsProgram {
     public func programIDs() throws -> [UInt32] { try object.programIDs() }
 
     /// Whether `number` can be hooked: the table's size bounds both ABIs.
-    public static func canHook(_ number: UInt64) -> Bool { number < UInt64(SYSCALLS_TABLE_SIZE) }
-
     /// Sets which directives hook a syscall at entry, and at exit (return values).
     public func hook(syscall number: Int, compat: Bool, entries: UInt64, exits: UInt64) throws {
         var key = try Self.tableKey(number, compat: compat)

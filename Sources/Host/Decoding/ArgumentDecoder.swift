@@ -53,7 +53,14 @@ public enum ArgumentDecoder {
     public static func decode(
         _ record: SyscallRecord, signature: SyscallSignature
     ) -> [DeliverableEvent.Argument] {
-        signature.argumentNames.indices.compactMap { index in
+        // A 32-bit call's arguments are rendered as those of the x86_64 call they mean the same as.
+        var signature = signature
+        if record.isCompat, let form = SyscallTable.x86_64Form(ofI386: signature.name) {
+            signature = SyscallSignature(
+                number: signature.number, name: form, argumentNames: signature.argumentNames,
+                argumentTypes: signature.argumentTypes)
+        }
+        return signature.argumentNames.indices.compactMap { index in
             let raw = record.arguments[index]
             let name = signature.argumentNames[index]
             guard !isUnused(name, of: signature, in: record) else { return nil }
@@ -64,9 +71,16 @@ public enum ArgumentDecoder {
         }
     }
 
+    /// fcntl commands that take no argument: F_GETFD, F_GETFL, F_GETOWN, F_GETSIG, F_GETLEASE,
+    /// F_GETPIPE_SZ, F_GET_SEALS.
+    static let fcntlWithoutArgument: Set<UInt64> = [1, 3, 9, 11, 1025, 1032, 1034]
+
     /// An argument the call ignores, which strace leaves out: open's and openat's `mode`
-    /// without O_CREAT or O_TMPFILE.
+    /// without O_CREAT or O_TMPFILE, fcntl's `arg` for a command that reads none.
     static func isUnused(_ name: String, of signature: SyscallSignature, in record: SyscallRecord) -> Bool {
+        if name == "arg", signature.name == "fcntl", let command = signature.argumentNames.firstIndex(of: "cmd") {
+            return fcntlWithoutArgument.contains(record.arguments[command] & 0xFFFF_FFFF)
+        }
         guard name == "mode", signature.name == "open" || signature.name == "openat",
             let flags = signature.argumentNames.firstIndex(of: "flags").map({ record.arguments[$0] })
         else { return false }

@@ -33,7 +33,7 @@ public struct CapturePlan: Sendable, Equatable {
     static let mutableInputs: [String: Set<String>] = [
         "mount": ["dev_name", "dir_name", "type"], "umount": ["name"], "utime": ["filename"],
         "utimes": ["filename"], "sethostname": ["name"], "setdomainname": ["name"],
-        "sendto": ["buff"], "setsockopt": ["optval"],
+        "sendto": ["buff"], "send": ["buff"], "setsockopt": ["optval"],
     ]
     /// Syscalls whose `struct sockaddr *` is an input.
     static let sockaddrInputs: Set<String> = ["bind", "connect", "sendto"]
@@ -44,6 +44,7 @@ public struct CapturePlan: Sendable, Equatable {
         "read": ["buf": .returned], "pread64": ["buf": .returned], "readlink": ["buf": .returned],
         "readlinkat": ["buf": .returned], "getcwd": ["buf": .string],
         "recvfrom": ["ubuf": .returned, "addr": .sockaddrLengthPointer(lengthArgument: 5)],
+        "recv": ["ubuf": .returned],
         "stat": ["statbuf": .fixed(bytes: 144)], "fstat": ["statbuf": .fixed(bytes: 144)],
         "lstat": ["statbuf": .fixed(bytes: 144)], "newfstatat": ["statbuf": .fixed(bytes: 144)],
         "pipe": ["fildes": .fixed(bytes: 8)], "pipe2": ["fildes": .fixed(bytes: 8)],
@@ -54,12 +55,15 @@ public struct CapturePlan: Sendable, Equatable {
         "getpeername": ["usockaddr": .sockaddrLengthPointer(lengthArgument: 2)],
     ]
 
+    /// Outputs whose layout a 32-bit process does not share (its struct stat differs).
+    static let x86_64LayoutOnly: Set<String> = ["stat", "fstat", "lstat", "newfstatat"]
+
     /// The plan at exit: the inputs again (memory not yet paged in at entry has been touched by
-    /// the kernel since), and what the call wrote. x86_64 layouts only: a 32-bit call's
-    /// structs differ, so its outputs are not read.
+    /// the kernel since), and what the call wrote, where the 32-bit layout is the same.
     public static func exitPlan(for signature: SyscallSignature, compat: Bool = false) -> CapturePlan {
         var plan = plan(for: signature)
-        guard !compat, let written = outputs[signature.name] else { return plan }
+        guard !(compat && x86_64LayoutOnly.contains(signature.name)), let written = outputs[signature.name]
+        else { return plan }
         for (index, name) in signature.argumentNames.enumerated() where index < plan.arguments.count {
             if let capture = written[name] { plan.arguments[index] = capture }
         }

@@ -22,10 +22,10 @@ final class ActiveDirective: @unchecked Sendable {
     let conditionText: String
     let condition: Condition
     let entries: [Entry]
-    /// Syscall numbers some instance hooked or wants whole (each checked against the table when
-    /// asked for): their entries are reported.
+    /// Syscall functions (by ID) some instance hooked or wants whole, each checked against the
+    /// table when asked for: their entries are reported.
     let syscalls: Set<Int>
-    /// Syscall numbers some instance wants whole: their exits are reported too.
+    /// Syscall functions some instance wants whole: their exits are reported too.
     let exitSyscalls: Set<Int>
 
     init(id: String, slot: Int, conditionText: String, condition: Condition, instances: [TaskInstance]) {
@@ -41,7 +41,7 @@ final class ActiveDirective: @unchecked Sendable {
                 signatures: Self.signatures(of: hooked + calls, registeredBy: instance.task.description),
                 processEvents: instance.processEvents)
         }
-        syscalls = Set(entries.flatMap { $0.signatures.values.map(\.signature.number) })
+        syscalls = Set(entries.flatMap { $0.signatures.keys.map { Int($0) } })
         exitSyscalls = Set(instances.flatMap(\.wholeCalls).filter { $0 < UInt64(Int.max) }.map { Int($0) })
     }
 
@@ -98,7 +98,7 @@ final class ActiveDirective: @unchecked Sendable {
     ) -> [UInt64: (name: String, signature: SyscallSignature)] {
         var result: [UInt64: (name: String, signature: SyscallSignature)] = [:]
         for id in hooked {
-            guard id < UInt64(Int.max), let kernel = SyscallTable.signature(number: Int(id)),
+            guard let kernel = SyscallTable.function(id: id),
                 let registered = task.functions.first(where: { $0.id == id })
             else { continue }
             result[id] = (

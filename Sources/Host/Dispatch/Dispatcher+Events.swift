@@ -201,30 +201,29 @@ extension Dispatcher {
                        "failures": "\(count)"])
     }
 
-    /// The function id tasks know a syscall by: its x86_64 number (a 32-bit task's call is
-    /// matched to the x86_64 syscall of the same name).
+    /// The function id tasks know a syscall by: its x86_64 number, or for a 32-bit process's
+    /// call, the function it is a form of (see SyscallTable.functions).
     static func functionID(of record: SyscallRecord) -> UInt64? {
-        guard let signature = SyscallTable.signature(number: record.number, abi: record.isCompat ? .i386 : .x86_64)
-        else { return nil }
-        if !record.isCompat { return UInt64(record.number) }
-        return SyscallTable.signature(named: signature.name).map { UInt64($0.number) }
+        if record.isCompat { return SyscallTable.functionID(i386Number: record.number) }
+        return SyscallTable.signature(number: record.number) != nil ? UInt64(record.number) : nil
     }
 
     private func makeEvent(
         _ record: SyscallRecord, _ registered: (name: String, signature: SyscallSignature), functionID: UInt64,
         processGeneration: UInt64
     ) -> DeliverableEvent {
-        // A 32-bit call is decoded with the i386 syscall's own argument layout.
+        // A 32-bit call is decoded with the i386 syscall's own arguments, and named as the
+        // kernel's i386 table (and strace) name it: mmap2, getuid32, _llseek.
         var signature = registered.signature
+        var name = registered.name
         if record.isCompat, let compat = SyscallTable.signature(number: record.number, abi: .i386) {
-            signature = SyscallSignature(
-                number: compat.number, name: compat.name, argumentNames: signature.argumentNames,
-                argumentTypes: signature.argumentTypes)
+            signature = compat
+            name = compat.name
         }
         return DeliverableEvent(
             timestampNanoseconds: UInt64(clamping: KernelClock.wallNanoseconds(boot: record.bootNanoseconds)),
             cpu: record.cpu, pid: record.pid, tid: record.tid, isCompat: record.isCompat,
-            functionID: functionID, functionName: registered.name, comm: record.comm,
+            functionID: functionID, functionName: name, comm: record.comm,
             arguments: ArgumentDecoder.decode(record, signature: signature), processGeneration: processGeneration)
     }
 }

@@ -247,21 +247,25 @@ public final class Dispatcher: @unchecked Sendable {
         }
     }
 
-    /// Sets, for each syscall, which directives want its entry and which its exit; the exit
-    /// program is attached only while some directive wants exits.
-    private func updateHooks(for syscalls: Set<Int>, in source: KernelEventSource) throws {
+    /// Sets, for each syscall function, which directives want its entry and which its exit, at
+    /// its x86_64 number and at each i386 number that is a form of it; the exit program is
+    /// attached only while some directive wants exits.
+    private func updateHooks(for functions: Set<Int>, in source: KernelEventSource) throws {
         let all = allDirectives()
-        for number in syscalls {
-            let entries = all.filter { $0.syscalls.contains(number) }.reduce(UInt64(0)) { $0 | $1.bit }
-            let exits = all.filter { $0.exitSyscalls.contains(number) }.reduce(UInt64(0)) { $0 | $1.bit }
-            guard let signature = SyscallTable.signature(number: number) else { continue }
-            try source.syscalls.hook(syscall: number, compat: false, entries: entries, exits: exits)
-            try source.syscalls.setCapturePlans(
-                syscall: number, compat: false, entry: .plan(for: signature), exit: .exitPlan(for: signature))
-            for compat in SyscallTable.all(.i386) where compat.name == signature.name {
-                try source.syscalls.hook(syscall: compat.number, compat: true, entries: entries, exits: exits)
+        for function in functions {
+            let entries = all.filter { $0.syscalls.contains(function) }.reduce(UInt64(0)) { $0 | $1.bit }
+            let exits = all.filter { $0.exitSyscalls.contains(function) }.reduce(UInt64(0)) { $0 | $1.bit }
+            let id = UInt64(function)
+            if id < SyscallTable.i386OnlyBase, let native = SyscallTable.signature(number: function) {
+                try source.syscalls.hook(syscall: native.number, compat: false, entries: entries, exits: exits)
                 try source.syscalls.setCapturePlans(
-                    syscall: compat.number, compat: true, entry: .plan(for: compat),
+                    syscall: native.number, compat: false, entry: .plan(for: native), exit: .exitPlan(for: native))
+            }
+            for number in SyscallTable.i386Numbers(ofFunction: id) {
+                guard let compat = SyscallTable.signature(number: number, abi: .i386) else { continue }
+                try source.syscalls.hook(syscall: number, compat: true, entries: entries, exits: exits)
+                try source.syscalls.setCapturePlans(
+                    syscall: number, compat: true, entry: .plan(for: compat),
                     exit: .exitPlan(for: compat, compat: true))
             }
         }

@@ -28,11 +28,16 @@ enum CompactLine {
             + "\u{1B}[1;36m\(event.functionName)\u{1B}[0m(\(arguments))\(ending)"
     }
 
+    /// Calls that return an address, which strace shows in hex.
+    static let addressReturning: Set<String> = ["mmap", "mmap2", "brk", "mremap", "shmat"]
+
     /// As strace ends a line: ` = 3`, ` = -1 ENOENT (No such file or directory)`, or
     /// ` <unfinished ...>` for a call still blocked.
     static func ending(_ event: DeliverableEvent) -> String {
         if let result = event.returnValue {
-            guard result < 0 && result >= -4095 else { return " = \(result)" }
+            guard result < 0 && result >= -4095 else {
+                return addressReturning.contains(event.functionName) ? " = 0x\(String(result, radix: 16))" : " = \(result)"
+            }
             let number = Int32(-result)
             let name = ErrnoNames.byNumber[number] ?? "E\(number)"
             return " = -1 \(name) (\(String(cString: strerror(number))))"

@@ -60,11 +60,13 @@ final class InstanceContext: @unchecked Sendable {
         guard let name = registeredFunctions[id] else {
             return refuse(TAWON_RC_NOT_FOUND, "function id \(id) is not registered by task \(taskName)")
         }
-        guard SyscallsProgram.canHook(id), SyscallTable.signature(number: Int(id)) != nil else {
+        guard SyscallTable.function(id: id) != nil else {
+            let lastI386Only = SyscallTable.i386OnlyBase + UInt64(SyscallTable.functions.count - SyscallTable.all(.x86_64).count) - 1
             return refuse(
                 TAWON_RC_UNSUPPORTED,
-                "function '\(name)' (id \(id)) is not a syscall number this host can hook"
-                    + " (x86_64 syscalls 0-\(SyscallTable.highestNumber))")
+                "function '\(name)' (id \(id)) is not a syscall this host can hook"
+                    + " (x86_64 syscalls 0-\(SyscallTable.highestNumber), 32-bit-only calls"
+                    + " \(SyscallTable.i386OnlyBase)-\(lastI386Only))")
         }
         return lock.withLock {
             guard acceptingSubscriptions else { return refuseLocked(TAWON_RC_WRONG_TIME, "hook_function after start returned") }

@@ -57,11 +57,11 @@ enum TestSupport {
 
     /// Compiles `Fixtures/SOURCE` with the system C compiler into a private directory as
     /// `name`; the path of the program.
-    static func compileFixture(_ source: String, as name: String) -> String {
+    static func compileFixture(_ source: String, as name: String, flags: [String] = []) -> String {
         let directory = try! temporaryDirectory("fixture")
         let output = directory.appending(path: name).path
         let path = packageRoot.appending(path: "Tests/HostTests/Fixtures/\(source)").path
-        let result = try! run("/usr/bin/env", ["cc", "-O1", "-o", output, path])
+        let result = try! run("/usr/bin/env", ["cc", "-O1"] + flags + ["-o", output, path])
         precondition(result.status == 0, "cc \(source) failed: \(result.stderr)")
         return output
     }
