@@ -233,6 +233,10 @@ static __always_inline __u32 capture(struct syscalls_event *e, struct syscalls_c
     __u64 limit = 0;
 
     slot->offset = offset;
+    if (!pointer) { /* NULL: nothing to read, and nothing unreadable */
+        slot->length = 0;
+        return 0;
+    }
     if (kind == SYSCALLS_CAPTURE_STRING) {
         read = bpf_probe_read_user_str(&e->data[offset], SYSCALLS_PATH_LIMIT, (void *)pointer);
         if (read > 0) {
@@ -274,6 +278,11 @@ static __always_inline void capture_arguments(struct syscalls_event *e,
         if (kind == SYSCALLS_CAPTURE_NONE || e->h.capture_count >= SYSCALLS_MAX_CAPTURES ||
             e->h.data_length >= SYSCALLS_CAPTURE_HALF)
             continue;
+        if (kind == SYSCALLS_CAPTURE_STRING_FOR_OPTIONS) {
+            if (e->h.args[0] - plan->fixed_length[i] >= plan->length_arg[i])
+                continue;
+            kind = SYSCALLS_CAPTURE_STRING;
+        }
         struct syscalls_capture *slot = &e->h.captures[e->h.capture_count & (SYSCALLS_MAX_CAPTURES - 1)];
         slot->arg = i;
         slot->kind = kind;

@@ -39,6 +39,9 @@ enum syscalls_capture_kind {
     SYSCALLS_CAPTURE_BUFFER_RETURN = 4,  /* length: the return value, cut at buffer_limit */
     SYSCALLS_CAPTURE_FIXED = 5,          /* length: fixed_length (a struct: stat, utsname...) */
     SYSCALLS_CAPTURE_SOCKADDR_LENGTH_POINTER = 6, /* length in the int argument length_arg points to */
+    /* A string only when argument 0 (an option, as prctl's) is in [fixed_length, fixed_length +
+     * length_arg): other options pass a number there. Reported as SYSCALLS_CAPTURE_STRING. */
+    SYSCALLS_CAPTURE_STRING_FOR_OPTIONS = 7,
 };
 
 /* Value of the capture_plans (at entry) and exit_plans (at exit) maps, one per syscall number. */

@@ -81,6 +81,10 @@ public enum ArgumentDecoder {
         if name == "arg", signature.name == "fcntl", let command = signature.argumentNames.firstIndex(of: "cmd") {
             return fcntlWithoutArgument.contains(record.arguments[command] & 0xFFFF_FFFF)
         }
+        // PR_SET_NAME and PR_GET_NAME read or write one name, in arg2.
+        if signature.name == "prctl", ["arg3", "arg4", "arg5"].contains(name) {
+            return [15, 16].contains(record.arguments[0] & 0xFFFF_FFFF)  // PR_SET_NAME, PR_GET_NAME
+        }
         guard name == "mode", signature.name == "open" || signature.name == "openat",
             let flags = signature.argumentNames.firstIndex(of: "flags").map({ record.arguments[$0] })
         else { return false }
@@ -91,12 +95,22 @@ public enum ArgumentDecoder {
         index: Int, name: String, type: String, record: SyscallRecord, signature: SyscallSignature
     ) -> DeliverableEvent.Argument.Value {
         let raw = record.arguments[index]
+        if raw == 0 && type.contains("*") { return .text("NULL", truncated: false) }
         if let capture = record.capture(of: index), !capture.fault {
             switch capture.kind {
             case .string, .buffer:
                 return .text(ByteEscaping.escape(capture.bytes, truncated: capture.truncated), truncated: capture.truncated)
+            case .strings:
+                let items = capture.bytes.split(separator: 0, omittingEmptySubsequences: false).dropLast()
+                let listed = items.map { "\"" + ByteEscaping.escape($0, truncated: false) + "\"" }.joined(separator: ", ")
+                return .text("[" + listed + (capture.truncated ? ", ..." : "") + "]", truncated: capture.truncated)
             case .sockaddr:
+                // Nothing filled in (a connected socket's recvfrom): the pointer, as strace shows it.
+                guard !capture.bytes.isEmpty else { return .text(raw == 0 ? "NULL" : "0x" + String(raw, radix: 16), truncated: false) }
                 return .text(SockaddrDecoding.describe(capture.bytes), truncated: capture.truncated)
+            case .structure where type == "int *" && capture.bytes.count == 4:  // a length the call wrote back
+                let length = capture.bytes.reversed().reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+                return .text("[\(Int32(bitPattern: length))]", truncated: false)
             case .structure:
                 let text = StructDecoding.describe(signature.name, capture.bytes)
                     ?? ByteEscaping.escape(capture.bytes, truncated: capture.truncated)

@@ -20,6 +20,8 @@ public struct CapturePlan: Sendable, Equatable {
         /// At exit: a socket address the call filled, its length in the int that argument
         /// `lengthArgument` points to.
         case sockaddrLengthPointer(lengthArgument: Int)
+        /// A string when argument 0 is one of `count` options from `first` (prctl's name).
+        case stringForOptions(first: Int, count: Int)
     }
 
     /// One entry per argument (at most six).
@@ -43,16 +45,23 @@ public struct CapturePlan: Sendable, Equatable {
     static let outputs: [String: [String: Capture]] = [
         "read": ["buf": .returned], "pread64": ["buf": .returned], "readlink": ["buf": .returned],
         "readlinkat": ["buf": .returned], "getcwd": ["buf": .string],
-        "recvfrom": ["ubuf": .returned, "addr": .sockaddrLengthPointer(lengthArgument: 5)],
+        "recvfrom": ["ubuf": .returned, "addr": .sockaddrLengthPointer(lengthArgument: 5), "addr_len": .fixed(bytes: 4)],
         "recv": ["ubuf": .returned],
         "stat": ["statbuf": .fixed(bytes: 144)], "fstat": ["statbuf": .fixed(bytes: 144)],
         "lstat": ["statbuf": .fixed(bytes: 144)], "newfstatat": ["statbuf": .fixed(bytes: 144)],
         "pipe": ["fildes": .fixed(bytes: 8)], "pipe2": ["fildes": .fixed(bytes: 8)],
         "uname": ["name": .fixed(bytes: 390)], "prlimit64": ["old_rlim": .fixed(bytes: 16)],
-        "accept": ["upeer_sockaddr": .sockaddrLengthPointer(lengthArgument: 2)],
-        "accept4": ["upeer_sockaddr": .sockaddrLengthPointer(lengthArgument: 2)],
-        "getsockname": ["usockaddr": .sockaddrLengthPointer(lengthArgument: 2)],
-        "getpeername": ["usockaddr": .sockaddrLengthPointer(lengthArgument: 2)],
+        "accept": ["upeer_sockaddr": .sockaddrLengthPointer(lengthArgument: 2), "upeer_addrlen": .fixed(bytes: 4)],
+        "accept4": ["upeer_sockaddr": .sockaddrLengthPointer(lengthArgument: 2), "upeer_addrlen": .fixed(bytes: 4)],
+        "getsockname": ["usockaddr": .sockaddrLengthPointer(lengthArgument: 2), "usockaddr_len": .fixed(bytes: 4)],
+        "getpeername": ["usockaddr": .sockaddrLengthPointer(lengthArgument: 2), "usockaddr_len": .fixed(bytes: 4)],
+        // PR_SET_NAME (15)'s name, and the name PR_GET_NAME (16) wrote.
+        "prctl": ["arg2": .stringForOptions(first: 15, count: 2)],
+    ]
+
+    /// Strings passed in a number-typed argument for some options, by syscall and argument.
+    static let optionStrings: [String: [String: Capture]] = [
+        "prctl": ["arg2": .stringForOptions(first: 15, count: 1)],
     ]
 
     /// Outputs whose layout a 32-bit process does not share (its struct stat differs).
@@ -90,7 +99,11 @@ public struct CapturePlan: Sendable, Equatable {
             }
             return type.contains("void") ? .none : .string
         }
-        return CapturePlan(arguments: captures)
+        var plan = CapturePlan(arguments: captures)
+        for (index, name) in names.enumerated() {
+            if let capture = optionStrings[signature.name]?[name] { plan.arguments[index] = capture }
+        }
+        return plan
     }
 
     var raw: syscalls_capture_plan {
@@ -120,6 +133,7 @@ public struct CapturePlan: Sendable, Equatable {
         case .returned: return (SYSCALLS_CAPTURE_BUFFER_RETURN, 0, 0)
         case .fixed(let bytes): return (SYSCALLS_CAPTURE_FIXED, 0, min(bytes, Int(SYSCALLS_BUFFER_LIMIT_MAX)))
         case .sockaddrLengthPointer(let length): return (SYSCALLS_CAPTURE_SOCKADDR_LENGTH_POINTER, length, 0)
+        case .stringForOptions(let first, let count): return (SYSCALLS_CAPTURE_STRING_FOR_OPTIONS, count, first)
         }
     }
 

@@ -1,3 +1,4 @@
+import CTawonBPF
 import Foundation
 import SyscallTable
 
@@ -14,6 +15,8 @@ extension Dispatcher {
     private func handleProcess(_ record: ProcessRecord) {
         switch record.change {
         case .exec, .fork:
+            // Before the model learns the new image: the call belongs to the process as it was.
+            if record.change == .exec { completeExec(record) }
             let process = processes.refresh(record.pid, kernel: record)
             decide(record.pid, process: process)
             if record.change == .exec, let process { deliver(.exec, of: record, process: process) }
@@ -38,7 +41,20 @@ extension Dispatcher {
             }
         } ?? 0
         try? kernelSource?.process.watch(tgid: pid, directives: mask)
-        if mask == 0 { processes.forget(pid) }
+        // A call still in flight is published with the process it was made by.
+        if mask == 0 && !pendingCalls.hasCalls(of: pid) { processes.forget(pid) }
+    }
+
+    /// A pending execve has succeeded: its return (0) is seen in the new image, which a directive
+    /// may no longer select, so it is completed here from the exec's file name and argv.
+    private func completeExec(_ record: ProcessRecord) {
+        guard let pending = pendingCalls.takeExec(of: record.pid) else { return }
+        let whole = pending.entry.completedByExec(
+            filename: record.exe, argv: record.arguments,
+            argvTruncated: record.arguments.reduce(0) { $0 + $1.utf8.count + 1 } >= Int(PROCESS_ARGS_LEN))
+        deliver(
+            whole, functionID: pending.functionID, to: pending.directives, running: runningDirectives,
+            generation: pending.generation, phase: .exit, callID: pending.callID, wholeCalls: true)
     }
 
     /// Hands a process lifecycle event to the instances that subscribed to it, in directives
@@ -155,6 +171,8 @@ extension Dispatcher {
                 generation: pending.generation, phase: .exit, callID: pending.callID, wholeCalls: true)
         case .unmatched(let unreturned):
             if let unreturned { publishUnreturned(unreturned, running: running) }
+            // A successful exec's return: published already, when its exec was seen.
+            if exit.returnValue == 0 && [59, 322].contains(functionID) { return }
             // No entry was held: the call began before its process was selected (a directive
             // added while it blocked, a name taken during it) or its entry record was lost.
             // Counted, not guessed at: whether to report it was decided at its entry.

@@ -58,6 +58,18 @@ struct PendingCalls {
         return overdue.sorted { $0.entry.bootNanoseconds < $1.entry.bootNanoseconds }
     }
 
+    /// Whether a call of the process is in flight.
+    func hasCalls(of pid: UInt32) -> Bool {
+        byThread.values.contains { $0.entry.pid == pid }
+    }
+
+    /// Takes out the process's execve or execveat: its exec has happened, so it succeeded.
+    mutating func takeExec(of pid: UInt32) -> PendingCall? {
+        guard let thread = byThread.first(where: { $0.value.entry.pid == pid && [59, 322].contains($0.value.functionID) })?.key
+        else { return nil }
+        return byThread.removeValue(forKey: thread)
+    }
+
     /// Takes out every call of a process (it ended).
     mutating func takeAll(of pid: UInt32) -> [PendingCall] {
         let threads = byThread.filter { $0.value.entry.pid == pid }

@@ -5,7 +5,8 @@ public struct SyscallRecord: Sendable, Equatable {
     /// Captured user memory of one argument.
     public struct Capture: Sendable, Equatable {
         /// `structure`: a struct the call filled (stat, utsname, a pipe's fds), raw bytes.
-        public enum Kind: Sendable, Equatable { case string, buffer, sockaddr, structure }
+        /// `strings`: an array of strings (execve's argv), each ended by a NUL.
+        public enum Kind: Sendable, Equatable { case string, buffer, sockaddr, structure, strings }
         public var argument: Int
         public var kind: Kind
         public var truncated: Bool
@@ -105,6 +106,22 @@ public struct SyscallRecord: Sendable, Equatable {
             if atEntry != nil { return atExit }  // an input the entry could not read
             return exit.returnValue >= 0 ? atExit : nil
         }
+        return whole
+    }
+
+    /// A successful execve or execveat: it returned 0 in the new image, where its old arguments
+    /// can no longer be read; the exec's own record has the file name and argv as passed.
+    public func completedByExec(filename: String, argv: [String], argvTruncated: Bool) -> SyscallRecord {
+        var whole = self
+        whole.isExit = true
+        whole.returnValue = 0
+        let (pathArgument, argvArgument) = number == 322 && !isCompat ? (1, 2) : (0, 1)  // execveat(dfd, ...)
+        let kept = captures.filter { $0.argument != pathArgument && $0.argument != argvArgument }
+        whole.captures = kept + [
+            Capture(argument: pathArgument, kind: .string, truncated: false, fault: false, bytes: Array(filename.utf8)),
+            Capture(argument: argvArgument, kind: .strings, truncated: argvTruncated, fault: false,
+                    bytes: argv.flatMap { Array($0.utf8) + [0] }),
+        ]
         return whole
     }
 
