@@ -33,6 +33,52 @@ struct HostileInputTests {
         #expect(parsed.map { ConditionEvaluator.evaluate($0, process: process, capabilities: nil) } == true)
     }
 
+    /// Aliases of aliases: five lines that stand for 100,000 values.
+    static let laughs = (["a: &a [" + Array(repeating: "x", count: 10).joined(separator: ",") + "]"]
+        + zip("bcde", "abcd").map { "\($0): &\($0) [" + Array(repeating: "*\($1)", count: 10).joined(separator: ",") + "]" })
+        .joined(separator: "\n")
+
+    /// Inputs the fuzzer (scripts/fuzz.sh) found: each once gave an error of several lines or trapped.
+    @Test("Line breaks, NEL, U+2028 and control bytes in what is quoted back stay escaped on one line", arguments: [
+        "N\"\"\"\"\"\n\0\0\"\"\"\"\"\u{91})es\"\"\"z\"\"\"e\"\"\"\u{FF}",
+        "process.name:\"a\nb\" AND \"x\ry\"", "\"a\u{85}b\"", "\"a\u{2028}b\"", "pod.name:x \"\u{202E}evil\"",
+    ])
+    func errorsStayOnOneLine(input: String) {
+        var messages: [String] = []
+        do { _ = try ConditionParser.parse(input) } catch { messages.append(error.description) }
+        do { _ = try TaskSpec.parse("k\(input)|an`;x:1") } catch { messages.append(error.description) }
+        do { _ = try HealthTimeout.parse(text: input) } catch { messages.append(error.description) }
+        #expect(messages.count == 3)
+        for message in messages {
+            let breaksLine = message.contains { $0.isNewline }
+            let hasFormatCharacter = message.unicodeScalars.contains { $0.properties.generalCategory == .format }
+            #expect(!breaksLine && !hasFormatCharacter, "\(message.debugDescription)")
+        }
+    }
+
+    static let hostileYAML: [(yaml: String, expected: String)] = [
+        ("taskDitGrutputseriDksat:\n  - type: file\n?  taskjgLevel: i", "a setting's name must be plain text"),
+        ("? {a: 1}\n: 2", "line 1: a setting's name must be plain text"),
+        (laughs, "more than 10000 values"),
+        ("<<: {logLevel: debug}", "unknown setting '<<'"),
+        ("taskDirectories: [" + Array(repeating: "/a", count: 10_001).joined(separator: ",") + "]", "more than 10000 values"),
+        ("outputs: " + String(repeating: "[", count: 40) + String(repeating: "]", count: 40), "nested deeper than 16"),
+    ]
+
+    @Test("tawond's YAML: a mapping as a key, a merge key, 10,000 values or aliases of aliases are refused, not a trap", arguments: hostileYAML)
+    func hostileConfiguration(yaml: String, expected: String) {
+        // Aliases themselves are YAML a user may write.
+        let aliased = try? DaemonConfiguration.parse("logLevel: &x debug\nsocketGroup: *x", source: "t.yaml")
+        #expect(aliased?.socketGroup == "debug")
+        do {
+            _ = try DaemonConfiguration.parse(yaml, source: "t.yaml")
+            Issue.record("accepted \(yaml.prefix(60).debugDescription)")
+        } catch {
+            #expect("\(error)".contains(expected), "\(error)")
+            #expect(!"\(error)".contains("\n"))
+        }
+    }
+
     @Test("tawonctl run refuses a condition nested 4,500 deep with one line, no crash")
     func deepConditionOnTheCommandLine() throws {
         let deep = String(repeating: "(", count: 4500) + "process.name:x" + String(repeating: ")", count: 4500)

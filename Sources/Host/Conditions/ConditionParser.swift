@@ -43,7 +43,7 @@ public struct ConditionParser {
         case .close: throw ConditionError(column: parser.peek.column, message: "unexpected ')' with no '(' before it")
         default:
             throw ConditionError(
-                column: parser.peek.column, message: "expected AND or OR before '\(parser.peek.text)'")
+                column: parser.peek.column, message: "expected AND or OR before '\(QuotedInput.quote(parser.peek.text))'")
         }
     }
 
@@ -101,7 +101,7 @@ public struct ConditionParser {
             throw ConditionError(column: token.column, message: "expected field:value at the end")
         case .word(let word):
             if ["AND", "OR", "NOT"].contains(word.uppercased()) {
-                throw ConditionError(column: token.column, message: "expected field:value before '\(word)'")
+                throw ConditionError(column: token.column, message: "expected field:value before '\(QuotedInput.quote(word))'")
             }
             position += 1
             return .term(try TermParser.parse(word, column: token.column))
@@ -117,7 +117,7 @@ public struct ConditionParser {
         case .end, .close:
             throw ConditionError(column: column, message: "'\(keyword)' needs a condition after it")
         case .word(let word) where ["AND", "OR"].contains(word.uppercased()):
-            throw ConditionError(column: peek.column, message: "'\(word)' cannot follow '\(keyword)'")
+            throw ConditionError(column: peek.column, message: "'\(QuotedInput.quote(word))' cannot follow '\(keyword)'")
         default:
             return try parse(&self)
         }

@@ -2,14 +2,14 @@
 enum TermParser {
     static func parse(_ word: String, column: Int) throws(ConditionError) -> Condition.Term {
         guard let colon = word.firstIndex(of: ":") else {
-            throw ConditionError(column: column, message: "expected field:value, found '\(word)'")
+            throw ConditionError(column: column, message: "expected field:value, found '\(QuotedInput.quote(word))'")
         }
         let name = String(word[..<colon])
         let value = String(word[word.index(after: colon)...])
         let valueColumn = column + name.count + 1
         guard let field = Condition.Field(rawValue: name.lowercased()) else {
             let known = Condition.Field.allCases.map(\.rawValue).joined(separator: ", ")
-            throw ConditionError(column: column, message: "unknown field '\(name)'; expected one of \(known)")
+            throw ConditionError(column: column, message: "unknown field '\(QuotedInput.quote(name))'; expected one of \(known)")
         }
         guard !value.isEmpty else {
             throw ConditionError(column: valueColumn, message: "empty value for \(field.rawValue)")
@@ -32,7 +32,7 @@ enum TermParser {
         switch (field, pattern) {
         case (.processPID, .exact(let text)):
             guard UInt32(text) != nil else {
-                throw ConditionError(column: column, message: "process.pid needs a number, found '\(text)'")
+                throw ConditionError(column: column, message: "process.pid needs a number, found '\(QuotedInput.quote(text))'")
             }
         case (.processPID, _):
             throw ConditionError(column: column, message: "process.pid needs a number, not a pattern")
@@ -40,7 +40,7 @@ enum TermParser {
             guard CapabilityNames.number(of: name) != nil else {
                 throw ConditionError(
                     column: column,
-                    message: "unknown capability '\(name)' for \(field.rawValue); expected a name like CAP_NET_RAW or ~NET~")
+                    message: "unknown capability '\(QuotedInput.quote(name))' for \(field.rawValue); expected a name like CAP_NET_RAW or ~NET~")
             }
         case (.containerID, .exact(let id)):
             guard id.count >= 12, id.count <= 64, id.allSatisfy(\.isHexDigit) else {

@@ -63,7 +63,7 @@ public enum ControlAPI {
         v1.get("tasks") { _, _ in json(try TaskCatalogReport.list(daemon.catalog, json: true)) }
         v1.get("tasks/:name") { _, context -> Response in
             let name = try context.parameters.require("name")
-            guard let task = daemon.catalog.task(named: name) else { throw HTTPError(.notFound, message: "no task \(name)") }
+            guard let task = daemon.catalog.task(named: name) else { throw HTTPError(.notFound, message: "no task \(QuotedInput.quote(name))") }
             return json(try TaskCatalogReport.describe(task, json: true))
         }
         v1.get("status") { _, _ in daemon.status() }

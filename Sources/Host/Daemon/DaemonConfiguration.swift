@@ -46,7 +46,11 @@ public struct DaemonConfiguration: Sendable, Equatable {
     /// A setting that is unknown or has a bad value.
     public struct Problem: Error, Equatable, CustomStringConvertible {
         public let description: String
-        public init(_ description: String) { self.description = description }
+        /// One line, whatever the file held: YAML errors quote the offending line under a caret.
+        public init(_ description: String) {
+            self.description = description.split(whereSeparator: \.isNewline)
+                .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }.joined(separator: " ")
+        }
     }
 
     /// Reads `path`; a missing file gives the defaults only when `required` is false.
@@ -72,9 +76,12 @@ public struct DaemonConfiguration: Sendable, Equatable {
 
     /// Parses YAML text.
     public static func parse(_ text: String, source: String = "configuration") throws -> DaemonConfiguration {
-        let loaded: Any?
-        do { loaded = try Yams.load(yaml: text) } catch { throw Problem("\(source): not valid YAML: \(error)") }
-        guard let document = loaded else { return DaemonConfiguration() }
+        let composed: Node?
+        do { composed = try Yams.compose(yaml: text) } catch { throw Problem("\(source): not valid YAML: \(error)") }
+        guard let composed else { return DaemonConfiguration() }
+        var budget = maximumNodes
+        let document = try plainValue(composed, source: source, depth: 0, budget: &budget)
+        if document is NSNull { return DaemonConfiguration() }
         guard let settings = document as? [String: Any] else { throw Problem("\(source): expected a mapping of settings") }
         var configuration = DaemonConfiguration()
         for (key, value) in settings.sorted(by: { $0.key < $1.key }) {
@@ -84,13 +91,56 @@ public struct DaemonConfiguration: Sendable, Equatable {
         return configuration
     }
 
+    /// A configuration is a few dozen values; aliases repeated inside each other could make millions.
+    static let maximumNodes = 10_000
+    static let maximumDepth = 16
+
+    /// The composed YAML as plain values (String, Int, Bool, Double, NSNull, arrays, string-keyed
+    /// dictionaries). Done here rather than by Yams' own constructor, which traps on some hostile
+    /// documents (a mapping used as a key, malformed merge keys).
+    private static func plainValue(_ node: Node, source: String, depth: Int, budget: inout Int) throws(Problem) -> Any {
+        budget -= 1
+        guard budget >= 0, depth <= maximumDepth else {
+            throw Problem("\(source): more than \(maximumNodes) values or nested deeper than \(maximumDepth) levels")
+        }
+        let line = node.mark.map { "line \($0.line): " } ?? ""
+        switch node {
+        case .scalar(let scalar):
+            switch Tag.Name(rawValue: node.tag.rawValue) {
+            case .null: return NSNull()
+            case .bool: if let value = Bool.construct(from: scalar) { return value }
+            case .int: if let value = Int.construct(from: scalar) { return value }
+            case .float: if let value = Double.construct(from: scalar) { return value }
+            default: break
+            }
+            return scalar.string
+        case .sequence(let sequence):
+            var values: [Any] = []
+            for element in sequence {
+                values.append(try plainValue(element, source: source, depth: depth + 1, budget: &budget))
+            }
+            return values
+        case .mapping(let mapping):
+            var values: [String: Any] = [:]
+            for (key, value) in mapping {
+                guard case .scalar(let keyScalar) = key else {
+                    throw Problem("\(source): \(line)a setting's name must be plain text")
+                }
+                values[keyScalar.string] = try plainValue(value, source: source, depth: depth + 1, budget: &budget)
+            }
+            return values
+        case .alias:
+            throw Problem("\(source): \(line)YAML aliases are not supported")
+        }
+    }
+
     static let keys = [
         "taskDirectories", "socketPath", "socketGroup", "outputs", "ringBufferMegabytes", "bufferLimit",
         "streamBufferRecords", "callDeadlineMilliseconds", "logLevel",
     ]
 
     private mutating func apply(_ key: String, _ value: Any, source: String) throws {
-        func bad(_ expected: String) -> Problem { Problem("\(source): \(key): expected \(expected), found '\(value)'") }
+        func bad(_ expected: String) -> Problem { Problem("\(source): \(key): expected \(expected), found '\(QuotedInput.quote("\(value)"))'") }
         switch key {
         case "taskDirectories":
             guard let list = value as? [String] else { throw bad("a list of directories") }
@@ -122,7 +172,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
             guard let list = value as? [[String: Any]] else { throw bad("a list of outputs") }
             outputs = try list.enumerated().map { try Self.output($1, at: "\(source): outputs[\($0)]") }
         default:
-            throw Problem("\(source): unknown setting '\(key)' (known: \(Self.keys.joined(separator: ", ")))")
+            throw Problem("\(source): unknown setting '\(QuotedInput.quote(key))' (known: \(Self.keys.joined(separator: ", ")))")
         }
     }
 
@@ -134,15 +184,15 @@ public struct DaemonConfiguration: Sendable, Equatable {
         for (key, value) in settings where key != "type" {
             switch (key, value) {
             case ("format", let text as String):
-                guard let format = OutputFormat(rawValue: text) else { throw Problem("\(place): format: expected json or compact, found '\(text)'") }
+                guard let format = OutputFormat(rawValue: text) else { throw Problem("\(place): format: expected json or compact, found '\(QuotedInput.quote(text))'") }
                 output.format = format
             case ("path", let text as String): output.path = text
             case ("maxBytes", let number as Int): output.maxBytes = number
             case ("maxFiles", let number as Int): output.maxFiles = number
             case ("format", _), ("path", _), ("maxBytes", _), ("maxFiles", _):
-                throw Problem("\(place): \(key): bad value '\(value)'")
+                throw Problem("\(place): \(key): bad value '\(QuotedInput.quote("\(value)"))'")
             default:
-                throw Problem("\(place): unknown setting '\(key)' (known: type, format, path, maxBytes, maxFiles)")
+                throw Problem("\(place): unknown setting '\(QuotedInput.quote(key))' (known: type, format, path, maxBytes, maxFiles)")
             }
         }
         return output
@@ -162,7 +212,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
             throw Problem("callDeadlineMilliseconds: \(callDeadlineMilliseconds) is not from 1 to 60000")
         }
         for output in outputs where output.kind == .file && !output.path.hasPrefix("/") {
-            throw Problem("outputs: a file output needs an absolute path, found '\(output.path)'")
+            throw Problem("outputs: a file output needs an absolute path, found '\(QuotedInput.quote(output.path))'")
         }
     }
 

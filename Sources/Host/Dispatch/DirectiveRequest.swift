@@ -42,8 +42,11 @@ public enum QuotedInput {
     public static func quote(_ text: String) -> String {
         var clipped = ""
         for scalar in text.unicodeScalars.prefix(limit) {
-            if scalar.value < 0x20 || scalar.value == 0x7F {
+            if scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) {
                 clipped += "\\x" + String(scalar.value, radix: 16).leftPadded(to: 2)
+            } else if (scalar.properties.isWhitespace && scalar.value > 0xFF) || scalar.properties.generalCategory == .format {
+                // Line and paragraph separators break a line too; format characters hide or reorder text.
+                clipped += "\\u{" + String(scalar.value, radix: 16) + "}"
             } else {
                 clipped.unicodeScalars.append(scalar)
             }

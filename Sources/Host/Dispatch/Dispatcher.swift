@@ -179,7 +179,7 @@ public final class Dispatcher: @unchecked Sendable {
     ) throws -> TaskInstance {
         guard let task = catalog.task(named: spec.taskName) else {
             let loaded = catalog.tasks.map(\.name).joined(separator: ", ")
-            throw DirectiveError("-t \"\(spec.taskName)\": unknown task (loaded: \(loaded.isEmpty ? "none" : loaded))")
+            throw DirectiveError("-t \"\(QuotedInput.quote(spec.taskName))\": unknown task (loaded: \(loaded.isEmpty ? "none" : loaded))")
         }
         let destination = observer ?? output
         let services = TaskServices(

@@ -17,7 +17,7 @@ public enum HealthTimeout {
     public static func parse(text: String?, name: String = "timeout") throws(HealthTimeoutError) -> Duration {
         guard let text else { return try parse(standard, name: name) }
         guard let seconds = Double(text) else {
-            throw HealthTimeoutError("\(name): '\(text.prefix(40))' is not a number of seconds")
+            throw HealthTimeoutError("\(name): '\(QuotedInput.quote(text))' is not a number of seconds")
         }
         return try parse(seconds, name: name)
     }

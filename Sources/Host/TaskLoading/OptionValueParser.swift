@@ -39,5 +39,5 @@ public struct OptionValueError: Error, Equatable, CustomStringConvertible {
         self.expected = expected
     }
 
-    public var description: String { "'\(text)' is not \(expected)" }
+    public var description: String { "'\(QuotedInput.quote(text))' is not \(expected)" }
 }

@@ -16,7 +16,7 @@ struct TaskOptionValues {
     init(_ description: TaskDescription, _ given: [(name: String, value: String)]) throws {
         for (name, _) in given where description.options.first(where: { $0.name == name }) == nil {
             let known = description.options.map(\.name).joined(separator: ", ")
-            throw TaskInstanceError("\(description.name): unknown option '\(name)' (options: \(known))")
+            throw TaskInstanceError("\(description.name): unknown option '\(QuotedInput.quote(name))' (options: \(known))")
         }
         for option in description.options {
             let given = given.first { $0.name == option.name }?.value

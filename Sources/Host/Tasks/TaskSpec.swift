@@ -15,17 +15,17 @@ public struct TaskSpec: Sendable, Equatable {
     public static func parse(_ text: String) throws(TaskSpecError) -> TaskSpec {
         let parts = text.split(separator: "|", maxSplits: 1, omittingEmptySubsequences: false)
         let taskName = parts[0].trimmingCharacters(in: .whitespaces)
-        guard !taskName.isEmpty else { throw TaskSpecError("-t \"\(text)\": no task name before '|'") }
+        guard !taskName.isEmpty else { throw TaskSpecError("-t \"\(QuotedInput.quote(text))\": no task name before '|'") }
         var spec = TaskSpec(taskName: taskName)
         guard parts.count == 2 else { return spec }
         for item in parts[1].split(separator: ";", omittingEmptySubsequences: true) {
             let pair = item.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
             let name = pair[0].trimmingCharacters(in: .whitespaces)
             guard pair.count == 2, !name.isEmpty else {
-                throw TaskSpecError("-t \"\(text)\": option '\(item)' is not name:value")
+                throw TaskSpecError("-t \"\(QuotedInput.quote(text))\": option '\(QuotedInput.quote(String(item)))' is not name:value")
             }
             if spec.options.contains(where: { $0.name == name }) {
-                throw TaskSpecError("-t \"\(text)\": option '\(name)' is given twice")
+                throw TaskSpecError("-t \"\(QuotedInput.quote(text))\": option '\(QuotedInput.quote(name))' is given twice")
             }
             spec.options.append((name, pair[1].trimmingCharacters(in: .whitespaces)))
         }
