@@ -9,6 +9,11 @@ let eventPathSettings: [SwiftSetting] = [
     .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
 ]
 
+/// TAWON_FUZZ=1 (scripts/fuzz.sh, in its own build path): Host is built with libFuzzer's coverage
+/// and tawon-fuzz is linked with libFuzzer. Only these two: build tools keep their own main.
+let fuzzing = Context.environment["TAWON_FUZZ"] != nil
+let fuzzedSettings: [SwiftSetting] = fuzzing ? [.unsafeFlags(["-sanitize=fuzzer"])] : []
+
 let package = Package(
     name: "tawon",
     platforms: [.macOS(.v15)],
@@ -71,8 +76,14 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ],
             path: "Sources/Host",
-            swiftSettings: eventPathSettings,
+            swiftSettings: eventPathSettings + fuzzedSettings,
             plugins: ["BPFObjectEmbedder"]),
+
+        // Fuzz targets (scripts/fuzz.sh builds them with libFuzzer); built plainly, a replayer.
+        .executableTarget(
+            name: "tawon-fuzz", dependencies: ["Host"], path: "Sources/tawon-fuzz",
+            swiftSettings: fuzzedSettings + (fuzzing ? [.define("FUZZING")] : []),
+            linkerSettings: fuzzing ? [.unsafeFlags(["-sanitize=fuzzer"])] : []),
 
         .executableTarget(
             name: "tawond",
