@@ -102,6 +102,8 @@ static void block(void)
 
 int main(int argc, char **argv)
 {
+    /* Descriptors the test runner let us inherit would shift every number the calls get. */
+    syscall(SYS_close_range, 3, ~0U, 0);
     char line[8];
     if (read(0, line, sizeof line) <= 0)
         return 1;
