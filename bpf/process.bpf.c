@@ -39,6 +39,10 @@ static __always_inline struct process_event *begin_process_record(__u16 kind, st
     record->args_length = 0;
     BPF_CORE_READ_STR_INTO(&record->comm, task, comm);
     record->exe[0] = 0;
+    record->cgroup[0] = 0;
+    const char *cgroup = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, name);
+    if (cgroup)
+        bpf_probe_read_kernel_str(record->cgroup, sizeof(record->cgroup), cgroup);
     return record;
 }
 

@@ -10,6 +10,8 @@
 
 #define PROCESS_EXE_LEN 256
 #define PROCESS_ARGS_LEN 512
+/* "cri-containerd-" + 64 hex digits + ".scope" fits. */
+#define PROCESS_CGROUP_LEN 96
 
 /*
  * A process lifecycle record (TAWON_RECORD_PROCESS_EXEC, _FORK, _EXIT, _RENAME): what /proc
@@ -34,6 +36,9 @@ struct process_event {
     char comm[TAWON_COMM_LEN];
     char exe[PROCESS_EXE_LEN];   /* EXEC: the file being executed */
     char args[PROCESS_ARGS_LEN]; /* EXEC: the command line, cut at PROCESS_ARGS_LEN */
+    /* The name of the process's cgroup in the unified hierarchy (its last path component): it
+     * names the container, even when the process is gone before /proc/PID/cgroup is read. */
+    char cgroup[PROCESS_CGROUP_LEN];
 };
 
 #endif /* TAWON_PROCESS_H */

@@ -91,6 +91,19 @@ struct mm_struct {
     unsigned long arg_end;
 };
 
+/* The unified (v2) hierarchy's cgroup of a task, and its directory's name. */
+struct kernfs_node {
+    const char *name;
+};
+
+struct cgroup {
+    struct kernfs_node *kn;
+};
+
+struct css_set {
+    struct cgroup *dfl_cgrp;
+};
+
 struct task_struct {
     struct thread_info thread_info;
     int pid;
@@ -103,6 +116,7 @@ struct task_struct {
     __u64 start_boottime;
     struct nsproxy *nsproxy;
     struct mm_struct *mm;
+    struct css_set *cgroups;
 };
 
 struct linux_binprm {

@@ -43,6 +43,7 @@ struct DirectiveCommand: AsyncParsableCommand {
             }
             let client = daemon.client
             let directive = try await client.createDirective(DirectiveCreation(conditions: conditions, tasks: expanded))
+            for warning in directive.warnings { printToStandardError("tawonctl: warning: \(warning)") }
             if detach {
                 print(directive.id)
                 return

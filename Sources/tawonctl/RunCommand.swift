@@ -34,6 +34,9 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("call-deadline-ms"), help: "Milliseconds a call may block before it is published as unfinished (1-60000).")
     var callDeadlineMilliseconds = 1000
 
+    @Option(name: .customLong("container-socket"), help: "A container runtime's Docker Engine API socket, instead of the usual places (repeatable).")
+    var containerSockets: [String] = []
+
     @OptionGroup var plugins: PluginOptions
 
     func run() throws {
@@ -58,6 +61,7 @@ struct RunCommand: ParsableCommand {
         builder.sinks = [DescriptorSink(descriptor: STDOUT_FILENO, format: output)]
         builder.kernel.bufferLimit = UInt32(bufferLimit)
         builder.kernel.ringBufferBytes = ringBufferMegabytes << 20
+        if !containerSockets.isEmpty { builder.containerSockets = containerSockets }
         let pipeline = builder.build()
         let directive: DirectiveSummary
         do {
@@ -69,6 +73,7 @@ struct RunCommand: ParsableCommand {
             throw ValidationError(error.description)
         }
         StopSignal.install()
+        for warning in directive.warnings { printToStandardError("tawonctl: warning: \(warning)") }
         printToStandardError("tawonctl: tracing directive \(directive.id) (Ctrl-C to stop)")
         while !StopSignal.received {
             try pipeline.poll(timeoutMilliseconds: 20)
@@ -88,6 +93,9 @@ struct RunCommand: ParsableCommand {
             + " \(counters.taskFailures) (task failures), \(counters.output.sinkQueueFull) (output too slow);"
             + " \(kernel.captureFaults) unreadable arguments;"
             + " \(kernel.heldUndecided) held back from processes not yet decided about"
+            + (counters.decidedWithoutContainer + counters.droppedAwaitingContainer == 0 ? "" :
+                "; \(counters.decidedWithoutContainer) decided before the container's runtime described it,"
+                + " \(counters.droppedAwaitingContainer) dropped while waiting for it")
     }
 }
 

@@ -25,6 +25,8 @@ struct Tawond: AsyncParsableCommand {
     @Option(name: .customLong("call-deadline-ms"), help: "Milliseconds a call may block before it is published as unfinished.")
     var callDeadlineMilliseconds: Int?
     @Option(help: "trace, debug, info, notice, warning, error or critical.") var logLevel: String?
+    @Option(name: .customLong("container-socket"), help: "A container runtime's Docker Engine API socket, instead of the usual places (repeatable).")
+    var containerSockets: [String] = []
 
     /// Parses the command line and drops privileges on the main thread, before anything has
     /// started a thread: capabilities are per thread, and new threads inherit their creator's.
@@ -109,6 +111,7 @@ struct Tawond: AsyncParsableCommand {
             if let bufferLimit { settings.bufferLimit = bufferLimit }
             if let streamBuffer { settings.streamBufferRecords = streamBuffer }
             if let callDeadlineMilliseconds { settings.callDeadlineMilliseconds = callDeadlineMilliseconds }
+            if !containerSockets.isEmpty { settings.containerSockets = containerSockets }
             if let logLevel {
                 guard let level = Logger.Level(rawValue: logLevel) else {
                     throw DaemonConfiguration.Problem("--log-level: \(logLevel) is not a log level")

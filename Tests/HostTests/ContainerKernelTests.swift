@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Host
 import Testing
 
@@ -48,11 +49,143 @@ struct ContainerKernelTests {
         #expect(try calls(hostDirective).first?.process?.container?.id == "")
     }
 
+    @Test("container.name (with and without '/') and container.label (value, key=value) select a container started before tracing, not its twin; events carry its name")
+    func namesAndLabels() throws {
+        try KernelSupport.require()
+        try Self.requirePodman()
+        try Self.ensureImage()
+        let service = try PodmanService()
+        defer { service.stop() }
+        let suffix = String(UInt32.random(in: 0...UInt32.max), radix: 16)
+        let script = "i=0; while [ $i -lt 40 ]; do echo tick > /dev/null; i=$((i+1)); sleep 0.1; done"
+        let named = try Self.runDetached(
+            Self.runOptions + ["--name", "misctr-\(suffix)", "--label", "tier=misprod-\(suffix)", Self.image, "/bin/sh", "-c", script])
+        let twin = try Self.runDetached(
+            Self.runOptions + ["--name", "twin-\(suffix)", "--label", "tier=other-\(suffix)", Self.image, "/bin/sh", "-c", script])
+        defer { _ = try? TestSupport.run("/usr/bin/podman", ["rm", "-f", named, twin]) }
+
+        let tracer = CollectingSession(containerSockets: [service.socket])
+        let conditions = [
+            "container.name:misctr-\(suffix)", "container.name:/misctr-\(suffix)", "container.label:tier=misprod-\(suffix)",
+            "container.label:misprod-\(suffix)", "container.name:misctr-\(suffix)* AND NOT container.label:other-\(suffix)",
+        ]
+        let directives = try conditions.map {
+            try tracer.session.add(DirectiveRequest(conditions: $0, tasks: [try TaskSpec.parse("syscalls|functions:write")]))
+        }
+        let twinDirective = try tracer.session.add(DirectiveRequest(
+            conditions: "container.name:twin-\(suffix)", tasks: [try TaskSpec.parse("syscalls|functions:write")]))
+        #expect((directives + [twinDirective]).allSatisfy { $0.warnings.isEmpty })
+        func calls(_ directive: DirectiveSummary) throws -> [SyscallData] {
+            try tracer.collector.all.filter { $0.directiveID == directive.id }
+                .map { try JSONDecoder().decode(SyscallData.self, from: Data($0.json.utf8)) }
+        }
+        let deadline = ContinuousClock.now + .seconds(8)
+        while ContinuousClock.now < deadline, try (directives + [twinDirective]).contains(where: { try calls($0).count < 5 }) {
+            try tracer.session.poll(timeoutMilliseconds: 50)
+        }
+        tracer.session.close()
+        for (condition, directive) in zip(conditions, directives) {
+            let selected = try calls(directive)
+            #expect(selected.count >= 5, "\(condition): \(selected.count) calls")
+            #expect(selected.allSatisfy { $0.process?.container == .init(id: named, name: "/misctr-\(suffix)") }, "\(condition)")
+        }
+        let twinCalls = try calls(twinDirective)
+        #expect(twinCalls.count >= 5)
+        #expect(twinCalls.allSatisfy { $0.process?.container == .init(id: twin, name: "/twin-\(suffix)") })
+    }
+
+    @Test("A container whose first process writes at once: that write is seen under container.name, 20 of 20 starts")
+    func firstCallOfNewContainers() throws {
+        try KernelSupport.require()
+        try Self.requirePodman()
+        try Self.ensureImage()
+        let service = try PodmanService()
+        defer { service.stop() }
+        let prefix = "first-" + String(UInt32.random(in: 0...UInt32.max), radix: 16)
+        let tracer = CollectingSession(containerSockets: [service.socket])
+        let directive = try tracer.session.add(DirectiveRequest(
+            conditions: "container.name:\(prefix)-*", tasks: [try TaskSpec.parse("syscalls|functions:write")]))
+        let stop = Atomic<Bool>(false)
+        let polling = Thread { [session = tracer.session] in
+            while !stop.load(ordering: .relaxed) { _ = try? session.poll(timeoutMilliseconds: 20) }
+        }
+        polling.start()
+        let starts = 20
+        for start in 0..<starts {
+            let result = try TestSupport.run("/usr/bin/podman", ["run", "--rm"] + Self.runOptions + [
+                "--name", "\(prefix)-\(start)", Self.image, "/bin/sh", "-c", "echo \(prefix)-\(start) > /dev/null",
+            ])
+            #expect(result.status == 0, "\(result.stderr)")
+        }
+        func seen() throws -> [Int] {
+            let written = try tracer.collector.all.filter { $0.directiveID == directive.id }
+                .map { try JSONDecoder().decode(SyscallData.self, from: Data($0.json.utf8)) }
+                .compactMap { call -> String? in
+                    guard case .text(let text)? = call.args?.first(where: { $0.name == "buf" })?.value else { return nil }
+                    return text
+                }
+            return (0..<starts).filter { written.contains("\(prefix)-\($0)\\n") }
+        }
+        // Held records are let go when the runtime answers, or at the deadline.
+        let deadline = ContinuousClock.now + .seconds(6)
+        while ContinuousClock.now < deadline, try seen().count < starts { Thread.sleep(forTimeInterval: 0.1) }
+        stop.store(true, ordering: .relaxed)
+        while !polling.isFinished { Thread.sleep(forTimeInterval: 0.02) }
+        tracer.session.close()
+        let seenStarts = try seen()
+        #expect(seenStarts.count == starts, "seen \(seenStarts.count) of \(starts): missing \(Set(0..<starts).subtracting(seenStarts).sorted())")
+        #expect(tracer.session.counters().decidedWithoutContainer == 0)
+    }
+
+    @Test("No runtime: pod and container-name terms are accepted with a warning each, and the rest of the condition works")
+    func noRuntime() throws {
+        try KernelSupport.require()
+        let tracer = CollectingSession(containerSockets: ["/nonexistent/docker.sock"])
+        let podDirective = try tracer.session.add(DirectiveRequest(
+            conditions: "pod.namespace:default AND pod.label:prod", tasks: [try TaskSpec.parse("syscalls|functions:write")]))
+        #expect(podDirective.warnings.count == 2)
+        #expect(podDirective.warnings.first?.hasPrefix("pod.label: no source here describes pods") == true)
+        let workload = try TracedWorkload(["write"])
+        let records = try tracer.trace(
+            { "container.name:web OR process.pid:\($0)" }, ["syscalls|functions:write"], workload: workload)
+        #expect(records.count >= 1)
+        tracer.session.close()
+    }
+
     /// `podman run -d`, returning the container's id.
     static func runDetached(_ arguments: [String]) throws -> String {
         let result = try TestSupport.run("/usr/bin/podman", ["run", "-d"] + arguments)
         guard result.status == 0 else { throw TestFailure("podman run: \(result.stderr)") }
         return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// podman's Docker-compatible API on a private socket, for one test.
+    final class PodmanService {
+        let socket: String
+        private let process = Process()
+
+        init() throws {
+            let directory = try TestSupport.temporaryDirectory("podman-service")
+            socket = directory.appending(path: "podman.sock").path
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/podman")
+            process.arguments = ["system", "service", "--time=0", "unix://\(socket)"]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            let deadline = ContinuousClock.now + .seconds(10)
+            while ContinuousClock.now < deadline {
+                if case .answered = UnixSocketProbe.probe(socket) { return }
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+            stop()
+            throw TestFailure("podman system service did not answer on \(socket) within 10 s")
+        }
+
+        func stop() {
+            guard process.isRunning else { return }
+            process.terminate()
+            process.waitUntilExit()
+        }
     }
 
     static func requirePodman() throws {

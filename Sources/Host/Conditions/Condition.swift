@@ -31,6 +31,17 @@ public indirect enum Condition: Sendable, Equatable, CustomStringConvertible {
         case podLabel = "pod.label"
 
         public var isCapability: Bool { rawValue.hasPrefix("process.cap") }
+        /// What a container runtime supplies (not the kernel or /proc).
+        public var isRuntimeFact: Bool { rawValue.hasPrefix("pod.") || (rawValue.hasPrefix("container.") && self != .containerID) }
+    }
+
+    /// The fields the condition tests.
+    public var fields: Set<Field> {
+        switch self {
+        case .term(let term): return [term.field]
+        case .and(let a, let b), .or(let a, let b): return a.fields.union(b.fields)
+        case .not(let a): return a.fields
+        }
     }
 
     /// How a value matches.

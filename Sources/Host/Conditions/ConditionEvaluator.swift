@@ -45,12 +45,25 @@ public enum ConditionEvaluator {
                 return !process.containerID.isEmpty && process.containerID.hasPrefix(id.lowercased())
             }
             return matchesKnown(term.pattern, process.containerID)
-        case .containerName: return matchesKnown(term.pattern, process.containerName)
+        case .containerName, .containerLabel, .podID, .podName, .podNamespace, .podLabel:
+            return process.containerPending ? nil : evaluateRuntimeFact(term, process: process)
+        }
+    }
+
+    /// Terms on what a container runtime says, once it has said it (or said nothing).
+    static func evaluateRuntimeFact(_ term: Condition.Term, process: ProcessSnapshot) -> Bool {
+        switch term.field {
+        case .containerName:
+            // Docker's API names a container "/name"; a condition may give it with or without the "/".
+            let name = process.containerName
+            return matchesKnown(term.pattern, name)
+                || (name.hasPrefix("/") && matchesKnown(term.pattern, String(name.dropFirst())))
         case .containerLabel: return matchesLabel(term.pattern, process.containerLabels)
         case .podID: return matchesKnown(term.pattern, process.pod.id)
         case .podName: return matchesKnown(term.pattern, process.pod.name)
         case .podNamespace: return matchesKnown(term.pattern, process.pod.namespace)
         case .podLabel: return matchesLabel(term.pattern, process.pod.labels)
+        default: return false
         }
     }
 

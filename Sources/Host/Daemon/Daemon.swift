@@ -32,6 +32,7 @@ public final class Daemon: @unchecked Sendable {
         builder.kernel.ringBufferBytes = UInt32(configuration.ringBufferMegabytes) << 20
         builder.kernel.bufferLimit = UInt32(configuration.bufferLimit)
         builder.callDeadline = .milliseconds(configuration.callDeadlineMilliseconds)
+        builder.containerSockets = configuration.containerSockets
         pipeline = builder.build()
         metrics = DaemonMetrics()
     }

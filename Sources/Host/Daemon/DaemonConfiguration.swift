@@ -40,6 +40,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
     /// How long a call may block before its entry is published as unfinished.
     public var callDeadlineMilliseconds = 1000
     public var logLevel: Logger.Level = .info
+    /// Container runtimes' Unix sockets (Docker Engine API: dockerd, podman's service); nil:
+    /// the usual places.
+    public var containerSockets: [String]?
 
     public init() {}
 
@@ -136,7 +139,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
 
     static let keys = [
         "taskDirectories", "socketPath", "socketGroup", "outputs", "ringBufferMegabytes", "bufferLimit",
-        "streamBufferRecords", "callDeadlineMilliseconds", "logLevel",
+        "streamBufferRecords", "callDeadlineMilliseconds", "logLevel", "containerSockets",
     ]
 
     private mutating func apply(_ key: String, _ value: Any, source: String) throws {
@@ -145,6 +148,11 @@ public struct DaemonConfiguration: Sendable, Equatable {
         case "taskDirectories":
             guard let list = value as? [String] else { throw bad("a list of directories") }
             taskDirectories = list
+        case "containerSockets":
+            guard let list = value as? [String], list.allSatisfy({ $0.hasPrefix("/") }) else {
+                throw bad("a list of absolute socket paths")
+            }
+            containerSockets = list
         case "socketPath":
             guard let text = value as? String, text.hasPrefix("/") else { throw bad("an absolute path") }
             socketPath = text

@@ -21,6 +21,9 @@ final class ActiveDirective: @unchecked Sendable {
     let slot: Int
     let conditionText: String
     let condition: Condition
+    /// The condition tests what container runtimes say: a process whose container they have not
+    /// described yet cannot be decided.
+    let needsRuntimeFacts: Bool
     let entries: [Entry]
     /// Syscall functions (by ID) some instance hooked or wants whole, each checked against the
     /// table when asked for: their entries are reported.
@@ -33,6 +36,7 @@ final class ActiveDirective: @unchecked Sendable {
         self.slot = slot
         self.conditionText = conditionText
         self.condition = condition
+        needsRuntimeFacts = condition.fields.contains { $0.isRuntimeFact }
         entries = instances.map { instance in
             let hooked = instance.hookedFunctions
             let calls = instance.wholeCalls

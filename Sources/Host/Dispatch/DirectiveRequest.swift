@@ -32,6 +32,26 @@ public struct DirectiveSummary: Sendable, Equatable, Codable {
     public var tasks: [String]
     /// Syscall numbers hooked.
     public var functions: [Int]
+    /// What the user should know about the directive though it runs (a field no source here
+    /// can supply), one line each.
+    public var warnings: [String] = []
+
+    public init(id: String, conditions: String, tasks: [String], functions: [Int], warnings: [String] = []) {
+        self.id = id
+        self.conditions = conditions
+        self.tasks = tasks
+        self.functions = functions
+        self.warnings = warnings
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        id = try container.decode(String.self, forKey: .id)
+        conditions = try container.decode(String.self, forKey: .conditions)
+        tasks = try container.decode([String].self, forKey: .tasks)
+        functions = try container.decode([Int].self, forKey: .functions)
+        warnings = try container.decodeIfPresent([String].self, forKey: .warnings) ?? []
+    }
 }
 
 /// User input quoted back in an error: cut to a readable length, control characters escaped,

@@ -33,6 +33,25 @@ extension Dispatcher {
         }
     }
 
+    /// Processes whose snapshots changed outside the event path (their container's metadata):
+    /// their masks are set again and the records they held while it was awaited are dispatched,
+    /// in order. Records held past the deadline are decided without it.
+    func decideChangedProcesses(_ pids: [UInt32]) {
+        for pid in pids {
+            guard let process = processes.cached(pid) else { continue }
+            decide(pid, process: process)
+        }
+        guard !awaitingContainers.isEmpty else { return }
+        for pid in awaitingContainers.pids where !processes.awaitsContainer(pid) {
+            awaitingContainers.take(pid).forEach { dispatch($0, mayHold: false) }
+        }
+        for pid in awaitingContainers.overdue() {
+            let records = awaitingContainers.take(pid)
+            statistics.decidedWithoutContainer(records.count)
+            records.forEach { dispatch($0, mayHold: false) }
+        }
+    }
+
     /// Sets a new or changed process's mask from every directive's condition.
     private func decide(_ pid: UInt32, process: ProcessSnapshot?) {
         let mask = process.map { process in
@@ -92,11 +111,15 @@ extension Dispatcher {
             comm: record.comm, arguments: arguments, processGeneration: generation, kind: .process, phase: .none)
     }
 
-    private func dispatch(_ record: SyscallRecord) {
+    private func dispatch(_ record: SyscallRecord, mayHold: Bool = true) {
         let running = runningDirectives
         guard running.contains(where: { record.directives & $0.bit != 0 }) else { return }
         guard let functionID = Self.functionID(of: record) else {
             statistics.unknownSyscall()
+            return
+        }
+        if mayHold, awaitsContainer(record, running: running) {
+            if !awaitingContainers.hold(record) { statistics.droppedAwaitingContainer() }
             return
         }
         if record.isExit { return complete(record, functionID: functionID, running: running) }
@@ -111,6 +134,13 @@ extension Dispatcher {
         if let unreturned = pendingCalls.hold(PendingCall(entry: record, functionID: functionID, directives: whole, generation: generation)) {
             publishUnreturned(unreturned, running: running)
         }
+    }
+
+    /// Whether the record waits for its process's container to be described: a directive it is
+    /// for tests runtime facts, and the runtime has not answered (or earlier records wait).
+    private func awaitsContainer(_ record: SyscallRecord, running: [ActiveDirective]) -> Bool {
+        guard running.contains(where: { record.directives & $0.bit != 0 && $0.needsRuntimeFacts }) else { return false }
+        return awaitingContainers.isHolding(record.pid) || processes.awaitsContainer(record.pid)
     }
 
     /// The directives whose conditions select the process at this call, with the generation of

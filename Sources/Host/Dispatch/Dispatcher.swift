@@ -38,6 +38,12 @@ public final class Dispatcher: @unchecked Sendable {
     var pendingCalls = PendingCalls()
     /// How long a call may block before its entry is published as unfinished.
     let callDeadline: Duration
+    /// Processes whose container became known (or unknown) since the last poll; decided again
+    /// there, on the polling thread.
+    private let toDecideLock = NSLock()
+    private var toDecide: [UInt32] = []
+    /// Records of processes whose container is not described yet. Only the polling thread touches them.
+    var awaitingContainers = RecordsAwaitingContainers()
 
     init(
         catalog: TaskCatalog, configuration: KernelConfiguration, processes: ProcessModel,
@@ -136,6 +142,7 @@ public final class Dispatcher: @unchecked Sendable {
             guard let kernel else { return nil }
             let read = try kernel.reader.poll(timeoutMilliseconds: timeoutMilliseconds, maxRecords: Self.recordsPerPoll)
             publishOverdueCalls()
+            decideChangedProcesses(toDecideLock.withLock { () -> [UInt32] in defer { toDecide = [] }; return toDecide })
             return read
         }
         // Nothing loaded: wait out the timeout without the lock, or a polling loop would spin on
@@ -145,6 +152,12 @@ public final class Dispatcher: @unchecked Sendable {
             return 0
         }
         return read
+    }
+
+    /// Asks for `pids` to be decided again at the next poll (their process snapshots changed).
+    public func processesChanged(_ pids: [UInt32]) {
+        guard !pids.isEmpty else { return }
+        toDecideLock.withLock { toDecide += pids }
     }
 
     /// The kernel's IDs of the programs loaded; empty while none is.

@@ -15,6 +15,10 @@ public struct PipelineCounters: Sendable, Equatable {
     /// Returns whose entry was not held (it began before its process was selected, or its
     /// record was lost): not reported.
     public var callsWithoutEntry: UInt64 = 0
+    /// Records held for a container no runtime had described, decided without it at the deadline.
+    public var decidedWithoutContainer: UInt64 = 0
+    /// Records dropped because too many were held for containers not yet described.
+    public var droppedAwaitingContainer: UInt64 = 0
     /// The kernel's counters (ring buffer full, capture faults, held back), since start.
     public var kernel = KernelCounters()
     /// Records the output stage could not hand to a sink or a stream reader.
@@ -29,6 +33,11 @@ final class PipelineStatistics: Sendable {
     private let unknownCount = Atomic<UInt64>(0)
     private let failureCount = Atomic<UInt64>(0)
     private let withoutEntryCount = Atomic<UInt64>(0)
+    private let withoutContainerCount = Atomic<UInt64>(0)
+    private let droppedAwaitingContainerCount = Atomic<UInt64>(0)
+
+    func decidedWithoutContainer(_ records: Int) { withoutContainerCount.add(UInt64(records), ordering: .relaxed) }
+    func droppedAwaitingContainer() { droppedAwaitingContainerCount.add(1, ordering: .relaxed) }
 
     func received() { receivedCount.add(1, ordering: .relaxed) }
     func emitted() { emittedCount.add(1, ordering: .relaxed) }
@@ -43,6 +52,8 @@ final class PipelineStatistics: Sendable {
         PipelineCounters(
             received: receivedCount.load(ordering: .relaxed), emitted: emittedCount.load(ordering: .relaxed), malformed: malformedCount.load(ordering: .relaxed),
             unknownSyscalls: unknownCount.load(ordering: .relaxed), taskFailures: failureCount.load(ordering: .relaxed),
-            callsWithoutEntry: withoutEntryCount.load(ordering: .relaxed))
+            callsWithoutEntry: withoutEntryCount.load(ordering: .relaxed),
+            decidedWithoutContainer: withoutContainerCount.load(ordering: .relaxed),
+            droppedAwaitingContainer: droppedAwaitingContainerCount.load(ordering: .relaxed))
     }
 }

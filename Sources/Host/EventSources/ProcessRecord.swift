@@ -35,6 +35,9 @@ public struct ProcessRecord: Sendable, Equatable {
     public var arguments: [String]
     /// The wait status (exit only).
     public var exitStatus: Int32
+    /// The name of the process's cgroup (the last component of its path in the unified
+    /// hierarchy): it holds a container's id.
+    public var cgroupName = ""
 
     public init(
         change: Change, pid: UInt32, ppid: UInt32, comm: String, startBoottimeNanoseconds: UInt64 = 0,
@@ -75,5 +78,6 @@ public struct ProcessRecord: Sendable, Equatable {
             exitStatus: event.exit_code)
         cpu = event.header.cpu
         tid = event.header.tid
+        cgroupName = cString(event.cgroup)
     }
 }

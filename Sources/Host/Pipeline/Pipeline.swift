@@ -3,12 +3,18 @@
 public final class Pipeline: @unchecked Sendable {
     public let catalog: TaskCatalog
     public let processes: ProcessModel
+    /// Containers' names, labels and pods, from the runtimes found.
+    public let containers: ContainerDirectory
     public let dispatcher: Dispatcher
     public let output: OutputStage
 
-    init(catalog: TaskCatalog, processes: ProcessModel, dispatcher: Dispatcher, output: OutputStage) {
+    init(
+        catalog: TaskCatalog, processes: ProcessModel, containers: ContainerDirectory, dispatcher: Dispatcher,
+        output: OutputStage
+    ) {
         self.catalog = catalog
         self.processes = processes
+        self.containers = containers
         self.dispatcher = dispatcher
         self.output = output
     }
@@ -21,7 +27,11 @@ public final class Pipeline: @unchecked Sendable {
     public func add(
         _ request: DirectiveRequest, observer: (@Sendable (EmittedRecord) -> Void)? = nil
     ) throws -> DirectiveSummary {
-        try dispatcher.add(request, observer: observer)
+        var summary = try dispatcher.add(request, observer: observer)
+        if let condition = try? ConditionParser.parse(request.conditions) {
+            summary.warnings = containers.warnings(for: condition.fields)
+        }
+        return summary
     }
 
     /// Stops a directive and ends its live streams; false when there is none with that ID.
@@ -59,6 +69,7 @@ public final class Pipeline: @unchecked Sendable {
     /// Stops every directive, unloads the programs, and lets the sinks write what they hold
     /// (within `deadline`).
     public func close(within deadline: Duration = .seconds(5)) {
+        containers.stop()
         dispatcher.close()
         output.close(within: deadline)
     }

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 
 /// Assembles the pipeline — kernel event source → process model → dispatcher → output stage —
@@ -15,6 +16,9 @@ public struct PipelineBuilder {
     /// Called with every record besides the sinks (an embedder's own use of them; tests).
     public var observers: [@Sendable (EmittedRecord) -> Void] = []
     public var logger: Logger
+    /// Unix sockets of container runtimes to ask for containers' names and labels; nil: the
+    /// usual places, or TAWON_CONTAINER_SOCKETS (paths separated by ':'). Empty: none.
+    public var containerSockets: [String]?
 
     public init(catalog: TaskCatalog, logger: Logger) {
         self.catalog = catalog
@@ -25,12 +29,23 @@ public struct PipelineBuilder {
         let output = OutputStage(
             sinks: sinks, streams: streamBufferRecords.map { DirectiveStreams(capacity: $0) },
             source: source ?? .current(), sinkQueueBytes: sinkQueueBytes, observers: observers)
-        let processes = ProcessModel()
+        let containers = ContainerDirectory()
+        let processes = ProcessModel(containers: containers)
         let statistics = PipelineStatistics()
         let dispatcher = Dispatcher(
             catalog: catalog, configuration: kernel, processes: processes, statistics: statistics,
             logger: logger, callDeadline: callDeadline, outputReadsEvents: output.readsEvents || !observers.isEmpty,
             output: { output.accept($0) })
-        return Pipeline(catalog: catalog, processes: processes, dispatcher: dispatcher, output: output)
+        containers.onChange { [weak dispatcher] id in dispatcher?.processesChanged(processes.containerChanged(id)) }
+        containers.start(sockets: containerSockets ?? Self.configuredContainerSockets(), logger: logger)
+        return Pipeline(
+            catalog: catalog, processes: processes, containers: containers, dispatcher: dispatcher, output: output)
+    }
+
+    static func configuredContainerSockets() -> [String] {
+        guard let list = ProcessInfo.processInfo.environment["TAWON_CONTAINER_SOCKETS"] else {
+            return ContainerDirectory.defaultSockets
+        }
+        return list.split(separator: ":").map(String.init)
     }
 }

@@ -18,16 +18,51 @@ public final class ProcessModel: @unchecked Sendable {
     private let exitedToKeep: Int
     private let read: @Sendable (UInt32) -> ProcessSnapshot?
     private let generations = Atomic<UInt64>(0)
+    /// Where a container's name, labels and pod come from; nil: only its id is known.
+    private let containers: ContainerDirectory?
 
-    public init(exitedToKeep: Int = 1024, read: @escaping @Sendable (UInt32) -> ProcessSnapshot? = { ProcFS.snapshot($0) }) {
+    public init(
+        exitedToKeep: Int = 1024, containers: ContainerDirectory? = nil,
+        read: @escaping @Sendable (UInt32) -> ProcessSnapshot? = { ProcFS.snapshot($0) }
+    ) {
         self.exitedToKeep = exitedToKeep
+        self.containers = containers
         self.read = read
+    }
+
+    /// The snapshot with what the container directory says of its container, now.
+    private func withContainer(_ snapshot: ProcessSnapshot) -> ProcessSnapshot {
+        guard let containers, !snapshot.containerID.isEmpty else { return snapshot }
+        var snapshot = snapshot
+        let lookup = containers.lookup(snapshot.containerID)
+        snapshot.containerPending = lookup == .pending
+        let metadata: ContainerMetadata? = if case .known(let metadata) = lookup { metadata } else { nil }
+        snapshot.containerName = metadata?.name ?? ""
+        snapshot.containerLabels = metadata?.labels ?? [:]
+        snapshot.pod = metadata?.pod ?? PodIdentity()
+        return snapshot
+    }
+
+    /// The container directory's view of container `id` changed: every held process in it gets
+    /// the new view and a new generation. Returns their pids, to be decided again.
+    public func containerChanged(_ id: String) -> [UInt32] {
+        lock.withLock {
+            var changed: [UInt32] = []
+            for (pid, entry) in processes where entry.snapshot.containerID == id {
+                var updated = withContainer(entry.snapshot)
+                guard updated != entry.snapshot else { continue }
+                updated.generation = generations.add(1, ordering: .relaxed).newValue
+                processes[pid] = Entry(updated)
+                changed.append(pid)
+            }
+            return changed
+        }
     }
 
     /// The process, from the cache or freshly read.
     public func snapshot(_ pid: UInt32) -> ProcessSnapshot? {
         if let known = lock.withLock({ processes[pid] }) { return known.snapshot }
-        guard var fresh = read(pid) else { return nil }
+        guard var fresh = read(pid).map(withContainer) else { return nil }
         fresh.generation = generations.add(1, ordering: .relaxed).newValue
         lock.withLock { processes[pid] = Entry(fresh) }
         return fresh
@@ -43,6 +78,13 @@ public final class ProcessModel: @unchecked Sendable {
     /// only when its decision about that generation is not known yet.
     public func cachedGeneration(_ pid: UInt32) -> UInt64? {
         lock.withLock { processes[pid]?.snapshot.generation }
+    }
+
+    /// Whether the snapshot of `pid` (read if none is held) waits for its container's runtime
+    /// to describe it.
+    public func awaitsContainer(_ pid: UInt32) -> Bool {
+        if let known = lock.withLock({ processes[pid] }) { return known.snapshot.containerPending }
+        return snapshot(pid)?.containerPending ?? false
     }
 
     /// Applies a fork or exec record. Records are handled in the order the kernel wrote them,
@@ -78,7 +120,11 @@ public final class ProcessModel: @unchecked Sendable {
         known.name = kernel.comm
         known.ppid = kernel.ppid
         known.ns = "\(ProcFS.namespaceDevice)-\(kernel.mountNamespace)"
+        // The kernel's cgroup at that moment: a container's first process may be gone (and its
+        // /proc with it) before it is read, and a child forked into a container is not yet in it.
+        if let containerID = CgroupPath.containerID(in: kernel.cgroupName) { known.containerID = containerID }
         known.startedAtNanoseconds = KernelClock.wallNanoseconds(boot: kernel.startBoottimeNanoseconds)
+        known = withContainer(known)
         known.generation = generations.add(1, ordering: .relaxed).newValue
         lock.withLock { processes[pid] = Entry(known) }
         return known

@@ -15,6 +15,9 @@ public struct ProcessSnapshot: Sendable, Equatable, Codable {
     public var containerLabels: [String: String] = [:]
     /// The pod the container belongs to; empty when unknown.
     public var pod = PodIdentity()
+    /// The container's runtime has been asked about it and has not answered yet: conditions on
+    /// its name, labels or pod cannot be decided.
+    public var containerPending = false
     /// The cgroup path (v2 unified, or the first v1 hierarchy naming a container).
     public var cgroup: String = ""
     /// Unique to this snapshot: changes whenever the host's view of the pid changes.

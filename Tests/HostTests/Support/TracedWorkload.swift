@@ -34,10 +34,14 @@ final class CollectingSession: Sendable {
     let collector = RecordCollector()
     let session: Pipeline
 
-    init(configuration: KernelConfiguration = .init(), catalog: TaskCatalog = BuiltTasks.catalog) {
+    init(
+        configuration: KernelConfiguration = .init(), catalog: TaskCatalog = BuiltTasks.catalog,
+        containerSockets: [String]? = nil
+    ) {
         let collector = self.collector
         var builder = PipelineBuilder(catalog: catalog, logger: Logger(label: "test"))
         builder.kernel = configuration
+        builder.containerSockets = containerSockets
         builder.observers = [{ collector.append($0) }]
         session = builder.build()
     }

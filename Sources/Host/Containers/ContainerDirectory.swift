@@ -1,0 +1,236 @@
+import Foundation
+import Logging
+
+/// What a container runtime says about one container.
+public struct ContainerMetadata: Sendable, Equatable {
+    /// The whole 64-hex-digit id.
+    public var id: String
+    /// As the runtime names it: Docker's API keeps a leading "/".
+    public var name: String
+    public var labels: [String: String]
+    public var pod = PodIdentity()
+
+    public init(id: String, name: String, labels: [String: String], pod: PodIdentity = PodIdentity()) {
+        self.id = id
+        self.name = name
+        self.labels = labels
+        self.pod = pod
+    }
+}
+
+/// The containers the runtimes' sources have described, by id: the process model's one place to
+/// look up a container's name, labels and pod. Lookups never wait: an id no source has described
+/// yet is asked of every source, and is `pending` until each has answered (or the probe of the
+/// sockets found none). `onChange` then says which id became known or unknown, off the polling
+/// thread, so the decisions made while it was pending can be made again.
+public final class ContainerDirectory: @unchecked Sendable {
+    public enum Lookup: Equatable {
+        case known(ContainerMetadata)
+        /// Asked, not yet answered: a condition on it cannot be decided yet.
+        case pending
+        /// No source knows it (or there is none).
+        case unknown
+    }
+
+    /// Source names (e.g. "docker-engine /run/podman/podman.sock") as found by the probe.
+    public var foundSources: [String] { lock.withLock { sources.map(\.name) } }
+    /// Whether the probe of the sockets has finished.
+    public var probed: Bool { lock.withLock { probeDone } }
+
+    private let lock = NSLock()
+    private var known: [String: ContainerMetadata] = [:]
+    /// Ids no source knows, oldest first; bounded, as a flood of short-lived containers might be.
+    private var unknownIDs: Set<String> = []
+    private var unknownOrder: [String] = []
+    /// Ids asked of the sources, with how many sources have not answered yet.
+    private var asked: [String: Int] = [:]
+    /// Removed containers, kept a while: their last processes' events may still be queued.
+    private var removedAt: [String: ContinuousClock.Instant] = [:]
+    private var sources: [any ContainerSource] = []
+    private var probeDone = false
+    private var changeHandlers: [@Sendable (String) -> Void] = []
+    private var running: [any ContainerSource] = []
+    private var stopRequested = false
+    private var probedSockets: [String] = []
+
+    static let maximumContainers = 65_536
+    static let keptAfterRemoval: Duration = .seconds(30)
+
+    public init() {}
+
+    /// Called with an id whenever its lookup changes (known, unknown, relabelled).
+    public func onChange(_ handler: @escaping @Sendable (String) -> Void) {
+        lock.withLock { changeHandlers.append(handler) }
+    }
+
+    public func lookup(_ id: String) -> Lookup {
+        let (result, ask): (Lookup, [any ContainerSource]) = lock.withLock {
+            if let metadata = known[id] { return (.known(metadata), []) }
+            if unknownIDs.contains(id) { return (.unknown, []) }
+            if asked[id] != nil { return (.pending, []) }
+            if probeDone && sources.isEmpty { return (.unknown, []) }
+            asked[id] = probeDone ? sources.count : -1  // -1: asked before the probe finished
+            return (.pending, probeDone ? sources : [])
+        }
+        for source in ask { source.requestLookup(id) }
+        return result
+    }
+
+    /// A line for each field of `fields` that no source found here can supply: the directive
+    /// runs, but such a term matches no process. Waits for the probe (at most `probeWait`).
+    public func warnings(for fields: Set<Condition.Field>, probeWait: Duration = .seconds(10)) -> [String] {
+        let runtimeFields = fields.filter(\.isRuntimeFact)
+        guard !runtimeFields.isEmpty else { return [] }
+        let deadline = ContinuousClock.now + probeWait
+        while !probed && ContinuousClock.now < deadline { usleep(5000) }
+        let (found, sockets) = lock.withLock { (sources.map(\.name), probedSockets) }
+        return runtimeFields.sorted { $0.rawValue < $1.rawValue }.compactMap { field in
+            if field.rawValue.hasPrefix("pod.") {
+                // The Docker Engine API knows no pods; the CRI would.
+                return "\(field.rawValue): no source here describes pods"
+                    + (found.isEmpty ? " (no container runtime found)" : " (found: \(found.joined(separator: ", ")))")
+                    + "; the term is false for every process"
+            }
+            guard found.isEmpty else { return nil }
+            return "\(field.rawValue): no container runtime found (probed \(sockets.isEmpty ? "none" : sockets.joined(separator: ", "))); the term is false for every process"
+        }
+    }
+
+    // MARK: - What sources report
+
+    func isKnown(_ id: String) -> Bool { lock.withLock { known[id] != nil } }
+
+    /// The probe's result: the sources that answered. Ids asked meanwhile go to them now.
+    func probeFinished(with found: [any ContainerSource]) {
+        let (waiting, handlers): ([String], [@Sendable (String) -> Void]) = lock.withLock {
+            sources = found
+            probeDone = true
+            let waiting = asked.filter { $0.value == -1 }.map(\.key)
+            for id in waiting { asked[id] = found.count }
+            if found.isEmpty {
+                for id in waiting { markUnknownLocked(id) }
+            }
+            return (waiting, changeHandlers)
+        }
+        if found.isEmpty {
+            for id in waiting { handlers.forEach { $0(id) } }
+        } else {
+            for id in waiting { found.forEach { $0.requestLookup(id) } }
+        }
+    }
+
+    /// A source described a container (listed, inspected, or from its events).
+    func learned(_ metadata: ContainerMetadata) {
+        let handlers: [@Sendable (String) -> Void]? = lock.withLock {
+            if known[metadata.id] == metadata { return nil }
+            if known[metadata.id] == nil, known.count >= Self.maximumContainers { evictRemovedLocked(all: true) }
+            guard known[metadata.id] != nil || known.count < Self.maximumContainers else { return nil }
+            known[metadata.id] = metadata
+            asked[metadata.id] = nil
+            removedAt[metadata.id] = nil
+            if unknownIDs.remove(metadata.id) != nil { unknownOrder.removeAll { $0 == metadata.id } }
+            return changeHandlers
+        }
+        handlers?.forEach { $0(metadata.id) }
+    }
+
+    /// A source that was asked about `id` does not know it.
+    func notFound(_ id: String) {
+        let handlers: [@Sendable (String) -> Void]? = lock.withLock {
+            guard let remaining = asked[id], remaining > 0 else { return nil }
+            if remaining > 1 {
+                asked[id] = remaining - 1
+                return nil
+            }
+            markUnknownLocked(id)
+            return changeHandlers
+        }
+        handlers?.forEach { $0(id) }
+    }
+
+    /// The container is gone; it stays known a while for the events still queued.
+    func removed(_ id: String) {
+        lock.withLock {
+            guard known[id] != nil else { return }
+            removedAt[id] = .now
+            evictRemovedLocked(all: false)
+        }
+    }
+
+    private func markUnknownLocked(_ id: String) {
+        asked[id] = nil
+        guard unknownIDs.insert(id).inserted else { return }
+        unknownOrder.append(id)
+        if unknownOrder.count > 4096 { unknownIDs.remove(unknownOrder.removeFirst()) }
+    }
+
+    private func evictRemovedLocked(all: Bool) {
+        let now = ContinuousClock.now
+        for (id, at) in removedAt where all || now - at > Self.keptAfterRemoval {
+            removedAt[id] = nil
+            known[id] = nil
+        }
+    }
+
+    // MARK: - Starting the sources
+
+    /// The Unix sockets probed when none are configured: dockerd's and podman's usual places.
+    public static let defaultSockets = ["/run/docker.sock", "/var/run/docker.sock", "/run/podman/podman.sock"]
+
+    /// Probes `sockets` once (on a thread of its own), starts a source for each that answers,
+    /// and logs which were found. Sockets that lead to the same file are probed once.
+    public func start(sockets: [String], logger: Logger) {
+        lock.withLock { probedSockets = sockets }
+        if sockets.isEmpty {
+            probeFinished(with: [])
+            return
+        }
+        let probe = Thread { [self] in
+            var seen: Set<String> = []
+            var found: [any ContainerSource] = []
+            for path in sockets {
+                guard seen.insert(URL(fileURLWithPath: path).resolvingSymlinksInPath().path).inserted else { continue }
+                guard case .answered = UnixSocketProbe.probe(path) else { continue }
+                let source = DockerEngineSource(socketPath: path, directory: self, logger: logger)
+                guard source.ping() else {
+                    logger.info("container socket \(path) answers, but not as the Docker Engine API")
+                    continue
+                }
+                found.append(source)
+            }
+            if found.isEmpty {
+                logger.info("no container runtime found (probed \(sockets.joined(separator: ", "))): container names, labels and pods are unknown")
+            } else {
+                logger.info("container metadata from \(found.map(\.name).joined(separator: ", "))")
+            }
+            let stopped = lock.withLock { () -> Bool in
+                running = found
+                return stopRequested
+            }
+            if stopped { return probeFinished(with: []) }
+            probeFinished(with: found)
+            found.forEach { $0.start() }
+        }
+        probe.name = "tawon-containers-probe"
+        probe.start()
+    }
+
+    /// Stops following the runtimes (what is known stays).
+    public func stop() {
+        let sources = lock.withLock {
+            stopRequested = true
+            return running
+        }
+        sources.forEach { $0.stop() }
+    }
+}
+
+/// A runtime that describes containers.
+protocol ContainerSource: Sendable {
+    var name: String { get }
+    /// Asks the runtime about `id`; the answer goes to the directory (`learned` or `notFound`).
+    func requestLookup(_ id: String)
+    /// Lists what exists, then follows the runtime's changes, until stopped.
+    func start()
+    func stop()
+}
