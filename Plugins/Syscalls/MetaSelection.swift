@@ -6,15 +6,17 @@ import TawonTaskKit
 /// - `none`: no process information
 /// - `process.pid`, `process.ppid`, `process.name`, `process.cmd`, `process.exe`, `process.ns`,
 ///   `process.startedAt`, `process.container` (or `container`): just those fields
-/// - `pod`, `pod.min`: pod information, published once tawon knows pods (a later release);
-///   accepted now so directives written for it keep working
+/// - `pod`: the process's pod, `{id, name, namespace, labels}`; `pod.min`: `{name, namespace}`
+///   (empty values outside a pod, or where no runtime describes pods)
 struct MetaSelection: Equatable {
     enum Field: String, CaseIterable {
         case pid, ppid, name, cmd, exe, ns, startedAt, container
     }
 
+    enum PodDetail: Comparable { case none, min, full }
+
     private(set) var fields: Set<Field>
-    private(set) var pod = false
+    private(set) var pod = PodDetail.none
 
     static let all = MetaSelection(fields: Set(Field.allCases))
 
@@ -37,7 +39,8 @@ struct MetaSelection: Equatable {
             case "process": fields.formUnion(Field.allCases)
             case "none": continue
             case "container": fields.insert(.container)
-            case "pod", "pod.min": pod = true
+            case "pod": pod = .full
+            case "pod.min": pod = max(pod, .min)
             default:
                 guard selector.hasPrefix("process."), let field = Field(rawValue: String(selector.dropFirst(8)))
                 else {
@@ -50,5 +53,5 @@ struct MetaSelection: Equatable {
         }
     }
 
-    var includesProcess: Bool { !fields.isEmpty }
+    var includesProcess: Bool { !fields.isEmpty || pod != .none }
 }

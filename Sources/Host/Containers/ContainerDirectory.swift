@@ -77,16 +77,20 @@ public final class ContainerDirectory: @unchecked Sendable {
     }
 
     /// A line for each field of `fields` that no source found here can supply: the directive
-    /// runs, but such a term matches no process. Waits for the probe (at most `probeWait`).
-    public func warnings(for fields: Set<Condition.Field>, probeWait: Duration = .seconds(10)) -> [String] {
+    /// runs, but such a term is false for every process. Waits for the probe (at most `probeWait`):
+    /// it is quick, and a directive's creation should not wait long for it.
+    public func warnings(for fields: Set<Condition.Field>, probeWait: Duration = .seconds(1)) -> [String] {
         let runtimeFields = fields.filter(\.isRuntimeFact)
         guard !runtimeFields.isEmpty else { return [] }
         let deadline = ContinuousClock.now + probeWait
         while !probed && ContinuousClock.now < deadline { usleep(5000) }
+        // A probe still running (a socket that accepts but is slow to answer) may yet find one.
+        guard probed else { return [] }
         let (found, sockets) = lock.withLock { (sources.map(\.name), probedSockets) }
         return runtimeFields.sorted { $0.rawValue < $1.rawValue }.compactMap { field in
             if field.rawValue.hasPrefix("pod.") {
-                // The Docker Engine API knows no pods; the CRI would.
+                // The Docker Engine API knows no pods; a CRI runtime does.
+                guard !found.contains(where: { $0.hasPrefix("cri ") }) else { return nil }
                 return "\(field.rawValue): no source here describes pods"
                     + (found.isEmpty ? " (no container runtime found)" : " (found: \(found.joined(separator: ", ")))")
                     + "; the term is false for every process"
@@ -174,8 +178,21 @@ public final class ContainerDirectory: @unchecked Sendable {
 
     // MARK: - Starting the sources
 
-    /// The Unix sockets probed when none are configured: dockerd's and podman's usual places.
-    public static let defaultSockets = ["/run/docker.sock", "/var/run/docker.sock", "/run/podman/podman.sock"]
+    /// The Unix sockets probed when none are configured: dockerd's, podman's, containerd's and
+    /// cri-o's usual places.
+    public static let defaultSockets = [
+        "/run/docker.sock", "/var/run/docker.sock", "/run/podman/podman.sock",
+        "cri:/run/containerd/containerd.sock", "cri:/run/crio/crio.sock",
+    ]
+
+    /// How a socket is spoken to: `cri:PATH` (gRPC CRI), `docker:PATH` (Docker Engine API), or a
+    /// plain path, CRI when it names containerd or cri-o.
+    static func kind(of entry: String) -> (cri: Bool, path: String) {
+        if entry.hasPrefix("cri:") { return (true, String(entry.dropFirst(4))) }
+        if entry.hasPrefix("docker:") { return (false, String(entry.dropFirst(7))) }
+        let file = URL(fileURLWithPath: entry).lastPathComponent
+        return (file.contains("containerd") || file.contains("crio"), entry)
+    }
 
     /// Probes `sockets` once (on a thread of its own), starts a source for each that answers,
     /// and logs which were found. Sockets that lead to the same file are probed once.
@@ -188,15 +205,24 @@ public final class ContainerDirectory: @unchecked Sendable {
         let probe = Thread { [self] in
             var seen: Set<String> = []
             var found: [any ContainerSource] = []
-            for path in sockets {
+            for entry in sockets {
+                let (cri, path) = Self.kind(of: entry)
                 guard seen.insert(URL(fileURLWithPath: path).resolvingSymlinksInPath().path).inserted else { continue }
                 guard case .answered = UnixSocketProbe.probe(path) else { continue }
-                let source = DockerEngineSource(socketPath: path, directory: self, logger: logger)
-                guard source.ping() else {
-                    logger.info("container socket \(path) answers, but not as the Docker Engine API")
-                    continue
+                if cri {
+                    guard let source = try? CRISource(socketPath: path, directory: self, logger: logger), source.ping() else {
+                        logger.info("container socket \(path) answers, but not as a CRI runtime")
+                        continue
+                    }
+                    found.append(source)
+                } else {
+                    let source = DockerEngineSource(socketPath: path, directory: self, logger: logger)
+                    guard source.ping() else {
+                        logger.info("container socket \(path) answers, but not as the Docker Engine API")
+                        continue
+                    }
+                    found.append(source)
                 }
-                found.append(source)
             }
             if found.isEmpty {
                 logger.info("no container runtime found (probed \(sockets.joined(separator: ", "))): container names, labels and pods are unknown")

@@ -1,4 +1,5 @@
 import Foundation
+import Host
 import SystemFiles
 import Testing
 
@@ -64,6 +65,20 @@ enum TestSupport {
         let result = try! run("/usr/bin/env", ["cc", "-O1"] + flags + ["-o", output, path])
         precondition(result.status == 0, "cc \(source) failed: \(result.stderr)")
         return output
+    }
+
+    /// Runs blocking work (polling a pipeline) on a thread of its own, so that an async test does
+    /// not hold one of the few threads every async test shares.
+    static func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread { continuation.resume(with: Result { try body() }) }.start()
+        }
+    }
+
+    /// Waits (on this thread) until the pipeline's probe of container runtimes has finished.
+    static func waitForContainerProbe(_ pipeline: Pipeline) {
+        let deadline = ContinuousClock.now + .seconds(15)
+        while !pipeline.containers.probed && ContinuousClock.now < deadline { Thread.sleep(forTimeInterval: 0.01) }
     }
 
     /// Runs a shell command line (as a README documents it).
