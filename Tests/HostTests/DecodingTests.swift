@@ -9,7 +9,9 @@ struct DecodingTests {
     func escaping() {
         #expect(ByteEscaping.escape(Array("+".utf8), truncated: false) == "+")
         #expect(ByteEscaping.escape([0x61, 0x22, 0x5C, 0x0A, 0x09, 0x0D, 0x00, 0xFF], truncated: false)
-            == #"a"\\\n\t\r\x00\xff"#)
+            == #"a\"\\\n\t\r\0\377"#)
+        // As strace: three octal digits before a digit, \v and \f by name, DEL in octal.
+        #expect(ByteEscaping.escape([0x10, 0x35, 0x01, 0x0B, 0x0C, 0x7F, 0x38], truncated: false) == #"\0205\1\v\f\1778"#)
         #expect(ByteEscaping.escape(Array("abc".utf8), truncated: true) == "abc...")
     }
 

@@ -125,7 +125,7 @@ extension SyscallsKernelTests {
         #expect(arguments("umask")["mask"] == .text("022"))
         #expect(arguments("mmap")["fd"] == .number(-1))  // -1 in a 32-bit int crosses the ABI as -1
         #expect(arguments("pipe2")["flags"] == .text("O_CLOEXEC"))
-        #expect(arguments("write", 1)["buf"] == .text(#"a"b\\c\n\x01"#))
+        #expect(arguments("write", 1)["buf"] == .text(#"a\"b\\c\n\1"#))
     }
 
     @Test("compact:true drops the arguments; meta selects the process fields")
