@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Synchronization
 import Host
 
 /// Options to reach the daemon.
@@ -39,25 +40,42 @@ struct DirectiveCommand: AsyncParsableCommand {
                 do {
                     let spec = try FunctionFileExpansion.expand(try TaskSpec.parse(text))
                     return spec.taskName + (spec.options.isEmpty ? "" : "|" + spec.options.map { "\($0.name):\($0.value)" }.joined(separator: ";"))
-                } catch { throw ValidationError("\(error)") }
+                } catch { throw usageFailure("\(error)") }
             }
             let client = daemon.client
-            let directive = try await client.createDirective(DirectiveCreation(conditions: conditions, tasks: expanded))
-            for warning in directive.warnings { printToStandardError("tawonctl: warning: \(warning)") }
             if detach {
+                let directive = try await client.createDirective(DirectiveCreation(conditions: conditions, tasks: expanded))
+                for warning in directive.warnings { printToStandardError("tawonctl: warning: \(warning)") }
                 print(directive.id)
                 return
             }
-            printToStandardError("tawonctl: streaming directive \(directive.id) (Ctrl-C to stop and remove it)")
-            // Straight to the descriptor, line by line, even into a pipe or a file (`| jq`).
-            let streaming = Task {
-                try await client.stream(directive.id, format: output) { FileHandle.standardOutput.write(Data($0.utf8)) }
+            // Signals are taken before the directive exists: one that came between its creation and
+            // its stream would otherwise end this process and leave the directive behind.
+            let creation = DirectiveCreation(conditions: conditions, tasks: expanded, ownedByStream: true)
+            let created = Mutex<String?>(nil)
+            let streaming = CancellableWork()
+            let stop = SignalCancellation(signals: [SIGINT, SIGTERM, SIGHUP]) { streaming.cancel() }
+            let outcome = await streaming.run {
+                let directive = try await client.createDirective(creation)
+                created.withLock { $0 = directive.id }
+                for warning in directive.warnings { printToStandardError("tawonctl: warning: \(warning)") }
+                printToStandardError("tawonctl: streaming directive \(directive.id) (Ctrl-C to stop and remove it)")
+                // The daemon removes the directive when this stream ends, even if this process is killed.
+                try await client.stream(directive.id, format: output, removeOnClose: true) { line in
+                    // The daemon's empty lines are not records: they are when to see whether our
+                    // reader is still there, when there is nothing to write.
+                    if line == "\n" {
+                        if OutputClosed.readerGone(STDOUT_FILENO) { throw OutputClosed() }
+                        return
+                    }
+                    do { try FileHandle.standardOutput.write(contentsOf: Data(line.utf8)) } catch { throw OutputClosed() }
+                }
             }
-            let stop = SignalCancellation(signals: [SIGINT, SIGTERM]) { streaming.cancel() }
-            let outcome = await streaming.result
             stop.cancel()
-            try? await client.removeDirective(directive.id)
-            if case .failure(let error) = outcome, !(error is CancellationError), !Task.isCancelled, !stop.fired {
+            if let id = created.withLock({ $0 }) { try? await client.removeDirective(id) }
+            // A reader that has had enough (`| head -1`) is not an error.
+            if case .failure(let error) = outcome, !(error is CancellationError), !(error is OutputClosed),
+                !Task.isCancelled, !stop.fired {
                 throw error
             }
         }
@@ -110,4 +128,36 @@ final class SignalCancellation: @unchecked Sendable {
     }
 
     func cancel() { sources.forEach { $0.cancel() } }
+}
+
+/// Work that a signal may cancel before it has even started.
+final class CancellableWork: Sendable {
+    private let state = Mutex<(task: Task<Void, any Error>?, cancelled: Bool)>((nil, false))
+
+    func cancel() {
+        state.withLock { state in
+            state.cancelled = true
+            state.task?.cancel()
+        }
+    }
+
+    func run(_ body: @escaping @Sendable () async throws -> Void) async -> Result<Void, any Error> {
+        let task = state.withLock { state -> Task<Void, any Error>? in
+            guard !state.cancelled else { return nil }
+            let task = Task { try await body() }
+            state.task = task
+            return task
+        }
+        guard let task else { return .failure(CancellationError()) }
+        return await task.result
+    }
+}
+
+/// Standard output was closed by its reader.
+struct OutputClosed: Error {
+    /// A pipe whose reading end is closed reports an error to poll on its writing end.
+    static func readerGone(_ descriptor: Int32) -> Bool {
+        var entry = pollfd(fd: descriptor, events: Int16(POLLOUT), revents: 0)
+        return poll(&entry, 1, 0) == 1 && entry.revents & Int16(POLLERR | POLLHUP) != 0
+    }
 }

@@ -21,7 +21,7 @@ struct HealthCommand: AsyncParsableCommand {
     @OptionGroup var daemonOptions: DaemonOptions
 
     func validate() throws {
-        do { _ = try HealthTimeout.parse(timeout, name: "--timeout") } catch { throw ValidationError(error.description) }
+        do { _ = try HealthTimeout.parse(timeout, name: "--timeout") } catch { throw usageFailure(error.description) }
     }
 
     func run() async throws {

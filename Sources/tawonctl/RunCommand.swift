@@ -43,22 +43,23 @@ struct RunCommand: ParsableCommand {
         let logger = bootstrapLogging(level: .warning)
         let specs = try tasks.map { text in
             do { return try FunctionFileExpansion.expand(try TaskSpec.parse(text)) } catch {
-                throw ValidationError("\(error)")
+                throw usageFailure("\(error)")
             }
         }
         let limits = KernelConfiguration.bufferLimitRange
         guard limits.contains(bufferLimit) else {
-            throw ValidationError("--buffer-limit: \(bufferLimit) is not from \(limits.lowerBound) to \(limits.upperBound)")
+            throw usageFailure("--buffer-limit: \(bufferLimit) is not from \(limits.lowerBound) to \(limits.upperBound)")
         }
         guard ringBufferMegabytes > 0, ringBufferMegabytes <= 1024, ringBufferMegabytes.nonzeroBitCount == 1 else {
-            throw ValidationError("--ring-buffer-mb: \(ringBufferMegabytes) is not a power of two from 1 to 1024")
+            throw usageFailure("--ring-buffer-mb: \(ringBufferMegabytes) is not a power of two from 1 to 1024")
         }
         guard (1...60_000).contains(callDeadlineMilliseconds) else {
-            throw ValidationError("--call-deadline-ms: \(callDeadlineMilliseconds) is not from 1 to 60000")
+            throw usageFailure("--call-deadline-ms: \(callDeadlineMilliseconds) is not from 1 to 60000")
         }
         var builder = PipelineBuilder(catalog: plugins.loadCatalog(), logger: logger)
         builder.callDeadline = .milliseconds(callDeadlineMilliseconds)
-        builder.sinks = [DescriptorSink(descriptor: STDOUT_FILENO, format: output)]
+        // A reader that closes the pipe (`| head -1`) ends the run as Ctrl-C would.
+        builder.sinks = [DescriptorSink(descriptor: STDOUT_FILENO, format: output, onReaderGone: { StopSignal.set() })]
         builder.kernel.bufferLimit = UInt32(bufferLimit)
         builder.kernel.ringBufferBytes = ringBufferMegabytes << 20
         if !containerSockets.isEmpty { builder.containerSockets = containerSockets }
@@ -70,7 +71,7 @@ struct RunCommand: ParsableCommand {
             printToStandardError("tawonctl run: \(error)")
             throw ExitCode(1)
         } catch let error as DirectiveError {
-            throw ValidationError(error.description)
+            throw usageFailure(error.description)
         }
         StopSignal.install()
         for warning in directive.warnings { printToStandardError("tawonctl: warning: \(warning)") }
@@ -113,11 +114,18 @@ enum StopSignal {
         signal(SIGPIPE, SIG_IGN)  // a closed pipe ends output, not the process mid-cleanup
     }
 
-    fileprivate static func set() { flag.store(true, ordering: .relaxed) }
+    static func set() { flag.store(true, ordering: .relaxed) }
 }
 
 private func handleStopSignal(_ signal: Int32) {
     StopSignal.set()
+}
+
+/// A command line or input that cannot be used: one line on standard error, exit status 64
+/// (ArgumentParser's own validation errors add usage and help lines).
+func usageFailure(_ message: String) -> ExitCode {
+    printToStandardError("tawonctl: \(message)")
+    return ExitCode(64)
 }
 
 func printToStandardError(_ line: String) {

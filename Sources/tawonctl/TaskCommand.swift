@@ -42,7 +42,7 @@ struct TaskCommand: AsyncParsableCommand {
             let catalog = plugins.loadCatalog()
             guard let task = catalog.task(named: name) else {
                 let loaded = catalog.tasks.map(\.name).joined(separator: ", ")
-                throw ValidationError("no task named '\(name)' (loaded: \(loaded.isEmpty ? "none" : loaded))")
+                throw usageFailure("no task named '\(name)' (loaded: \(loaded.isEmpty ? "none" : loaded))")
             }
             print(try TaskCatalogReport.describe(task, json: json))
         }

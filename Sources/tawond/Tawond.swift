@@ -32,7 +32,11 @@ struct Tawond: AsyncParsableCommand {
     /// started a thread: capabilities are per thread, and new threads inherit their creator's.
     static func main() async {
         do {
-            guard let command = try parseAsRoot() as? Tawond else { return }
+            var parsed = try parseAsRoot()
+            guard let command = parsed as? Tawond else {
+                try parsed.run()  // --help: ArgumentParser's help command prints it
+                return
+            }
             let configuration = try command.settings()
             let privileges = Result { try PrivilegeDrop.apply(keeping: requiredCapabilities(configuration)) }
             try await command.serve(configuration, privileges: privileges)
@@ -121,7 +125,7 @@ struct Tawond: AsyncParsableCommand {
             try settings.validate()
             return settings
         } catch {
-            throw ValidationError("\(error)")
+            throw usageFailure("\(error)")
         }
     }
 }
@@ -136,17 +140,17 @@ enum SocketFile {
         var status = stat()
         if lstat(path, &status) == 0 {
             guard status.st_mode & S_IFMT == S_IFSOCK else {
-                throw ValidationError("\(path) exists and is not a socket")
+                throw usageFailure("\(path) exists and is not a socket")
             }
             // A live daemon answers on it: leave it alone. A socket nobody answers on is what a
             // killed daemon left behind: take it.
             if let holder = liveHolder(of: path) {
-                throw ValidationError("\(path) is held by a running daemon (pid \(holder)); not taking it over")
+                throw usageFailure("\(path) is held by a running daemon (pid \(holder)); not taking it over")
             }
             unlink(path)
         }
         guard !name.isEmpty else { return nil }
-        guard let group = getgrnam(name) else { throw ValidationError("--socket-group: no group named '\(name)'") }
+        guard let group = getgrnam(name) else { throw usageFailure("--socket-group: no group named '\(name)'") }
         return group.pointee.gr_gid
     }
 
@@ -161,4 +165,11 @@ enum SocketFile {
         chown(path, 0, group ?? 0)
         chmod(path, 0o660)
     }
+}
+
+/// A command line or configuration that cannot be used: one line on standard error, exit
+/// status 64.
+func usageFailure(_ message: String) -> ExitCode {
+    FileHandle.standardError.write(Data("tawond: \(message)\n".utf8))
+    return ExitCode(64)
 }

@@ -165,6 +165,39 @@ struct DaemonTests {
         #expect(SystemFile.text(compact)?.contains("tawon-workload write(fd=1, buf=\"+\", count=1)") == true)
     }
 
+    @Test("A d sub killed with SIGKILL or SIGHUP, or whose reader closes the pipe, leaves no directive behind")
+    func subscriberGoneRemovesItsDirective() async throws {
+        try KernelSupport.require()
+        let daemon = try await RunningDaemon()
+        for ending in ["SIGKILL", "SIGHUP", "closed pipe"] {
+            var pipeEnds: [Int32] = [0, 0]
+            #expect(pipe(&pipeEnds) == 0)
+            // The subscriber must not hold the read end too, or closing ours would not close the pipe.
+            for end in pipeEnds { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
+            let workload = try TracedWorkload(["write"])
+            let subscriber = try ChildProcess.spawn(
+                [tawonctl, "d", "sub", "--socket", daemon.socket, "-c", "process.pid:\(workload.pid)", "-t", "syscalls|functions:write"],
+                stdout: .descriptor(pipeEnds[1]))
+            close(pipeEnds[1])
+            do { try await waitUntil { try await daemon.client.directives().count == 1 } } catch {
+                Issue.record("\(ending): no directive appeared")
+            }
+            switch ending {
+            case "SIGKILL": kill(subscriber, SIGKILL)
+            case "SIGHUP": kill(subscriber, SIGHUP)
+            default: break
+            }
+            close(pipeEnds[0])  // the reader goes away (as `| head -1` does once it has its line)
+            workload.go()  // a record to write into the closed pipe
+            let status = ChildProcess.wait(subscriber)
+            if ending == "closed pipe" { #expect(status == 0, "a reader that had enough is not an error") }
+            do { try await waitUntil(seconds: 8) { try await daemon.client.directives().isEmpty } } catch {
+                Issue.record("\(ending): the directive is still there")
+            }
+        }
+        #expect(daemon.stop().status == 0)
+    }
+
     private func waitUntil(seconds: Double = 10, _ condition: () async throws -> Bool) async throws {
         let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
         while ContinuousClock.now < deadline {

@@ -9,10 +9,14 @@ public struct DirectiveCreation: Codable, Sendable {
     public var conditions: String
     /// The `-t` arguments, as written (`@` values already read by the client).
     public var tasks: [String]
+    /// The directive belongs to the client's stream (`…/stream?removeOnClose=true`), which must
+    /// come within 5 s; it is removed when that stream ends, or if it never comes.
+    public var ownedByStream: Bool?
 
-    public init(conditions: String, tasks: [String]) {
+    public init(conditions: String, tasks: [String], ownedByStream: Bool? = nil) {
         self.conditions = conditions
         self.tasks = tasks
+        self.ownedByStream = ownedByStream
     }
 }
 
@@ -43,7 +47,9 @@ public enum ControlAPI {
         v1.get("directives") { _, _ in DirectiveList(directives: daemon.pipeline.summaries) }
         v1.post("directives") { request, context -> EditedResponse<DirectiveSummary> in
             let creation = try await request.decode(as: DirectiveCreation.self, context: context)
-            return EditedResponse(status: .created, response: try create(creation, daemon: daemon))
+            let summary = try create(creation, daemon: daemon)
+            if creation.ownedByStream == true { daemon.expectOwningStream(for: summary.id) }
+            return EditedResponse(status: .created, response: summary)
         }
         v1.get("directives/:id") { _, context -> DirectiveSummary in
             let id = try context.parameters.require("id")
@@ -104,14 +110,45 @@ public enum ControlAPI {
             throw HTTPError(.notFound, message: "no directive \(id)")
         }
         let format = request.uri.queryParameters.get("format").flatMap { OutputFormat(rawValue: String($0)) } ?? .json
+        // `tawonctl d sub` owns its directive: gone with the stream, however the client ended.
+        let removeOnClose = request.uri.queryParameters.get("removeOnClose") == "true"
         let (_, lines) = daemon.streams.subscribe(directiveID: id, format: format)
+        if removeOnClose { daemon.owningStreamAttached(id) }
+        guard removeOnClose else {
+            return Response(
+                status: .ok, headers: [.contentType: "application/x-ndjson"],
+                body: ResponseBody { writer in
+                    for await line in lines { try await writer.write(ByteBuffer(string: line)) }
+                    try await writer.finish(nil)
+                })
+        }
         return Response(
             status: .ok, headers: [.contentType: "application/x-ndjson"],
             body: ResponseBody { writer in
-                for await line in lines { try await writer.write(ByteBuffer(string: line)) }
+                // An empty line every 2 s while nothing else is written: a client killed while
+                // its directive is quiet is noticed at the next write.
+                let (merged, continuation) = AsyncStream.makeStream(of: String.self)
+                let forward = Task {
+                    for await line in lines { continuation.yield(line) }
+                    continuation.finish()
+                }
+                let heartbeat = Task {
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: streamHeartbeat)
+                        continuation.yield("\n")
+                    }
+                }
+                defer {
+                    forward.cancel()
+                    heartbeat.cancel()
+                    daemon.pipeline.remove(id)
+                }
+                for await line in merged { try await writer.write(ByteBuffer(string: line)) }
                 try await writer.finish(nil)
             })
     }
+
+    static let streamHeartbeat: Duration = .seconds(2)
 
     static func json(_ text: String) -> Response {
         Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: text)))

@@ -49,9 +49,14 @@ public struct DaemonClient: Sendable {
 
     /// Calls `line` with each line of a directive's live stream until it ends or the task is
     /// cancelled.
-    public func stream(_ id: String, format: OutputFormat, line: (String) -> Void) async throws {
+    /// With `removeOnClose` the daemon removes the directive when this stream ends, however this
+    /// process ends, and sends an empty line ("\n") now and then to notice; `line` gets those too.
+    public func stream(
+        _ id: String, format: OutputFormat, removeOnClose: Bool = false, line: (String) throws -> Void
+    ) async throws {
         try checkReachable()
-        var request = HTTPClientRequest(url: try url("/v1/directives/\(id)/stream?format=\(format.rawValue)"))
+        let query = "format=\(format.rawValue)" + (removeOnClose ? "&removeOnClose=true" : "")
+        var request = HTTPClientRequest(url: try url("/v1/directives/\(id)/stream?\(query)"))
         request.method = .GET
         let response = try await HTTPClient.shared.execute(request, timeout: .hours(24 * 365))
         guard response.status == .ok else {
@@ -61,7 +66,7 @@ public struct DaemonClient: Sendable {
         for try await buffer in response.body {
             pending += String(buffer: buffer)
             while let newline = pending.firstIndex(of: "\n") {
-                line(String(pending[...newline]))
+                try line(String(pending[...newline]))
                 pending = String(pending[pending.index(after: newline)...])
             }
         }

@@ -3,6 +3,7 @@ import Logging
 import Metrics
 import Prometheus
 import ServiceLifecycle
+import Synchronization
 
 /// What tawond runs: the task catalog and the pipeline with its outputs and live streams.
 public final class Daemon: @unchecked Sendable {
@@ -14,6 +15,25 @@ public final class Daemon: @unchecked Sendable {
     let metrics: DaemonMetrics
     let logger: Logger
     let started = Date()
+    /// Directives made for one client's stream (`tawonctl d sub`) whose stream has not come yet:
+    /// a client killed between the two requests would otherwise leave its directive behind.
+    private let awaitingStream = Mutex<Set<String>>([])
+    static let streamGrace: Duration = .seconds(5)
+
+    /// Removes directive `id` unless a stream that owns it (`removeOnClose`) comes within the grace.
+    func expectOwningStream(for id: String) {
+        awaitingStream.withLock { _ = $0.insert(id) }
+        Task { [weak self] in
+            try? await Task.sleep(for: Self.streamGrace)
+            guard let self, awaitingStream.withLock({ $0.remove(id) }) != nil else { return }
+            pipeline.remove(id)
+        }
+    }
+
+    /// A stream that owns directive `id` has come: it goes when the stream ends.
+    func owningStreamAttached(_ id: String) {
+        awaitingStream.withLock { _ = $0.remove(id) }
+    }
 
     public init(configuration: DaemonConfiguration, catalog: TaskCatalog, logger: Logger) throws {
         self.configuration = configuration

@@ -1,3 +1,4 @@
+import Synchronization
 import Foundation
 
 /// One destination of output lines: a file, standard output. It is handed whole lines in
@@ -60,16 +61,26 @@ public final class DescriptorSink: OutputSink, @unchecked Sendable {
     public let style: LineStyle
     public let writesWithoutWaiting: Bool
     private let descriptor: Int32
+    private let onReaderGone: (@Sendable () -> Void)?
+    private let readerGone = Atomic<Bool>(false)
 
-    /// `colored` defaults to whether the descriptor is a terminal.
-    public init(descriptor: Int32, format: OutputFormat, colored: Bool? = nil) {
+    /// `colored` defaults to whether the descriptor is a terminal. `onReaderGone` is called once
+    /// when the reader of a pipe has closed it (`| head -1`): nothing more can be written.
+    public init(
+        descriptor: Int32, format: OutputFormat, colored: Bool? = nil, onReaderGone: (@Sendable () -> Void)? = nil
+    ) {
         self.descriptor = descriptor
+        self.onReaderGone = onReaderGone
         writesWithoutWaiting = descriptorWritesWithoutWaiting(descriptor)
         style = LineStyle(format, colored: colored ?? (isatty(descriptor) == 1))
     }
 
     public func write(_ lines: [UInt8]) {
-        writeFully(lines, to: descriptor)
+        guard !readerGone.load(ordering: .relaxed) else { return }
+        if writeFully(lines, to: descriptor) < lines.count, errno == EPIPE,
+            !readerGone.exchange(true, ordering: .relaxed) {
+            onReaderGone?()
+        }
     }
 
     public func close() {}
