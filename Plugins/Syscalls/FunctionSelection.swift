@@ -54,6 +54,10 @@ struct FunctionSelection: Equatable {
 
     static func unknownFunctionMessage(_ name: String) -> String {
         if name.isEmpty { return "functions: an empty name (two '+' in a row?)" }
+        // No syscall name is longer than 24 characters; comparing a huge one with each costs seconds.
+        guard name.count <= NameSuggestion.longestCompared else {
+            return "functions: unknown syscall '\(name.prefix(NameSuggestion.longestCompared))…' (\(name.count) characters)"
+        }
         let suggestion = NameSuggestion.closest(to: name, among: SyscallTable.functions.map(\.signature.name))
         return "functions: unknown syscall '\(name)'"
             + (suggestion.map { " (did you mean '\($0)'?)" } ?? "")

@@ -1,5 +1,7 @@
 /// "Did you mean" for mistyped names.
 enum NameSuggestion {
+    /// Names longer than this are not compared (the cost grows with the product of the lengths).
+    static let longestCompared = 64
     /// The candidate nearest to `name` by edit distance, ignoring '_' and case, when close enough.
     static func closest(to name: String, among candidates: [String]) -> String? {
         let target = normalized(name)

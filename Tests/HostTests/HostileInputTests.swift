@@ -79,6 +79,34 @@ struct HostileInputTests {
         }
     }
 
+    @Test("A 1 MB syscall name, 17 tasks and a NUL in a condition are refused at once, in one line")
+    func hugeNamesAndManyTasks() throws {
+        // Through a file: one argument of a program may not exceed 128 KiB.
+        let names = try TestSupport.temporaryDirectory("huge-name").appending(path: "names")
+        try Data(repeating: UInt8(ascii: "a"), count: 1_000_000).write(to: names)
+        let start = ContinuousClock.now
+        let result = try TestSupport.run(tawonctl, ["run", "-c", "process.name:x", "-t", "syscalls|functions:@\(names.path)"])
+        #expect(ContinuousClock.now - start < .seconds(10))
+        #expect(result.status == 64)
+        #expect(result.stderr.contains("unknown syscall") && result.stderr.contains("1000000 characters"))
+        #expect(result.stderr.utf8.count < 600 && result.stderr.split(separator: "\n").count == 1, "\(result.stderr.prefix(300))")
+
+        let tasks = Array(repeating: ["-t", "syscalls|functions:read"], count: 17).flatMap { $0 }
+        let many = try TestSupport.run(tawonctl, ["run", "-c", "process.name:x"] + tasks)
+        #expect(many.status == 64 && many.stderr.contains("17 tasks; a directive runs at most 16"), "\(many.stderr)")
+
+        let nul = try TestSupport.run(tawonctl, ["run", "-c", "process.name:x\u{1}y", "-t", "syscalls|functions:read"])
+        #expect(nul.status == 64 && nul.stderr.contains("column 15: a control character (\\x01)"), "\(nul.stderr)")
+        #expect(nul.stderr.split(separator: "\n").count == 1)
+    }
+
+    @Test("tawond --help prints its help")
+    func tawondHelp() throws {
+        let tawond = TestSupport.productsDirectory.appending(path: "tawond").path
+        let help = try TestSupport.run(tawond, ["--help"])
+        #expect(help.status == 0 && help.stdout.contains("USAGE: tawond"))
+    }
+
     @Test("tawonctl run refuses a condition nested 4,500 deep with one line, no crash")
     func deepConditionOnTheCommandLine() throws {
         let deep = String(repeating: "(", count: 4500) + "process.name:x" + String(repeating: ")", count: 4500)

@@ -25,6 +25,12 @@ public struct ConditionParser {
             throw ConditionError(
                 column: maximumLength + 1, message: "the condition is longer than \(maximumLength) characters")
         }
+        // A NUL or another control character can match no process name or label: a typo or worse.
+        if let (offset, scalar) = text.unicodeScalars.enumerated().first(where: { ($0.element.value < 0x20 && $0.element != "\t") || $0.element.value == 0x7F }) {
+            throw ConditionError(
+                column: offset + 1,
+                message: "a control character (\(QuotedInput.quote(String(scalar)))) in the condition")
+        }
         let tokens = try tokenize(text)
         let terms = tokens.filter {
             if case .word(let word) = $0.kind { return !["AND", "OR", "NOT"].contains(word.uppercased()) }

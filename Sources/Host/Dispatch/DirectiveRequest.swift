@@ -59,7 +59,7 @@ public struct DirectiveSummary: Sendable, Equatable, Codable {
 public enum QuotedInput {
     public static let limit = 80
 
-    public static func quote(_ text: String) -> String {
+    public static func quote(_ text: String, limit: Int = QuotedInput.limit) -> String {
         var clipped = ""
         for scalar in text.unicodeScalars.prefix(limit) {
             if scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) {

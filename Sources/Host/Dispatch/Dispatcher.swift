@@ -9,6 +9,7 @@ import SyscallTable
 /// `add` and `remove` may be called from any thread; `poll` from one thread at a time.
 public final class Dispatcher: @unchecked Sendable {
     public static let maximumDirectives = 64
+    public static let maximumTasksPerDirective = 16
     /// Records handled per poll before the lock is let go: bounds how long `add`, `remove` and
     /// `counters` wait while a flood keeps the ring buffer from running empty.
     static let recordsPerPoll = 8192
@@ -76,6 +77,10 @@ public final class Dispatcher: @unchecked Sendable {
             throw DirectiveError("-c \"\(QuotedInput.quote(text))\": \(error)")
         }
         guard !request.tasks.isEmpty else { throw DirectiveError("a directive needs at least one task (-t)") }
+        // Each task is an instance with its own state (and the demo's, a process every interval).
+        guard request.tasks.count <= Self.maximumTasksPerDirective else {
+            throw DirectiveError("-t: \(request.tasks.count) tasks; a directive runs at most \(Self.maximumTasksPerDirective)")
+        }
 
         let id = Identifier.next()
         let slot = try reserveSlot()

@@ -19,12 +19,14 @@ enum CompactLine {
             case .text(let text, _): return "\(argument.name)=\"\(text)\""
             }
         }.joined(separator: ", ")
+        // A process names itself: its control bytes (a terminal's escapes) are shown, not obeyed.
+        let comm = QuotedInput.quote(event.comm)
         let resumed = event.callID != 0 && event.returnValue != nil ? "<... \(event.functionName) resumed> " : ""
         let ending = Self.ending(event)
         guard colored else {
-            return "\(clock) \(event.pid) \(event.comm) \(resumed)\(event.functionName)(\(arguments))\(ending)"
+            return "\(clock) \(event.pid) \(comm) \(resumed)\(event.functionName)(\(arguments))\(ending)"
         }
-        return "\u{1B}[2m\(clock)\u{1B}[0m \u{1B}[33m\(event.pid)\u{1B}[0m \(event.comm) \(resumed)"
+        return "\u{1B}[2m\(clock)\u{1B}[0m \u{1B}[33m\(event.pid)\u{1B}[0m \(comm) \(resumed)"
             + "\u{1B}[1;36m\(event.functionName)\u{1B}[0m(\(arguments))\(ending)"
     }
 

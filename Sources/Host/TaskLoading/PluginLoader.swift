@@ -114,7 +114,7 @@ public struct PluginLoader: Sendable {
     static func describe(_ descriptor: tawon_task_descriptor) -> Result<TaskDescription, LoadProblem> {
         let (registration, rc) = TaskRegistration.run(descriptor.describe!)
         if rc != tawon_rc(TAWON_RC_OK) {
-            let detail = descriptor.last_error!(nil).map { String(cString: $0) } ?? ""
+            let detail = descriptor.last_error!(nil).map { QuotedInput.quote(String(cString: $0), limit: 400) } ?? ""
             let suffix = detail.isEmpty ? "" : ": \(detail)"
             return .failure(LoadProblem("describe failed with code \(rc)\(suffix)"))
         }

@@ -120,7 +120,8 @@ public final class TaskInstance: @unchecked Sendable {
 
     private func lastError() -> String? {
         guard let text = task.descriptor.pointee.last_error!(handle) else { return nil }
-        let message = String(cString: text)
+        // A task's words reach terminals and HTTP bodies: one line, bounded, control bytes escaped.
+        let message = QuotedInput.quote(String(cString: text), limit: 400)
         return message.isEmpty ? nil : message
     }
 }
