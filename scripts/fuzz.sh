@@ -8,9 +8,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_EACH=${SECONDS_EACH:-600}
 TARGETS=${TARGETS:-conditions tasks config api}
+# FUZZ_CONFIG=debug FUZZ_BUILD_PATH=.build reuses the test build's dependencies (CI: minutes
+# saved); the default keeps the fuzzer's build apart from yours, optimized.
+FUZZ_CONFIG=${FUZZ_CONFIG:-release}
+FUZZ_BUILD_PATH=${FUZZ_BUILD_PATH:-.build/fuzz}
 
-TAWON_FUZZ=1 swift build -c release --product tawon-fuzz --build-path .build/fuzz >/dev/null
-binary=.build/fuzz/release/tawon-fuzz
+TAWON_FUZZ=1 swift build -c "$FUZZ_CONFIG" --product tawon-fuzz --build-path "$FUZZ_BUILD_PATH" >/dev/null
+binary=$FUZZ_BUILD_PATH/$FUZZ_CONFIG/tawon-fuzz
 mkdir -p .build/fuzz-artifacts
 status=0
 for target in $TARGETS; do

@@ -140,7 +140,11 @@ struct ConditionKernelTests {
         let execs = 1000
 
         let execer = try TracedWorkload(["execer", "\(execs)", target])
-        let tracer = CollectingSession()
+        // Room for what other tests' processes (containers starting) send while undecided: this
+        // test is about the moment of the decision, not about the ring's capacity.
+        var configuration = KernelConfiguration()
+        configuration.ringBufferBytes = 128 << 20
+        let tracer = CollectingSession(configuration: configuration)
         let directive = try tracer.session.add(
             DirectiveRequest(conditions: "process.name:tawon-first", tasks: [try TaskSpec.parse("syscalls|functions:ALL;meta:process.pid")]))
         let reader = Thread {

@@ -152,6 +152,67 @@ struct ContainerKernelTests {
         tracer.session.close()
     }
 
+    enum HostileRuntime: String, CaseIterable { case garbage, huge, silent, hostileNames }
+
+    @Test("A hostile runtime (bad JSON, 40 MiB, a line without end, silence, names with quotes and line breaks) neither crashes nor stalls tracing", arguments: HostileRuntime.allCases)
+    func hostileRuntime(_ behaviour: HostileRuntime) throws {
+        try KernelSupport.require()
+        try Self.requirePodman()
+        try Self.ensureImage()
+        let script = "i=0; while [ $i -lt 40 ]; do echo tick > /dev/null; i=$((i+1)); sleep 0.1; done"
+        let id = try Self.runDetached(Self.runOptions + [Self.image, "/bin/sh", "-c", script])
+        defer { _ = try? TestSupport.run("/usr/bin/podman", ["rm", "-f", id]) }
+        let hostileName = "/ev\"il\n\u{2028}\u{0}}{"
+        let described = try JSONSerialization.data(withJSONObject: [
+            "Id": id, "Name": hostileName, "Names": [hostileName], "Labels": ["k\n": "v\"\u{7}"],
+            "Config": ["Labels": ["k\n": "v\"\u{7}"]],
+        ])
+        let socketPath = try TestSupport.temporaryDirectory("hostile-runtime").appending(path: "docker.sock").path
+        let runtime = try FakeRuntimeSocket(path: socketPath) { target in
+            if target.hasSuffix("/_ping") { return FakeRuntimeSocket.response("200 OK", Array("OK".utf8), contentType: "text/plain") }
+            switch behaviour {
+            case .garbage:
+                if target.contains("/events") {
+                    return FakeRuntimeSocket.streamHeader + Array("200000\r\n".utf8) + [UInt8](repeating: 0x7B, count: 0x200000) + Array("\r\n".utf8)
+                }
+                return FakeRuntimeSocket.response("200 OK", Array("{\"Id\": [[[[".utf8))
+            case .huge:
+                return FakeRuntimeSocket.response("200 OK", [UInt8](repeating: 0x5B, count: 40 << 20))
+            case .silent:
+                return nil
+            case .hostileNames:
+                if target.contains("/events") { return FakeRuntimeSocket.streamHeader }
+                if target.contains("/containers/json") { return FakeRuntimeSocket.response("200 OK", Array("[".utf8) + Array(described) + Array("]".utf8)) }
+                return FakeRuntimeSocket.response("200 OK", Array(described))
+            }
+        }
+        defer { runtime.close() }
+
+        let tracer = CollectingSession(containerSockets: ["docker:" + socketPath])
+        let host = try TracedWorkload(["write"])
+        let hostDirective = try tracer.session.add(DirectiveRequest(
+            conditions: "process.pid:\(host.pid) OR container.name:nothing", tasks: [try TaskSpec.parse("syscalls|functions:write")]))
+        let containerDirective = try tracer.session.add(DirectiveRequest(
+            conditions: "container.id:\(id.prefix(12)) AND container.name:*", tasks: [try TaskSpec.parse("syscalls|functions:write")]))
+        host.go()
+        let deadline = ContinuousClock.now + .seconds(3)
+        while ContinuousClock.now < deadline { try tracer.session.poll(timeoutMilliseconds: 50) }
+        tracer.session.close()
+
+        let records = tracer.collector.all
+        #expect(records.contains { $0.directiveID == hostDirective.id }, "host calls still traced")
+        let inContainer = try records.filter { $0.directiveID == containerDirective.id }
+            .map { try JSONDecoder().decode(SyscallData.self, from: Data($0.json.utf8)) }
+        if behaviour == .hostileNames {
+            #expect(inContainer.count >= 3)
+            // A NUL would cut the name short where tasks read it as a C string: it is replaced.
+            let shown = hostileName.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}")
+            #expect(inContainer.allSatisfy { $0.process?.container?.name == shown }, "\(inContainer.first?.process?.container?.name.debugDescription ?? "")")
+        } else {
+            #expect(inContainer.isEmpty, "no name was learned, so container.name:* holds for nothing")
+        }
+    }
+
     /// `podman run -d`, returning the container's id.
     static func runDetached(_ arguments: [String]) throws -> String {
         let result = try TestSupport.run("/usr/bin/podman", ["run", "-d"] + arguments)

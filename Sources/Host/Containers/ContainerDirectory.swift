@@ -124,7 +124,17 @@ public final class ContainerDirectory: @unchecked Sendable {
     }
 
     /// A source described a container (listed, inspected, or from its events).
-    func learned(_ metadata: ContainerMetadata) {
+    func learned(_ described: ContainerMetadata) {
+        // Tasks read names through C strings: a NUL a runtime let through would cut them short.
+        var metadata = described
+        metadata.name = Self.withoutNUL(metadata.name)
+        metadata.labels = Dictionary(
+            metadata.labels.map { (Self.withoutNUL($0.key), Self.withoutNUL($0.value)) }, uniquingKeysWith: { first, _ in first })
+        metadata.pod.name = Self.withoutNUL(metadata.pod.name)
+        metadata.pod.namespace = Self.withoutNUL(metadata.pod.namespace)
+        metadata.pod.id = Self.withoutNUL(metadata.pod.id)
+        metadata.pod.labels = Dictionary(
+            metadata.pod.labels.map { (Self.withoutNUL($0.key), Self.withoutNUL($0.value)) }, uniquingKeysWith: { first, _ in first })
         let handlers: [@Sendable (String) -> Void]? = lock.withLock {
             if known[metadata.id] == metadata { return nil }
             if known[metadata.id] == nil, known.count >= Self.maximumContainers { evictRemovedLocked(all: true) }
@@ -136,6 +146,10 @@ public final class ContainerDirectory: @unchecked Sendable {
             return changeHandlers
         }
         handlers?.forEach { $0(metadata.id) }
+    }
+
+    static func withoutNUL(_ text: String) -> String {
+        text.contains("\0") ? text.replacingOccurrences(of: "\0", with: "\u{FFFD}") : text
     }
 
     /// A source that was asked about `id` does not know it.
