@@ -61,6 +61,7 @@ struct HostileInputTests {
         ("? {a: 1}\n: 2", "line 1: a setting's name must be plain text"),
         (laughs, "more than 10000 values"),
         ("<<: {logLevel: debug}", "unknown setting '<<'"),
+        ("ringBufferMegabytes: 500104558150693933:5", "ringBufferMegabytes: expected"),  // base 60, overflowing
         ("taskDirectories: [" + Array(repeating: "/a", count: 10_001).joined(separator: ",") + "]", "more than 10000 values"),
         ("outputs: " + String(repeating: "[", count: 40) + String(repeating: "]", count: 40), "nested deeper than 16"),
     ]

@@ -112,8 +112,10 @@ public struct DaemonConfiguration: Sendable, Equatable {
             switch Tag.Name(rawValue: node.tag.rawValue) {
             case .null: return NSNull()
             case .bool: if let value = Bool.construct(from: scalar) { return value }
-            case .int: if let value = Int.construct(from: scalar) { return value }
-            case .float: if let value = Double.construct(from: scalar) { return value }
+            // Read here, not by Yams' constructors: its base-60 integers ("1:2:3...") trap on
+            // overflow. A number that does not fit stays text, refused where a number is expected.
+            case .int: if let value = Int(scalar.string) { return value }
+            case .float: if let value = Double(scalar.string), value.isFinite { return value }
             default: break
             }
             return scalar.string
