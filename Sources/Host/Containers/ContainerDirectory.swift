@@ -33,7 +33,8 @@ public final class ContainerDirectory: @unchecked Sendable {
     }
 
     /// Source names (e.g. "docker-engine /run/podman/podman.sock") as found by the probe.
-    public var foundSources: [String] { lock.withLock { sources.map(\.name) } }
+    public var foundSources: [String] { lock.withLock { foundSourcesLocked } }
+    private var foundSourcesLocked: [String] { sources.map(\.name) }
     /// Whether the probe of the sockets has finished.
     public var probed: Bool { lock.withLock { probeDone } }
 
@@ -86,7 +87,7 @@ public final class ContainerDirectory: @unchecked Sendable {
         while !probed && ContinuousClock.now < deadline { usleep(5000) }
         // A probe still running (a socket that accepts but is slow to answer) may yet find one.
         guard probed else { return [] }
-        let (found, sockets) = lock.withLock { (sources.map(\.name), probedSockets) }
+        let (found, sockets) = lock.withLock { (foundSourcesLocked, probedSockets) }
         return runtimeFields.sorted { $0.rawValue < $1.rawValue }.compactMap { field in
             if field.rawValue.hasPrefix("pod.") {
                 // The Docker Engine API knows no pods; a CRI runtime does.
@@ -128,13 +129,11 @@ public final class ContainerDirectory: @unchecked Sendable {
         // Tasks read names through C strings: a NUL a runtime let through would cut them short.
         var metadata = described
         metadata.name = Self.withoutNUL(metadata.name)
-        metadata.labels = Dictionary(
-            metadata.labels.map { (Self.withoutNUL($0.key), Self.withoutNUL($0.value)) }, uniquingKeysWith: { first, _ in first })
+        metadata.labels = Self.withoutNUL(metadata.labels)
         metadata.pod.name = Self.withoutNUL(metadata.pod.name)
         metadata.pod.namespace = Self.withoutNUL(metadata.pod.namespace)
         metadata.pod.id = Self.withoutNUL(metadata.pod.id)
-        metadata.pod.labels = Dictionary(
-            metadata.pod.labels.map { (Self.withoutNUL($0.key), Self.withoutNUL($0.value)) }, uniquingKeysWith: { first, _ in first })
+        metadata.pod.labels = Self.withoutNUL(metadata.pod.labels)
         let handlers: [@Sendable (String) -> Void]? = lock.withLock {
             if known[metadata.id] == metadata { return nil }
             if known[metadata.id] == nil, known.count >= Self.maximumContainers { evictRemovedLocked(all: true) }
@@ -150,6 +149,10 @@ public final class ContainerDirectory: @unchecked Sendable {
 
     static func withoutNUL(_ text: String) -> String {
         text.contains("\0") ? text.replacingOccurrences(of: "\0", with: "\u{FFFD}") : text
+    }
+
+    static func withoutNUL(_ labels: [String: String]) -> [String: String] {
+        Dictionary(labels.map { (withoutNUL($0.key), withoutNUL($0.value)) }, uniquingKeysWith: { first, _ in first })
     }
 
     /// A source that was asked about `id` does not know it.
