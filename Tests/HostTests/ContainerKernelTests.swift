@@ -152,9 +152,9 @@ struct ContainerKernelTests {
         tracer.session.close()
     }
 
-    enum HostileRuntime: String, CaseIterable { case garbage, huge, silent, hostileNames }
+    enum HostileRuntime: String, CaseIterable { case garbage, huge, silent, hostileNames, goneBeforeInspection }
 
-    @Test("A hostile runtime (bad JSON, 40 MiB, a line without end, silence, names with quotes and line breaks) neither crashes nor stalls tracing", arguments: HostileRuntime.allCases)
+    @Test("A hostile runtime (bad JSON, 40 MiB, a line without end, silence, names with quotes and line breaks) neither crashes nor stalls tracing; a container gone before it could be inspected is named by its creation event", arguments: HostileRuntime.allCases)
     func hostileRuntime(_ behaviour: HostileRuntime) throws {
         try KernelSupport.require()
         try Self.requirePodman()
@@ -180,6 +180,17 @@ struct ContainerKernelTests {
                 return FakeRuntimeSocket.response("200 OK", [UInt8](repeating: 0x5B, count: 40 << 20))
             case .silent:
                 return nil
+            case .goneBeforeInspection:
+                if target.contains("/events") {
+                    let event = try! JSONSerialization.data(withJSONObject: [
+                        "Type": "container", "Action": "create",
+                        "Actor": ["ID": id, "Attributes": ["name": "gone", "image": "busybox", "tier": "prod"]],
+                    ]) + Data("\n".utf8)
+                    return FakeRuntimeSocket.streamHeader + Array(String(event.count, radix: 16).utf8) + Array("\r\n".utf8)
+                        + Array(event) + Array("\r\n".utf8)
+                }
+                if target.contains("/containers/json") { return FakeRuntimeSocket.response("200 OK", Array("[]".utf8)) }
+                return FakeRuntimeSocket.response("404 Not Found", Array(#"{"message":"no such container"}"#.utf8))
             case .hostileNames:
                 if target.contains("/events") { return FakeRuntimeSocket.streamHeader }
                 if target.contains("/containers/json") { return FakeRuntimeSocket.response("200 OK", Array("[".utf8) + Array(described) + Array("]".utf8)) }
@@ -208,6 +219,10 @@ struct ContainerKernelTests {
             // A NUL would cut the name short where tasks read it as a C string: it is replaced.
             let shown = hostileName.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}")
             #expect(inContainer.allSatisfy { $0.process?.container?.name == shown }, "\(inContainer.first?.process?.container?.name.debugDescription ?? "")")
+        } else if behaviour == .goneBeforeInspection {
+            #expect(inContainer.count >= 3)
+            #expect(inContainer.allSatisfy { $0.process?.container == .init(id: id, name: "/gone") })
+            #expect(tracer.session.counters().decidedWithoutContainer == 0)
         } else {
             #expect(inContainer.isEmpty, "no name was learned, so container.name:* holds for nothing")
         }

@@ -23,15 +23,25 @@ final class DockerEngineSource: ContainerSource {
         var stopped = false
         var events: HTTPClient.Task<Void>?
         var pause: TimeAmount = .milliseconds(200)
+        /// Containers as their creation events described them, newest last, for those gone
+        /// before an inspection could describe them.
+        var describedByEvents: [String: ContainerMetadata] = [:]
+        var describedOrder: [String] = []
     }
 
     /// API 1.41: dockerd 20.10 and podman 4 both serve it.
     static let apiPrefix = "/v1.41"
     /// Answers larger than this are refused: a listing of thousands of containers fits.
     static let maximumBody = 32 << 20
-    /// A container the kernel shows may not be registered with the runtime yet (a moment while
-    /// it is created): a lookup that finds nothing is tried again after these pauses.
-    static let lookupRetries: [TimeAmount] = [.milliseconds(100), .milliseconds(300)]
+    /// Pauses before inspecting again. A runtime busy starting or removing a container answers
+    /// with an error for a while (podman: HTTP 500): tried for about 2 s, inside the time the
+    /// pipeline holds a pending container's records.
+    static let inspectPauses: [TimeAmount] = [.milliseconds(100), .milliseconds(300), .milliseconds(600), .seconds(1)]
+    /// A container the kernel shows may not be registered yet (a moment while it is created), or
+    /// may be another runtime's: "no such container" is tried again only this often.
+    static let notFoundRetries = 2
+    /// Creation events remembered (a few hundred bytes each).
+    static let maximumDescribedByEvents = 4096
 
     init(socketPath: String, directory: ContainerDirectory, logger: Logger) {
         self.socketPath = socketPath
@@ -125,37 +135,70 @@ final class DockerEngineSource: ContainerSource {
             event.type == nil || event.type == "container", let id = event.containerID, let action = event.action
         else { return }
         switch action {
-        case "create", "start", "rename", "update": inspect(id, retries: [])
-        case "destroy", "remove": directory.removed(id)
+        case "create", "start", "rename", "update":
+            if action == "create", let described = event.describedContainer { remember(described) }
+            inspect(id, attempt: 0, answersLookup: false)
+        case "destroy", "remove":
+            // A container that ran for a moment may be gone before any inspection described it.
+            if !directory.isKnown(id), let described = forget(id) { directory.learned(described) }
+            directory.removed(id)
         default: break
+        }
+    }
+
+    private func remember(_ described: ContainerMetadata) {
+        state.withLockedValue { state in
+            if state.describedByEvents.updateValue(described, forKey: described.id) == nil {
+                state.describedOrder.append(described.id)
+            }
+            if state.describedOrder.count > Self.maximumDescribedByEvents {
+                state.describedByEvents[state.describedOrder.removeFirst()] = nil
+            }
+        }
+    }
+
+    private func forget(_ id: String) -> ContainerMetadata? {
+        state.withLockedValue { state in
+            guard let described = state.describedByEvents.removeValue(forKey: id) else { return nil }
+            state.describedOrder.removeAll { $0 == id }
+            return described
         }
     }
 
     // MARK: - Lookups
 
-    func requestLookup(_ id: String) { inspect(id, retries: Self.lookupRetries) }
+    func requestLookup(_ id: String) { inspect(id, attempt: 0, answersLookup: true) }
 
-    /// Inspects one container: learned, or not found (a failure counts as not found, so that a
-    /// runtime that does not answer leaves no decision pending).
-    private func inspect(_ id: String, retries: [TimeAmount]) {
-        guard id.count == 64, id.allSatisfy(\.isHexDigit), !stopped else { return directory.notFound(id) }
+    /// Inspects one container: learned, or, for a lookup, not found (a failure counts as not
+    /// found, so that a runtime that does not answer leaves no decision pending). A container
+    /// that cannot be inspected but whose creation event was seen is learned from that event.
+    private func inspect(_ id: String, attempt: Int, answersLookup: Bool) {
+        guard id.count == 64, id.allSatisfy(\.isHexDigit), !stopped else {
+            return answersLookup ? directory.notFound(id) : ()
+        }
         get("/containers/\(id)/json", timeout: .seconds(3)).whenComplete { [self] result in
+            var retries = Self.inspectPauses.count
             switch result {
             case .success((200, let body)):
                 if let metadata = (try? JSONDecoder().decode(InspectedContainer.self, from: body))?.metadata {
+                    _ = forget(id)
                     return directory.learned(metadata)
                 }
-            case .success((let status, _)) where status != 404:
+            case .success((404, _)):
+                retries = Self.notFoundRetries
+            case .success((let status, _)):
                 logger.debug("\(name): inspecting \(id.prefix(12)): HTTP \(status)")
             case .failure(let error):
                 logger.debug("\(name): inspecting \(id.prefix(12)): \(error)")
-            default:
-                break
             }
-            guard let pause = retries.first, !directory.isKnown(id) else {
-                return directory.isKnown(id) ? () : directory.notFound(id)
+            guard !directory.isKnown(id) else { return }
+            guard attempt < retries else {
+                if let described = forget(id) { return directory.learned(described) }
+                return answersLookup ? directory.notFound(id) : ()
             }
-            client.eventLoopGroup.any().scheduleTask(in: pause) { [self] in inspect(id, retries: Array(retries.dropFirst())) }
+            client.eventLoopGroup.any().scheduleTask(in: Self.inspectPauses[attempt]) { [self] in
+                inspect(id, attempt: attempt + 1, answersLookup: answersLookup)
+            }
         }
     }
 
@@ -269,7 +312,8 @@ private struct InspectedContainer: Decodable {
 private struct EngineEvent: Decodable {
     struct Actor: Decodable {
         var id: String?
-        enum CodingKeys: String, CodingKey { case id = "ID" }
+        var attributes: [String: String]?
+        enum CodingKeys: String, CodingKey { case id = "ID", attributes = "Attributes" }
     }
     var type: String?
     var action: String?
@@ -282,4 +326,18 @@ private struct EngineEvent: Decodable {
     }
 
     var containerID: String? { (actor?.id ?? legacyID)?.lowercased() }
+
+    /// Attributes the runtimes add to a creation event beside the container's labels.
+    static let attributesNotLabels: Set<String> = ["name", "image", "podId", "containerExitCode"]
+
+    /// The container as a creation event describes it: its name, and its labels mixed with the
+    /// runtime's own attributes (so a label named like one of those is not told apart).
+    var describedContainer: ContainerMetadata? {
+        guard let id = containerID, id.count == 64, let attributes = actor?.attributes, let name = attributes["name"] else {
+            return nil
+        }
+        return ContainerMetadata(
+            id: id, name: name.hasPrefix("/") ? name : "/" + name,
+            labels: attributes.filter { !Self.attributesNotLabels.contains($0.key) })
+    }
 }

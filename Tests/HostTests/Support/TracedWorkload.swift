@@ -39,7 +39,12 @@ final class CollectingSession: Sendable {
         containerSockets: [String]? = nil
     ) {
         let collector = self.collector
-        var builder = PipelineBuilder(catalog: catalog, logger: Logger(label: "test"))
+        var logger = Logger(label: "test")
+        // TAWON_TEST_LOG=debug shows what the pipeline and the container sources decide.
+        if let level = ProcessInfo.processInfo.environment["TAWON_TEST_LOG"].flatMap(Logger.Level.init(rawValue:)) {
+            logger.logLevel = level
+        }
+        var builder = PipelineBuilder(catalog: catalog, logger: logger)
         builder.kernel = configuration
         builder.containerSockets = containerSockets
         builder.observers = [{ collector.append($0) }]
