@@ -25,6 +25,7 @@ let package = Package(
         // Task plugins. The host discovers files named libtawon-task-*.so.
         .library(name: "tawon-task-syscalls", type: .dynamic, targets: ["SyscallsTask"]),
         .library(name: "tawon-task-demo", type: .dynamic, targets: ["DemoTask"]),
+        .library(name: "tawon-task-containers", type: .dynamic, targets: ["ContainersTask"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -135,6 +136,7 @@ let package = Package(
         .target(
             name: "DemoTask", dependencies: ["TawonTaskKit", "SyscallTable", "JSONText", "DemoSimulation"],
             path: "Plugins/Demo"),
+        .target(name: "ContainersTask", dependencies: ["TawonTaskKit", "JSONText"], path: "Plugins/Containers"),
 
         // Build tooling: compiles bpf/*.bpf.c with the toolchain's clang and embeds the objects.
         .executableTarget(name: "bpf-embed", path: "BuildTools/bpf-embed"),

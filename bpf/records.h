@@ -22,6 +22,8 @@ enum tawon_record_kind {
     TAWON_RECORD_PROCESS_EXIT = 4,  /* a watched process (thread group) ended */
     TAWON_RECORD_PROCESS_RENAME = 5, /* a process renamed its main thread (prctl PR_SET_NAME) */
     TAWON_RECORD_SYSCALL_EXIT = 6,   /* bpf/syscalls.h: the call returned */
+    TAWON_RECORD_CGROUP_MKDIR = 7,   /* bpf/cgroups.h: a cgroup was made */
+    TAWON_RECORD_CGROUP_RMDIR = 8,   /* bpf/cgroups.h: a cgroup was removed */
 };
 
 /* The first 40 bytes of every record. */

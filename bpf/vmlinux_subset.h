@@ -91,13 +91,19 @@ struct mm_struct {
     unsigned long arg_end;
 };
 
-/* The unified (v2) hierarchy's cgroup of a task, and its directory's name. */
+/* The unified (v2) hierarchy's cgroup of a task, and its directory's name and id. */
 struct kernfs_node {
     const char *name;
+    __u64 id;
+};
+
+struct cgroup_root {
+    int hierarchy_id;
 };
 
 struct cgroup {
     struct kernfs_node *kn;
+    struct cgroup_root *root;
 };
 
 struct css_set {

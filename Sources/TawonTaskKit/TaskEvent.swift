@@ -25,6 +25,8 @@ public struct TaskEvent {
 
     /// Whether the event is a syscall or a process lifecycle event.
     public var isProcessEvent: Bool { raw.pointee.kind == tawon_event_kind(TAWON_EVENT_PROCESS) }
+    /// Whether the event is a container lifecycle event (ABI 1.2).
+    public var isContainerEvent: Bool { raw.pointee.kind == tawon_event_kind(TAWON_EVENT_CONTAINER) }
     /// The call's result, when the event reports its return.
     public var returnValue: Int64? { raw.pointee.has_return_value != 0 ? raw.pointee.return_value : nil }
     /// Joins the two events of a call that blocked past the host's deadline; 0 otherwise.

@@ -96,6 +96,21 @@ public final class TaskHost: @unchecked Sendable {
         if rc != tawon_rc(TAWON_RC_OK) { throw refusal("subscribe to \(event)", rc) }
     }
 
+    /// A container lifecycle event a task can subscribe to (ABI 1.2).
+    public enum ContainerEvent: UInt64, Sendable, CaseIterable {
+        case initNamespaces = 1
+        case existing = 2
+        case create = 3
+        case remove = 4
+    }
+
+    /// Asks for container lifecycle events. Call it from `init` or `start`.
+    public func subscribe(_ event: ContainerEvent) throws {
+        guard let subscribe = api.pointee.subscribe else { throw TaskError("this host has no container events") }
+        let rc = subscribe(context, tawon_event_kind(TAWON_EVENT_CONTAINER), event.rawValue)
+        if rc != tawon_rc(TAWON_RC_OK) { throw refusal("subscribe to \(event)", rc) }
+    }
+
     /// One fact about a process by its dotted name (`process.exe`, `pod.namespace`,
     /// `container.labels`...), as text: strings as they are, numbers in decimal, maps as JSON.
     public func field(_ name: String, of pid: UInt32) throws -> String {

@@ -1,4 +1,4 @@
-import Host
+@testable import Host
 import Testing
 
 @Suite("The condition language")
@@ -142,5 +142,41 @@ struct ConditionParserTests {
         }
         #expect(CgroupPath.containerID(in: "/user.slice/user-0.slice/session-1.scope") == nil)
         #expect(CgroupPath.containerID(in: "/machine.slice/libpod-conmon-\(id).scope") == nil)
+    }
+
+    @Test("A container is created and removed when its own cgroup is made and removed: not a nested one, not another hierarchy's, only when enabled")
+    func containerDerivations() {
+        let id = "780f159f59c75b09da4103566b39d3ea3793beb20a11d0e8e1056637036472fe"
+        var table = DerivationTable.standard
+        let made = CgroupRecord(change: .made, path: "/machine.slice/libpod-\(id).scope", pid: 42, comm: "runc")
+        #expect(table.derive(made).isEmpty, "nobody asked")
+        #expect(!table.anyEnabled)
+        table.enable([.create])
+        #expect(table.anyEnabled)
+        let created = table.derive(made)
+        #expect(created.map(\.kind) == [.create])
+        #expect(created.first?.containerID == id)
+        #expect(created.first?.runtime == "podman")
+        #expect(created.first?.pid == 42)
+        #expect(table.derive(CgroupRecord(change: .removed, path: made.path)).isEmpty, "remove not enabled")
+        table.enable([.create, .remove])
+        #expect(table.derive(CgroupRecord(change: .removed, path: made.path)).map(\.kind) == [.remove])
+        for (path, runtime) in [
+            ("/docker/\(id)", "docker"), ("/system.slice/docker-\(id).scope", "docker"),
+            ("/kubepods.slice/kubepods-pod1.slice/cri-containerd-\(id).scope", "containerd"),
+            ("/kubepods.slice/crio-\(id).scope", "crio"), ("/kubepods/besteffort/pod1234/\(id)", ""),
+            ("/k8s.io/\(id)", "containerd"),
+        ] {
+            #expect(table.derive(CgroupRecord(change: .made, path: path)).first?.runtime == runtime, "\(path)")
+        }
+        for path in [
+            "/machine.slice/libpod-\(id).scope/container", "/machine.slice/libpod-conmon-\(id).scope",
+            "/user.slice/user-0.slice", "", "/", "/\(id.prefix(63))",
+        ] {
+            #expect(table.derive(CgroupRecord(change: .made, path: path)).isEmpty, "\(path)")
+        }
+        #expect(table.derive(CgroupRecord(change: .made, path: made.path, hierarchyID: 3)).isEmpty, "a v1 controller's copy")
+        table.enable([])
+        #expect(!table.anyEnabled)
     }
 }

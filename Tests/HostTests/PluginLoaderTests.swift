@@ -12,9 +12,9 @@ struct PluginLoaderTests {
         let cases: [(file: String, defines: [String], reason: String)] = [
             ("no-entry", ["NO_ENTRY"], "no entry symbol tawon_task_entry (is it exported and public?)"),
             ("major", ["MAJOR_DELTA=1"],
-             "built for task ABI 2.1.0 but this host speaks 1.1.0: major versions differ;"
+             "built for task ABI 2.2.0 but this host speaks 1.2.0: major versions differ;"
                 + " rebuild it against tawon_task.h 1.x"),
-            ("minor", ["MINOR_DELTA=1"], "needs task ABI 1.2 or newer but this host speaks 1.1 (1.1.0); upgrade tawon"),
+            ("minor", ["MINOR_DELTA=1"], "needs task ABI 1.3 or newer but this host speaks 1.2 (1.2.0); upgrade tawon"),
             ("null-name", ["NULL_NAME"], "registered a NULL task name"),
             ("empty-name", [#"TASK_NAME="""#], "registered an empty task name"),
             ("taken", [#"TASK_NAME="good""#], "task name 'good' is already taken by \(good)"),

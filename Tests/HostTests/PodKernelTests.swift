@@ -61,7 +61,7 @@ struct PodKernelTests {
         return Pod(sandbox: sandbox, container: id)
     }
 
-    @Test("The seed's headline directive selects exactly the first pod's raw sockets; pod.name, pod.id, container.name and container.label each select its process; meta:pod and pod.min publish the pod")
+    @Test("The seed's headline directive selects exactly the first pod's raw sockets; pod.name, pod.id, container.name and container.label each select its process; meta:pod and pod.min publish the pod; existing_container carries it")
     func headlineDirective() async throws {
         try KernelSupport.require()
         let containerd = try Containerd()
@@ -94,20 +94,36 @@ struct PodKernelTests {
                 .map { try JSONDecoder().decode(SyscallData.self, from: Data($0.json.utf8)) }
         }
         let twinCondition = "pod.namespace:other-\(suffix) AND pod.label:tier=prod"
-        let (directives, twinDirective) = try await TestSupport.onOwnThread { () throws -> ([DirectiveSummary], DirectiveSummary) in
+        let (directives, twinDirective, lifecycle) = try await TestSupport.onOwnThread {
+            () throws -> ([DirectiveSummary], DirectiveSummary, DirectiveSummary) in
             TestSupport.waitForContainerProbe(tracer.session)
             let directives = try selections.map {
                 try tracer.session.add(DirectiveRequest(conditions: $0.condition, tasks: [try TaskSpec.parse($0.task)]))
             }
             let twinDirective = try tracer.session.add(
                 DirectiveRequest(conditions: twinCondition, tasks: [try TaskSpec.parse(rawTask)]))
+            let lifecycle = try tracer.session.add(DirectiveRequest(
+                conditions: "pod.namespace:default AND pod.name:web-\(suffix)", tasks: [try TaskSpec.parse("containers|events:existing_container")]))
             let deadline = ContinuousClock.now + .seconds(15)
-            while ContinuousClock.now < deadline, try (directives + [twinDirective]).contains(where: { try calls($0).count < 3 }) {
+            while ContinuousClock.now < deadline,
+                try (directives + [twinDirective]).contains(where: { try calls($0).count < 3 })
+                    || !tracer.collector.all.contains(where: { $0.directiveID == lifecycle.id }) {
                 try tracer.session.poll(timeoutMilliseconds: 50)
             }
             tracer.session.close()
-            return (directives, twinDirective)
+            return (directives, twinDirective, lifecycle)
         }
+        // The pod's container as the CRI describes it; its sandbox's pause container is no container the CRI lists.
+        let existing = tracer.collector.all.filter { $0.directiveID == lifecycle.id }
+            .compactMap { ContainerLifecycleKernelTests.LifecycleRecord($0.json) }
+        #expect(existing.map(\.event) == ["existing_container"])
+        #expect(existing.first?.text("container_id") == web.container)
+        #expect(existing.first?.text("container_name") == "raw-\(suffix)")
+        #expect(existing.first?.text("pod_name") == "web-\(suffix)")
+        #expect(existing.first?.text("pod_namespace") == "default")
+        #expect(existing.first?.text("pod_uid") == "uid-web-\(suffix)")
+        #expect(existing.first?.text("runtime") == "containerd")
+        #expect(existing.first?.text("container_image")?.isEmpty == false)
         #expect((directives + [twinDirective]).allSatisfy { $0.warnings.isEmpty }, "\(directives.map { $0.warnings })")
 
         for (selection, directive) in zip(selections, directives) {

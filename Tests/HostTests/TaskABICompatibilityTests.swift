@@ -76,7 +76,8 @@ struct TaskABICompatibilityTests {
     }
 
     @Test("Subscriptions the host cannot honour are refused with the host's one-line reason", arguments: [
-        ("99:1", "no event kind 99 (TAWON_EVENT_SYSCALL = 1, TAWON_EVENT_PROCESS = 2)"),
+        ("99:1", "no event kind 99 (TAWON_EVENT_SYSCALL = 1, TAWON_EVENT_PROCESS = 2, TAWON_EVENT_CONTAINER = 3)"),
+        ("3:5", "no container event with id 5 (TAWON_CONTAINER_INIT_NAMESPACES = 1 to TAWON_CONTAINER_REMOVE = 4)"),
         ("2:9223372036854775808", "no process event with id 9223372036854775808 (TAWON_PROCESS_EXEC = 1, TAWON_PROCESS_EXIT = 2)"),
         ("1:9223372036854775808", "function 'huge' (id 9223372036854775808) is not a syscall this host can hook (x86_64 syscalls 0-\(SyscallTable.highestNumber), 32-bit-only calls 3000-3085)"),
         ("1:12345", "function id 12345 is not registered by task process-events"),

@@ -26,7 +26,7 @@ struct TawonctlTaskCommandTests {
             try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
         let task = try #require(json["task"] as? [String: Any])
         #expect(task["name"] as? String == "syscalls")
-        #expect(json["abi"] as? String == "1.1.0")
+        #expect(json["abi"] as? String == "1.2.0")
 
         let sets = try #require(task["capabilitySets"] as? [[String: Any]])
         let presets = Dictionary(uniqueKeysWithValues: sets.map { ($0["name"] as! String, $0["functions"] as! [String]) })
@@ -64,7 +64,7 @@ struct TawonctlTaskCommandTests {
         let json = try #require(try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [String: Any])
         let refused = try #require(json["refused"] as? [[String: String]])
         #expect(refused == [["path": bogus, "reason": "not an ELF shared object"]])
-        #expect((json["tasks"] as? [[String: Any]])?.count == 2)
+        #expect((json["tasks"] as? [[String: Any]])?.count == 3)
 
         let table = try TestSupport.run(tawonctl, ["task", "list", "--task-dir", directory.path], environment: [:])
         #expect(table.stdout.contains("REFUSED"))
@@ -72,6 +72,6 @@ struct TawonctlTaskCommandTests {
 
         let unknown = try TestSupport.run(tawonctl, ["task", "describe", "nope"], environment: [:])
         #expect(unknown.status != 0)
-        #expect(unknown.stderr.contains("no task named 'nope' (loaded: demo, syscalls)"))
+        #expect(unknown.stderr.contains("no task named 'nope' (loaded: containers, demo, syscalls)"))
     }
 }

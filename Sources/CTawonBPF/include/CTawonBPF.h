@@ -13,6 +13,7 @@
 #include "../../../bpf/records.h"
 #include "../../../bpf/process.h"
 #include "../../../bpf/syscalls.h"
+#include "../../../bpf/cgroups.h"
 
 struct bpf_object;
 

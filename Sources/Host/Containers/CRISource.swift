@@ -117,7 +117,7 @@ final class CRISource: ContainerSource {
         guard container.id.count == 64 else { return }
         directory.learned(ContainerMetadata(
             id: container.id.lowercased(), name: container.metadata.name, labels: container.labels,
-            pod: pod ?? PodIdentity()))
+            pod: pod ?? PodIdentity(), image: container.image.image))
     }
 
     /// A pod as users label it: the runtime's own `io.kubernetes.*` labels are left out.

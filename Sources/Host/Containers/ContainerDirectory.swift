@@ -9,12 +9,15 @@ public struct ContainerMetadata: Sendable, Equatable {
     public var name: String
     public var labels: [String: String]
     public var pod = PodIdentity()
+    /// The image it runs, as the runtime names it (e.g. "docker.io/library/busybox:latest").
+    public var image = ""
 
-    public init(id: String, name: String, labels: [String: String], pod: PodIdentity = PodIdentity()) {
+    public init(id: String, name: String, labels: [String: String], pod: PodIdentity = PodIdentity(), image: String = "") {
         self.id = id
         self.name = name
         self.labels = labels
         self.pod = pod
+        self.image = image
     }
 }
 
@@ -129,6 +132,7 @@ public final class ContainerDirectory: @unchecked Sendable {
         // Tasks read names through C strings: a NUL a runtime let through would cut them short.
         var metadata = described
         metadata.name = Self.withoutNUL(metadata.name)
+        metadata.image = Self.withoutNUL(metadata.image)
         metadata.labels = Self.withoutNUL(metadata.labels)
         metadata.pod.name = Self.withoutNUL(metadata.pod.name)
         metadata.pod.namespace = Self.withoutNUL(metadata.pod.namespace)

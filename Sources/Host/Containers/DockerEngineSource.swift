@@ -277,14 +277,15 @@ private struct ListedContainer: Decodable {
     var id: String
     var names: [String]?
     var labels: [String: String]?
+    var image: String?
 
     enum CodingKeys: String, CodingKey {
-        case id = "Id", names = "Names", labels = "Labels"
+        case id = "Id", names = "Names", labels = "Labels", image = "Image"
     }
 
     var metadata: ContainerMetadata? {
         guard id.count == 64 else { return nil }
-        return ContainerMetadata(id: id.lowercased(), name: names?.first ?? "", labels: labels ?? [:])
+        return ContainerMetadata(id: id.lowercased(), name: names?.first ?? "", labels: labels ?? [:], image: image ?? "")
     }
 }
 
@@ -292,7 +293,8 @@ private struct ListedContainer: Decodable {
 private struct InspectedContainer: Decodable {
     struct Configuration: Decodable {
         var labels: [String: String]?
-        enum CodingKeys: String, CodingKey { case labels = "Labels" }
+        var image: String?
+        enum CodingKeys: String, CodingKey { case labels = "Labels", image = "Image" }
     }
     var id: String
     var name: String?
@@ -304,7 +306,8 @@ private struct InspectedContainer: Decodable {
 
     var metadata: ContainerMetadata? {
         guard id.count == 64 else { return nil }
-        return ContainerMetadata(id: id.lowercased(), name: name ?? "", labels: configuration?.labels ?? [:])
+        return ContainerMetadata(
+            id: id.lowercased(), name: name ?? "", labels: configuration?.labels ?? [:], image: configuration?.image ?? "")
     }
 }
 
@@ -338,6 +341,6 @@ private struct EngineEvent: Decodable {
         }
         return ContainerMetadata(
             id: id, name: name.hasPrefix("/") ? name : "/" + name,
-            labels: attributes.filter { !Self.attributesNotLabels.contains($0.key) })
+            labels: attributes.filter { !Self.attributesNotLabels.contains($0.key) }, image: attributes["image"] ?? "")
     }
 }

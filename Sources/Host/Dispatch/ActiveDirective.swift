@@ -15,6 +15,7 @@ final class ActiveDirective: @unchecked Sendable {
         /// types the task registered, and the name it registered.
         let signatures: [UInt64: (name: String, signature: SyscallSignature)]
         let processEvents: Set<ProcessEventKind>
+        let containerEvents: Set<ContainerEventKind>
     }
 
     let id: String
@@ -30,6 +31,8 @@ final class ActiveDirective: @unchecked Sendable {
     let syscalls: Set<Int>
     /// Syscall functions some instance wants whole: their exits are reported too.
     let exitSyscalls: Set<Int>
+    /// Container events some instance subscribed to.
+    let containerEvents: Set<ContainerEventKind>
 
     init(id: String, slot: Int, conditionText: String, condition: Condition, instances: [TaskInstance]) {
         self.id = id
@@ -43,8 +46,9 @@ final class ActiveDirective: @unchecked Sendable {
             return Entry(
                 instance: instance, functions: FunctionSet(hooked), calls: FunctionSet(calls),
                 signatures: Self.signatures(of: hooked + calls, registeredBy: instance.task.description),
-                processEvents: instance.processEvents)
+                processEvents: instance.processEvents, containerEvents: instance.containerEvents)
         }
+        containerEvents = entries.reduce(into: []) { $0.formUnion($1.containerEvents) }
         syscalls = Set(entries.flatMap { $0.signatures.keys.map { Int($0) } })
         exitSyscalls = Set(instances.flatMap(\.wholeCalls).filter { $0 < UInt64(Int.max) }.map { Int($0) })
     }
@@ -60,6 +64,9 @@ final class ActiveDirective: @unchecked Sendable {
     func wants(_ event: ProcessEventKind) -> Bool {
         entries.contains { $0.processEvents.contains(event) }
     }
+
+    /// Whether some instance subscribed to this container event.
+    func wants(_ event: ContainerEventKind) -> Bool { containerEvents.contains(event) }
 
     var summary: DirectiveSummary {
         DirectiveSummary(

@@ -9,6 +9,7 @@ extension Dispatcher {
         switch event {
         case .syscall(let record): dispatch(record)
         case .process(let record): handleProcess(record)
+        case .cgroup(let record): handleCgroup(record)
         }
     }
 
@@ -240,7 +241,7 @@ extension Dispatcher {
     }
 
     /// Counts a failed delivery and logs the task's reason: the first few, then every 1000th.
-    private func reportFailure(of instance: TaskInstance) {
+    func reportFailure(of instance: TaskInstance) {
         let count = statistics.taskFailed()
         guard count <= 5 || count % 1000 == 0 else { return }
         logger.warning(

@@ -45,12 +45,21 @@ public final class Dispatcher: @unchecked Sendable {
     private var toDecide: [UInt32] = []
     /// Records of processes whose container is not described yet. Only the polling thread touches them.
     var awaitingContainers = RecordsAwaitingContainers()
+    /// Where containers' names, images and pods come from; nil: nowhere.
+    let containers: ContainerDirectory?
+    /// Container events derived from the kernel's cgroup records, enabled while some directive
+    /// wants them. Changed and read with the kernel lock held.
+    var derivations = DerivationTable.standard
+    /// Container events waiting for their container to be described.
+    let containerEvents = ContainerEventQueue()
 
     init(
         catalog: TaskCatalog, configuration: KernelConfiguration, processes: ProcessModel,
         statistics: PipelineStatistics, logger: Logger, callDeadline: Duration = .seconds(1),
-        outputReadsEvents: Bool = true, output: @escaping @Sendable (EmittedRecord) -> Void
+        outputReadsEvents: Bool = true, containers: ContainerDirectory? = nil,
+        output: @escaping @Sendable (EmittedRecord) -> Void
     ) {
+        self.containers = containers
         self.outputReadsEvents = outputReadsEvents
         self.catalog = catalog
         self.callDeadline = callDeadline
@@ -100,6 +109,7 @@ public final class Dispatcher: @unchecked Sendable {
             do {
                 try install(directive, in: source)
                 try watchExistingProcesses(for: directive, source: source)
+                queueContainerEvents(startEvents(for: directive))
             } catch {
                 stateLock.withLock { directives[slot] = nil }
                 try? uninstall(directive, from: source)
@@ -148,6 +158,7 @@ public final class Dispatcher: @unchecked Sendable {
             let read = try kernel.reader.poll(timeoutMilliseconds: timeoutMilliseconds, maxRecords: Self.recordsPerPoll)
             publishOverdueCalls()
             decideChangedProcesses(toDecideLock.withLock { () -> [UInt32] in defer { toDecide = [] }; return toDecide })
+            deliverContainerEvents()
             return read
         }
         // Nothing loaded: wait out the timeout without the lock, or a polling loop would spin on
@@ -254,12 +265,20 @@ public final class Dispatcher: @unchecked Sendable {
     private func install(_ directive: ActiveDirective, in source: KernelEventSource) throws {
         try source.process.setActiveDirectives(allDirectives().reduce(0) { $0 | $1.bit })
         try updateHooks(for: directive.syscalls, in: source)
+        try updateDerivations(in: source)
+    }
+
+    /// Enables the derivations some directive wants, and has the kernel report cgroups while any is.
+    private func updateDerivations(in source: KernelEventSource) throws {
+        derivations.enable(Set(allDirectives().flatMap(\.containerEvents)))
+        try source.cgroups.report(derivations.anyEnabled)
     }
 
     /// Unhooks what only the directive needed and clears its bit from every process.
     private func uninstall(_ directive: ActiveDirective, from source: KernelEventSource) throws {
         try source.process.setActiveDirectives(allDirectives().reduce(0) { $0 | $1.bit })
         try updateHooks(for: directive.syscalls, in: source)
+        try updateDerivations(in: source)
         for (tgid, mask) in source.process.watchedProcesses() where mask & directive.bit != 0 {
             try source.process.watch(tgid: tgid, directives: mask & ~directive.bit)
         }

@@ -4,6 +4,7 @@ import CTawonBPF
 public enum KernelEvent: Sendable, Equatable {
     case syscall(SyscallRecord)
     case process(ProcessRecord)
+    case cgroup(CgroupRecord)
 }
 
 /// The decoders of kernel records, by kind: adding a kind of record is adding its layout in
@@ -37,6 +38,8 @@ struct KernelRecordDecoders: Sendable {
         decoders.register(TAWON_RECORD_PROCESS_FORK) { ProcessRecord($0, change: .fork).map(KernelEvent.process) }
         decoders.register(TAWON_RECORD_PROCESS_EXIT) { ProcessRecord($0, change: .exit).map(KernelEvent.process) }
         decoders.register(TAWON_RECORD_PROCESS_RENAME) { ProcessRecord($0, change: .rename).map(KernelEvent.process) }
+        decoders.register(TAWON_RECORD_CGROUP_MKDIR) { CgroupRecord($0, change: .made).map(KernelEvent.cgroup) }
+        decoders.register(TAWON_RECORD_CGROUP_RMDIR) { CgroupRecord($0, change: .removed).map(KernelEvent.cgroup) }
         return decoders
     }()
 }

@@ -35,7 +35,7 @@ public struct PipelineBuilder {
         let dispatcher = Dispatcher(
             catalog: catalog, configuration: kernel, processes: processes, statistics: statistics,
             logger: logger, callDeadline: callDeadline, outputReadsEvents: output.readsEvents || !observers.isEmpty,
-            output: { output.accept($0) })
+            containers: containers, output: { output.accept($0) })
         containers.onChange { [weak dispatcher] id in dispatcher?.processesChanged(processes.containerChanged(id)) }
         containers.start(sockets: containerSockets ?? Self.configuredContainerSockets(), logger: logger)
         return Pipeline(

@@ -16,16 +16,40 @@ public enum CgroupPath {
     /// (`crio-ID.scope`).
     public static func containerID(in path: String) -> String? {
         for component in path.split(separator: "/").reversed() {
-            var name = Substring(component)
-            if name.hasPrefix("libpod-conmon-") { continue }  // podman's monitor, not the container
-            if name.hasSuffix(".scope") { name = name.dropLast(".scope".count) }
-            for prefix in ["docker-", "libpod-", "cri-containerd-", "crio-", "containerd-"]
-            where name.hasPrefix(prefix) {
-                name = name.dropFirst(prefix.count)
-                break
-            }
-            if name.count == 64, name.allSatisfy(\.isHexDigit) { return name.lowercased() }
+            if let container = container(named: component, parent: "") { return container.id }
         }
         return nil
+    }
+
+    /// The runtimes' prefixes of a container's cgroup name, and the runtime each stands for.
+    private static let prefixes = [
+        ("docker-", "docker"), ("libpod-", "podman"), ("cri-containerd-", "containerd"), ("crio-", "crio"),
+        ("containerd-", "containerd"),
+    ]
+
+    /// The container a cgroup is, when it is one by its name: its id, and the runtime the name
+    /// says made it ("" when it does not say: a bare id, as the kubelet's cgroupfs driver names it;
+    /// under `/docker` it is dockerd's, under `/k8s.io` containerd's).
+    public static func container(named component: Substring, parent: Substring) -> (id: String, runtime: String)? {
+        var name = component
+        if name.hasPrefix("libpod-conmon-") { return nil }  // podman's monitor, not the container
+        if name.hasSuffix(".scope") { name = name.dropLast(".scope".count) }
+        var runtime = ""
+        for (prefix, named) in prefixes where name.hasPrefix(prefix) {
+            name = name.dropFirst(prefix.count)
+            runtime = named
+            break
+        }
+        guard name.count == 64, name.allSatisfy(\.isHexDigit) else { return nil }
+        // With cgroupfs, dockerd makes /docker/ID and containerd's CRI /k8s.io/ID.
+        if runtime.isEmpty { runtime = parent == "docker" ? "docker" : parent == "k8s.io" ? "containerd" : "" }
+        return (name.lowercased(), runtime)
+    }
+
+    /// The container a cgroup path's last component is (not one it is nested in).
+    public static func container(atEndOf path: String) -> (id: String, runtime: String)? {
+        let components = path.split(separator: "/")
+        guard let last = components.last else { return nil }
+        return container(named: last, parent: components.dropLast().last ?? "")
     }
 }

@@ -1,10 +1,11 @@
-/// An event ready for a task: a hooked function's call, its arguments decoded, or a process
-/// lifecycle event.
+/// An event ready for a task: a hooked function's call, its arguments decoded, or a process's or
+/// a container's lifecycle event.
 public struct DeliverableEvent: Sendable, Equatable {
     /// What the event is (`tawon_event.kind`).
     public enum Kind: Int32, Sendable, Equatable {
         case syscall = 1
         case process = 2
+        case container = 3
     }
 
     /// Which moment of a call it reports (`tawon_event.phase`).

@@ -18,6 +18,7 @@ final class InstanceContext: @unchecked Sendable {
     private var hooked: [UInt64] = []
     private var calls: [UInt64] = []
     private var processEvents: Set<ProcessEventKind> = []
+    private var containerEvents: Set<ContainerEventKind> = []
     private var acceptingSubscriptions = true
     /// Strings lent to the task (process_info, process_field, last_error), per calling thread,
     /// freed at that thread's next call that lends one of the same purpose.
@@ -51,6 +52,7 @@ final class InstanceContext: @unchecked Sendable {
     var hookedFunctions: [UInt64] { lock.withLock { hooked } }
     var subscribedCalls: [UInt64] { lock.withLock { calls } }
     var subscribedProcessEvents: Set<ProcessEventKind> { lock.withLock { processEvents } }
+    var subscribedContainerEvents: Set<ContainerEventKind> { lock.withLock { containerEvents } }
 
     /// After `start` has returned, what the instance asked for is fixed.
     func closeSubscriptions() { lock.withLock { acceptingSubscriptions = false } }
@@ -94,10 +96,21 @@ final class InstanceContext: @unchecked Sendable {
                 processEvents.insert(event)
                 return succeedLocked()
             }
+        case tawon_event_kind(TAWON_EVENT_CONTAINER):
+            guard let event = ContainerEventKind(rawValue: id) else {
+                return refuse(
+                    TAWON_RC_UNSUPPORTED,
+                    "no container event with id \(id) (TAWON_CONTAINER_INIT_NAMESPACES = 1 to TAWON_CONTAINER_REMOVE = 4)")
+            }
+            return lock.withLock {
+                guard acceptingSubscriptions else { return refuseLocked(TAWON_RC_WRONG_TIME, "subscribe after start returned") }
+                containerEvents.insert(event)
+                return succeedLocked()
+            }
         default:
             return refuse(
                 TAWON_RC_UNSUPPORTED,
-                "no event kind \(kind) (TAWON_EVENT_SYSCALL = 1, TAWON_EVENT_PROCESS = 2)")
+                "no event kind \(kind) (TAWON_EVENT_SYSCALL = 1, TAWON_EVENT_PROCESS = 2, TAWON_EVENT_CONTAINER = 3)")
         }
     }
 

@@ -55,6 +55,8 @@ public final class TaskInstance: @unchecked Sendable {
 
     /// The process lifecycle events the instance subscribed to.
     public var processEvents: Set<ProcessEventKind> { context.takeUnretainedValue().subscribedProcessEvents }
+    /// The container events the instance subscribed to.
+    public var containerEvents: Set<ContainerEventKind> { context.takeUnretainedValue().subscribedContainerEvents }
 
     /// Starts the instance; events may be delivered afterwards. What it asked for (hooked
     /// functions, subscriptions) is fixed once `start` has returned.

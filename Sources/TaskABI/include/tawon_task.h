@@ -20,8 +20,9 @@
  *     `on_event`; when the directive goes away it calls `stop`, then `destroy`.
  *  4. What events an instance gets is what it asked for in `create` or `start`: a hooked function
  *     (hook_function: a syscall, at its entry) or, since 1.1, an event kind and id (subscribe:
- *     process exec and exit). Events reach it only for processes the directive's condition
- *     selects. A request the host cannot honour is refused with a reason, never ignored.
+ *     process exec and exit; since 1.2, containers created and removed). Events reach it only
+ *     for processes (and containers) the directive's condition selects. A request the host
+ *     cannot honour is refused with a reason, never ignored.
  *
  * A file is found by the host when it is named `libtawon-task-<anything>.so` and lies in one of
  * the host's task directories (the directory of the running executable, the configured
@@ -47,7 +48,9 @@
  *
  * What 1.1 added is marked "Since 1.1" below: event kinds and phases (tawon_event's last fields),
  * subscribe, process_field and last_error in tawon_host_api. A plugin that uses them declares
- * minor 1 (TAWON_TASK_ABI_MINOR), and a 1.0 host refuses it with both versions named.
+ * minor 1 (TAWON_TASK_ABI_MINOR), and a 1.0 host refuses it with both versions named. What 1.2
+ * added is marked "Since 1.2": the container event kind. A plugin that subscribes to it declares
+ * minor 2; one that does not may keep declaring 1 and run on a 1.1 host.
  *
  * ---------------------------------------------------------------------------------------------
  * Memory ownership (the one rule for the whole ABI)
@@ -87,7 +90,7 @@ extern "C" {
 /* ---- Version ------------------------------------------------------------------------------ */
 
 #define TAWON_TASK_ABI_MAJOR 1
-#define TAWON_TASK_ABI_MINOR 1
+#define TAWON_TASK_ABI_MINOR 2
 #define TAWON_TASK_ABI_PATCH 0
 
 /* The one symbol the host looks up. */
@@ -152,6 +155,7 @@ typedef int32_t tawon_event_kind;
 enum {
     TAWON_EVENT_SYSCALL = 1, /* a hooked function; the id is the function's registered id */
     TAWON_EVENT_PROCESS = 2, /* a process lifecycle event; the id is a TAWON_PROCESS_* value */
+    TAWON_EVENT_CONTAINER = 3, /* since 1.2: a container lifecycle event; a TAWON_CONTAINER_* id */
 };
 
 /* Since 1.1. The ids of TAWON_EVENT_PROCESS events, and the arguments each carries. */
@@ -160,6 +164,38 @@ enum {
                                executed), "argv" (TEXT, the command line joined by spaces) */
     TAWON_PROCESS_EXIT = 2, /* the process (all its threads) ended. Arguments: "exit_code"
                                (SIGNED, 0-255), "signal" (SIGNED, the killing signal or 0) */
+};
+
+/*
+ * Since 1.2. The ids of TAWON_EVENT_CONTAINER events, and the arguments each carries (TEXT unless
+ * said). The event's function_name is the name in quotes below; pid, tid and comm are those of
+ * the process that made or removed the container's cgroup (a runtime's), 0 and "" for the events
+ * at a directive's start. A directive's condition selects such an event by the container it is
+ * about (container.*, pod.*) and that process (process.*); capabilities are not known for it.
+ * The container's name, image and pod come from its runtime: the event waits (up to 5 s) until
+ * the runtime has described the container, and carries "" where it could not.
+ */
+enum {
+    TAWON_CONTAINER_INIT_NAMESPACES = 1, /* "init_namespaces", once when the directive starts:
+                                            the namespaces of the host's init process (pid 1),
+                                            to tell a container's from the host's. Arguments
+                                            (UNSIGNED, inode numbers; 0 where the kernel has no
+                                            such namespace): "cgroup", "ipc", "mnt", "net",
+                                            "pid", "pid_for_children", "time",
+                                            "time_for_children", "user", "uts" */
+    TAWON_CONTAINER_EXISTING = 2,        /* "existing_container", once per container running
+                                            when the directive starts, oldest first. Arguments
+                                            as TAWON_CONTAINER_CREATE */
+    TAWON_CONTAINER_CREATE = 3,          /* "container_create": a container's cgroup was made.
+                                            Arguments: "runtime" ("docker", "podman",
+                                            "containerd", "crio", or "" when the cgroup's name
+                                            does not say), "container_id" (64 hex digits),
+                                            "ctime" (UNSIGNED: when its cgroup was made, ns since
+                                            the Unix epoch), "container_image",
+                                            "container_name", "pod_name", "pod_namespace",
+                                            "pod_uid" */
+    TAWON_CONTAINER_REMOVE = 4,          /* "container_remove": its cgroup was removed.
+                                            Arguments: "runtime", "container_id" */
 };
 
 /* Since 1.1. Which moment of a call an event reports: tawon_event.phase. */
@@ -306,10 +342,11 @@ typedef struct tawon_event {
     uint64_t process_generation;
 
     /* Since 1.1 (a 1.0 task never reads them; check with TAWON_HAS_FIELD). */
-    tawon_event_kind kind;   /* TAWON_EVENT_SYSCALL or TAWON_EVENT_PROCESS; for PROCESS events
+    tawon_event_kind kind;   /* TAWON_EVENT_SYSCALL, _PROCESS or _CONTAINER; for PROCESS events
                                 function_id is the TAWON_PROCESS_* id and function_name "exec" or
-                                "exit" */
-    tawon_event_phase phase; /* SYSCALL: ENTRY or EXIT (see subscribe); PROCESS: NONE */
+                                "exit"; for CONTAINER events the TAWON_CONTAINER_* id and its
+                                name */
+    tawon_event_phase phase; /* SYSCALL: ENTRY or EXIT (see subscribe); PROCESS, CONTAINER: NONE */
     int64_t return_value;    /* phase EXIT: the call's result (a negative errno on failure) */
     uint32_t has_return_value; /* 1 when return_value holds a result */
     uint64_t call_id;        /* a call that blocked past the host's deadline comes in two events,
@@ -405,6 +442,7 @@ typedef struct tawon_host_api {
      *    call_id when it returns; calls that never return (exit, a successful execve's old
      *    image) come as ENTRY events. hook_function gives ENTRY events only, at once.
      *  - TAWON_EVENT_PROCESS with TAWON_PROCESS_EXEC or TAWON_PROCESS_EXIT.
+     *  - Since 1.2: TAWON_EVENT_CONTAINER with a TAWON_CONTAINER_* id.
      * Return: OK; NOT_FOUND for a function id the task did not register; UNSUPPORTED for a kind
      *         or an id this host cannot deliver; WRONG_TIME after `start` has returned. Why, in
      *         last_error.

@@ -115,11 +115,29 @@ enum KernelSupport {
 
 /// BPF programs in the kernel, for tests that check what tawon loads and leaves behind.
 enum LoadedPrograms {
-    /// IDs of every loaded program of tawon's objects (bpf/process.bpf.c, bpf/syscalls.bpf.c),
-    /// from `bpftool prog list`.
+    /// IDs of every loaded program of tawon's objects (bpf/process.bpf.c, bpf/syscalls.bpf.c,
+    /// bpf/cgroups.bpf.c), from `bpftool prog list`.
     static func tawonIDs() throws -> Set<Int> {
         Set(try TestSupport.run("/usr/sbin/bpftool", ["prog", "list"]).stdout.split(separator: "\n").compactMap { line -> Int? in
-            guard line.contains(" name syscalls_") || line.contains(" name process_") else { return nil }
+            guard line.contains(" name syscalls_") || line.contains(" name process_") || line.contains(" name cgroups_")
+            else { return nil }
+            return Int(line.prefix { $0 != ":" })
+        })
+    }
+
+    /// IDs of the programs attached now (`bpftool link list`: "ID: tracing  prog PROGRAM ...").
+    static func attachedIDs() throws -> Set<Int> {
+        Set(try TestSupport.run("/usr/sbin/bpftool", ["link", "list"]).stdout.split(separator: "\n").compactMap { line -> Int? in
+            let words = line.split(separator: " ")
+            guard let at = words.firstIndex(of: "prog"), at + 1 < words.count else { return nil }
+            return Int(words[at + 1])
+        })
+    }
+
+    /// IDs of the loaded programs whose names start with `prefix`.
+    static func ids(named prefix: String) throws -> Set<Int> {
+        Set(try TestSupport.run("/usr/sbin/bpftool", ["prog", "list"]).stdout.split(separator: "\n").compactMap { line -> Int? in
+            guard line.contains(" name \(prefix)") else { return nil }
             return Int(line.prefix { $0 != ":" })
         })
     }
