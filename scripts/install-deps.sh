@@ -8,6 +8,7 @@ packages=(
   bpftool      # tests check that nothing is left in the kernel
   strace       # fidelity tests compare decoded syscalls with strace's
   podman runc      # container tests run a real container
+  docker.io        # ...and one of a private dockerd
   busybox-static   # ...from an image of busybox
   gcc          # builds C task plugins (examples/hello-task, test fixtures)
   gcc-multilib # builds the 32-bit test program (-m32)

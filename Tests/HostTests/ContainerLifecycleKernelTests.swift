@@ -140,3 +140,70 @@ struct ContainerLifecycleKernelTests {
         tracer.session.close()
     }
 }
+
+/// The same against dockerd (Debian's docker.io), its API on a private socket.
+@Suite("Containers (kernel, dockerd)", .serialized)
+struct DockerKernelTests {
+    @Test("dockerd: container.name (with and without '/') and container.label select a container, not its twin; events carry its name; container_create and container_remove as docker inspect describes them")
+    func namesLabelsAndLifecycle() throws {
+        try KernelSupport.require()
+        let docker = try DockerService()
+        defer { docker.stop() }
+        let suffix = String(UInt32.random(in: 0...UInt32.max), radix: 16)
+        let script = "i=0; while [ $i -lt 40 ]; do echo tick > /dev/null; i=$((i+1)); sleep 0.1; done"
+        let named = try docker.runDetached(
+            ["--name", "dk-\(suffix)", "--label", "tier=dkprod-\(suffix)", DockerService.image, "/bin/sh", "-c", script])
+        let twin = try docker.runDetached(
+            ["--name", "dktwin-\(suffix)", "--label", "tier=other-\(suffix)", DockerService.image, "/bin/sh", "-c", script])
+
+        let tracer = CollectingSession(containerSockets: ["docker:" + docker.socket])
+        let conditions = [
+            "container.name:dk-\(suffix)", "container.name:/dk-\(suffix)", "container.label:tier=dkprod-\(suffix)",
+            "container.label:dkprod-\(suffix)",
+        ]
+        let directives = try conditions.map {
+            try tracer.session.add(DirectiveRequest(conditions: $0, tasks: [try TaskSpec.parse("syscalls|functions:write")]))
+        }
+        #expect(directives.allSatisfy { $0.warnings.isEmpty }, "\(directives.map(\.warnings))")
+        let lifecycle = try tracer.session.add(DirectiveRequest(
+            conditions: "container.name:dknew-\(suffix)", tasks: [try TaskSpec.parse("containers|events:container_create+container_remove")]))
+        let stop = Atomic<Bool>(false)
+        let polling = Thread { [session = tracer.session] in
+            while !stop.load(ordering: .relaxed) { _ = try? session.poll(timeoutMilliseconds: 20) }
+        }
+        polling.start()
+        let started = try docker.docker([
+            "run", "--rm", "--network", "none", "--name", "dknew-\(suffix)", DockerService.image, "/bin/sh", "-c", "sleep 0.3",
+        ])
+        #expect(started.status == 0, "\(started.stderr)")
+        func calls(_ directive: DirectiveSummary) throws -> [SyscallData] {
+            try tracer.collector.all.filter { $0.directiveID == directive.id }
+                .map { try JSONDecoder().decode(SyscallData.self, from: Data($0.json.utf8)) }
+        }
+        func events() -> [ContainerLifecycleKernelTests.LifecycleRecord] {
+            tracer.collector.all.filter { $0.directiveID == lifecycle.id }.compactMap { ContainerLifecycleKernelTests.LifecycleRecord($0.json) }
+        }
+        let deadline = ContinuousClock.now + .seconds(8)
+        while ContinuousClock.now < deadline,
+            try directives.contains(where: { try calls($0).count < 5 }) || !events().contains(where: { $0.event == "container_remove" }) {
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        stop.store(true, ordering: .relaxed)
+        while !polling.isFinished { Thread.sleep(forTimeInterval: 0.02) }
+        tracer.session.close()
+
+        for (condition, directive) in zip(conditions, directives) {
+            let selected = try calls(directive)
+            #expect(selected.count >= 5, "\(condition): \(selected.count) calls")
+            #expect(selected.allSatisfy { $0.process?.container == .init(id: named, name: "/dk-\(suffix)") }, "\(condition)")
+            #expect(!selected.contains { $0.process?.container?.id == twin }, "\(condition)")
+        }
+        let seen = events()
+        #expect(seen.map(\.event) == ["container_create", "container_remove"])
+        #expect(seen.first?.text("runtime") == "docker")
+        #expect(seen.first?.text("container_name") == "/dknew-\(suffix)")
+        #expect(seen.first?.text("container_image") == DockerService.image)
+        #expect(seen.last?.text("container_id") == seen.first?.text("container_id"))
+        #expect(seen.first?.text("container_id")?.count == 64)
+    }
+}

@@ -18,6 +18,8 @@ final class CRISource: ContainerSource {
     private let lookups: AsyncStream<String>
     private let lookupContinuation: AsyncStream<String>.Continuation
     private let tasks = Mutex<[Task<Void, Never>]>([])
+    /// The containers the last listing had, by id.
+    private let listedBefore = Mutex<Set<String>>([])
 
     static let relistInterval: Duration = .seconds(10)
     static let lookupRetries: [Duration] = [.milliseconds(100), .milliseconds(300)]
@@ -84,13 +86,22 @@ final class CRISource: ContainerSource {
 
     // MARK: - Listing
 
+    /// Lists every container; one this source listed before and lists no more is gone (the CRI
+    /// here has no events to say so).
     private func relist() async {
         do {
             let sandboxes = try await client.listPodSandboxes()
             let pods = Dictionary(sandboxes.map { ($0.id, Self.pod(of: $0)) }, uniquingKeysWith: { first, _ in first })
-            for container in try await client.listContainers() {
+            let containers = try await client.listContainers()
+            for container in containers {
                 learn(container, pod: pods[container.podSandboxID])
             }
+            let listed = Set(containers.map { $0.id.lowercased() })
+            let gone = listedBefore.withLock { before in
+                defer { before = listed }
+                return before.subtracting(listed)
+            }
+            gone.forEach(directory.removed)
         } catch {
             logger.debug("\(name): listing: \(error)")
         }
