@@ -17,7 +17,8 @@ final class ContainersTask: TawonTask {
                 + "pod_namespace, pod_uid; for init_namespaces each namespace's name (cgroup, ipc, mnt, net, pid, "
                 + "pid_for_children, time, time_for_children, user, uts)."),
             .init("args.value", "string|uint64", "Text, or a number: ctime in ns since the Unix epoch, a namespace's inode."),
-            .init("process", "map", "The process that made or removed the container's cgroup (create and remove)."),
+            .init("process", "map", "The process that made or removed the container's cgroup (create and remove); "
+                + "for init_namespaces pid 1. Absent from existing_container."),
             .init("process.pid", "uint32", "Its PID."),
             .init("process.name", "string", "Its name, as the kernel keeps it."),
         ],
@@ -25,7 +26,7 @@ final class ContainersTask: TawonTask {
             .init(
                 "events", .string, default: "all",
                 "Events to publish, joined by '+': init_namespaces, existing_container, container_create, "
-                    + "container_remove, or all."),
+                    + "container_remove, or all (any case)."),
         ])
 
     static let eventNames: [(String, TaskHost.ContainerEvent)] = [
@@ -41,7 +42,7 @@ final class ContainersTask: TawonTask {
     }
 
     static func events(from list: String) throws -> [TaskHost.ContainerEvent] {
-        if list == "all" { return eventNames.map(\.1) }
+        if list.lowercased() == "all" { return eventNames.map(\.1) }
         var events: [TaskHost.ContainerEvent] = []
         for name in list.split(separator: "+", omittingEmptySubsequences: false) {
             guard let event = eventNames.first(where: { $0.0 == name })?.1 else {

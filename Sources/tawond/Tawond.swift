@@ -91,7 +91,9 @@ struct Tawond: AsyncParsableCommand {
             ],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         groupConfiguration.maximumGracefulShutdownDuration = .seconds(3)
-        groupConfiguration.maximumCancellationDuration = .seconds(1)
+        // Past this the service group kills the process with a trap (SIGILL): it must outlast
+        // the tracing service's bounded close (5 s), which a loaded machine may need in full.
+        groupConfiguration.maximumCancellationDuration = .seconds(10)
         let services = ServiceGroup(configuration: groupConfiguration)
         try await services.run()
         unlink(configuration.socketPath)

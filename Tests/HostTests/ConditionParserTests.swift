@@ -171,7 +171,7 @@ struct ConditionParserTests {
         }
         for path in [
             "/machine.slice/libpod-\(id).scope/container", "/machine.slice/libpod-conmon-\(id).scope",
-            "/user.slice/user-0.slice", "", "/", "/\(id.prefix(63))",
+            "/user.slice/user-0.slice", "", "/", "/\(id.prefix(63))", "/libpod_parent/\(id)",
         ] {
             #expect(table.derive(CgroupRecord(change: .made, path: path)).isEmpty, "\(path)")
         }

@@ -125,11 +125,31 @@ struct ContainerLifecycleKernelTests {
         }
     }
 
+    @Test("What a directive attaches is what it asked for: init_namespaces alone attaches nothing at sys_enter; a syscall does")
+    func attachesOnlyWhatIsAsked() throws {
+        try KernelSupport.require()
+        let tracer = CollectingSession(containerSockets: [])
+        let namespaces = try tracer.session.add(DirectiveRequest(
+            conditions: "process.pid:1", tasks: [try TaskSpec.parse("containers|events:init_namespaces")]))
+        let loaded = Set(try tracer.session.loadedProgramIDs().map(Int.init))
+        let syscallPrograms = loaded.intersection(try LoadedPrograms.ids(named: "syscalls_"))
+        let cgroupPrograms = loaded.intersection(try LoadedPrograms.ids(named: "cgroups_"))
+        #expect(syscallPrograms.count == 2 && cgroupPrograms.count == 2)
+        #expect(try LoadedPrograms.attachedIDs().isDisjoint(with: syscallPrograms.union(cgroupPrograms)))
+        let writes = try tracer.session.add(DirectiveRequest(
+            conditions: "process.pid:1", tasks: [try TaskSpec.parse("syscalls|functions:write;entryOnly:true")]))
+        #expect(try LoadedPrograms.attachedIDs().intersection(syscallPrograms).count == 1, "sys_enter, not sys_exit")
+        tracer.session.remove(writes.id)
+        #expect(try LoadedPrograms.attachedIDs().isDisjoint(with: syscallPrograms))
+        tracer.session.remove(namespaces.id)
+        tracer.session.close()
+    }
+
     @Test("containers task options: an unknown event is refused with the known ones named; nothing is left running")
     func badOptions() throws {
         try KernelSupport.require()
         let tracer = CollectingSession(containerSockets: [])
-        for bad in ["containers|events:", "containers|events:container_create+bogus", "containers|events:container_create++container_remove"] {
+        for bad in ["containers|events:", "containers|events:container_create+bogus", "containers|events:container_create++container_remove", "containers|events:ALLL"] {
             #expect {
                 try tracer.session.add(DirectiveRequest(conditions: "process.pid:1", tasks: [try TaskSpec.parse(bad)]))
             } throws: { error in

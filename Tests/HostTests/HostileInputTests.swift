@@ -211,7 +211,7 @@ extension HostileInputTests {
         let stopped = daemon.stop()
         kill(flood.process.processIdentifier, SIGKILL)
         for reader in readers { _ = ChildProcess.wait(reader) }
-        #expect(stopped.status == 0)
+        #expect(stopped.status == 0, "tawond's log ends: \(SystemFile.text(daemon.log)?.suffix(4000) ?? "")")
         #expect(stopped.seconds < 5, "tawond took \(stopped.seconds) s to exit")
         let deadline = ContinuousClock.now + .seconds(15)  // freed after an RCU-tasks grace period
         while try !LoadedPrograms.tawonIDs().isDisjoint(with: ours), ContinuousClock.now < deadline {

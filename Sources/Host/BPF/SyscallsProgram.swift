@@ -13,18 +13,20 @@ public final class SyscallsProgram {
     private let plans: Int32
     private let exitHooked: Int32
     private let exitPlans: Int32
+    /// Attached only while some directive hooks a syscall: every syscall of every process pays
+    /// for a program at sys_enter (directives of other events, containers', need none).
+    private static let entryProgram = "syscalls_sys_enter"
     /// Attached only while some directive wants return values: every syscall of every process
     /// pays for a program at sys_exit.
     private static let exitProgram = "syscalls_sys_exit"
 
-    /// Loads and attaches the program over the maps of `process`. The calling process is never
-    /// traced.
+    /// Loads the programs over the maps of `process` (`reportEntries` and `reportExits` attach
+    /// them). The calling process is never traced.
     public init(configuration: KernelConfiguration, sharingMapsOf process: ProcessProgram) throws {
         object = try BPFObject(.syscalls)
         try process.shareMaps(with: object)
         try object.configure("tawon_config", to: configuration.raw)
         try object.load()
-        try object.attachAll(except: [Self.exitProgram])
         hooked = try object.mapDescriptor("hooked_syscalls")
         plans = try object.mapDescriptor("capture_plans")
         exitHooked = try object.mapDescriptor("exit_hooked_syscalls")
@@ -63,6 +65,14 @@ public final class SyscallsProgram {
             bpf_map_update_elem(exitPlans, &key, &value, UInt64(BPF_ANY)), "bpf_map_update_elem",
             subject: "exit_plans")
     }
+
+    /// Attaches or detaches the sys_enter program.
+    public func reportEntries(_ wanted: Bool) throws {
+        if wanted { try object.attach(Self.entryProgram) } else { object.detach(Self.entryProgram) }
+    }
+
+    /// Whether the sys_enter program is attached.
+    public var reportsEntries: Bool { object.isAttached(Self.entryProgram) }
 
     /// Attaches or detaches the sys_exit program.
     public func reportExits(_ wanted: Bool) throws {

@@ -215,8 +215,13 @@ public final class ContainerDirectory: @unchecked Sendable {
         return (file.contains("containerd") || file.contains("crio"), entry)
     }
 
-    /// Probes `sockets` once (on a thread of its own), starts a source for each that answers,
-    /// and logs which were found. Sockets that lead to the same file are probed once.
+    /// How often sockets that did not answer are probed again: a runtime started after tawon
+    /// is found within this.
+    static let reprobeInterval: Duration = .seconds(10)
+
+    /// Probes `sockets` (on a thread of its own), starts a source for each that answers, and
+    /// logs which were found; those that did not answer are probed again every 10 s until they
+    /// do. Sockets that lead to the same file are probed once.
     public func start(sockets: [String], logger: Logger) {
         lock.withLock { probedSockets = sockets }
         if sockets.isEmpty {
@@ -225,25 +230,12 @@ public final class ContainerDirectory: @unchecked Sendable {
         }
         let probe = Thread { [self] in
             var seen: Set<String> = []
+            var absent: [String] = []
             var found: [any ContainerSource] = []
             for entry in sockets {
-                let (cri, path) = Self.kind(of: entry)
-                guard seen.insert(URL(fileURLWithPath: path).resolvingSymlinksInPath().path).inserted else { continue }
-                guard case .answered = UnixSocketProbe.probe(path) else { continue }
-                if cri {
-                    guard let source = try? CRISource(socketPath: path, directory: self, logger: logger), source.ping() else {
-                        logger.info("container socket \(path) answers, but not as a CRI runtime")
-                        continue
-                    }
-                    found.append(source)
-                } else {
-                    let source = DockerEngineSource(socketPath: path, directory: self, logger: logger)
-                    guard source.ping() else {
-                        logger.info("container socket \(path) answers, but not as the Docker Engine API")
-                        continue
-                    }
-                    found.append(source)
-                }
+                guard seen.insert(URL(fileURLWithPath: Self.kind(of: entry).path).resolvingSymlinksInPath().path).inserted
+                else { continue }
+                if let source = Self.source(at: entry, directory: self, logger: logger) { found.append(source) } else { absent.append(entry) }
             }
             if found.isEmpty {
                 logger.info("no container runtime found (probed \(sockets.joined(separator: ", "))): container names, labels and pods are unknown")
@@ -257,9 +249,58 @@ public final class ContainerDirectory: @unchecked Sendable {
             if stopped { return probeFinished(with: []) }
             probeFinished(with: found)
             found.forEach { $0.start() }
+            probeAgain(absent, logger: logger)
         }
         probe.name = "tawon-containers-probe"
         probe.start()
+    }
+
+    /// A source for the socket `entry` if it answers its protocol; nil (logged) otherwise.
+    private static func source(at entry: String, directory: ContainerDirectory, logger: Logger) -> (any ContainerSource)? {
+        let (cri, path) = kind(of: entry)
+        guard case .answered = UnixSocketProbe.probe(path) else { return nil }
+        if cri {
+            guard let source = try? CRISource(socketPath: path, directory: directory, logger: logger), source.ping() else {
+                logger.info("container socket \(path) answers, but not as a CRI runtime")
+                return nil
+            }
+            return source
+        }
+        let source = DockerEngineSource(socketPath: path, directory: directory, logger: logger)
+        guard source.ping() else {
+            logger.info("container socket \(path) answers, but not as the Docker Engine API")
+            return nil
+        }
+        return source
+    }
+
+    /// Probes the sockets that did not answer every `reprobeInterval`, on the probe's thread,
+    /// until each has or the directory stops; a runtime found later is used from then on.
+    private func probeAgain(_ absent: [String], logger: Logger) {
+        var absent = absent
+        while !absent.isEmpty {
+            let deadline = ContinuousClock.now + Self.reprobeInterval
+            while ContinuousClock.now < deadline {
+                if lock.withLock({ stopRequested }) { return }
+                usleep(100_000)
+            }
+            absent.removeAll { entry in
+                guard let source = Self.source(at: entry, directory: self, logger: logger) else { return false }
+                let stopped = lock.withLock { () -> Bool in
+                    guard !stopRequested else { return true }
+                    sources.append(source)
+                    running.append(source)
+                    // Ids nobody knew may be this runtime's: ask again.
+                    unknownIDs.removeAll()
+                    unknownOrder.removeAll()
+                    return false
+                }
+                guard !stopped else { return true }
+                logger.info("container metadata from \(source.name) (found after start)")
+                source.start()
+                return true
+            }
+        }
     }
 
     /// Stops following the runtimes (what is known stays).

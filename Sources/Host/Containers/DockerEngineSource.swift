@@ -23,6 +23,8 @@ final class DockerEngineSource: ContainerSource {
         var stopped = false
         var events: HTTPClient.Task<Void>?
         var pause: TimeAmount = .milliseconds(200)
+        /// The runtime stopped answering (said once in the log, and again when it is back).
+        var lost = false
         /// Containers as their creation events described them, newest last, for those gone
         /// before an inspection could describe them.
         var describedByEvents: [String: ContainerMetadata] = [:]
@@ -92,6 +94,9 @@ final class DockerEngineSource: ContainerSource {
                 for listed in try JSONDecoder().decode([ListedContainer].self, from: body) {
                     if let metadata = listed.metadata { directory.learned(metadata) }
                 }
+                if state.withLockedValue({ state in defer { state.lost = false }; return state.lost }) {
+                    logger.info("\(name) answers again")
+                }
                 followEvents()
             } catch {
                 again(after: error)
@@ -120,12 +125,18 @@ final class DockerEngineSource: ContainerSource {
     }
 
     private func again(after error: any Error) {
-        let pause: TimeAmount? = state.withLockedValue { state in
-            guard !state.stopped else { return nil }
-            defer { state.pause = min(state.pause * 2, .seconds(10)) }
-            return state.pause
+        let (pause, newlyLost): (TimeAmount?, Bool) = state.withLockedValue { state in
+            guard !state.stopped else { return (nil, false) }
+            defer {
+                state.pause = min(state.pause * 2, .seconds(10))
+                state.lost = true
+            }
+            return (state.pause, !state.lost)
         }
         guard let pause else { return }
+        if newlyLost {
+            logger.warning("\(name): \(error); trying again every 10 s at most: containers made meanwhile are described once it answers")
+        }
         logger.debug("\(name): \(error); again in \(pause.nanoseconds / 1_000_000) ms")
         client.eventLoopGroup.any().scheduleTask(in: pause) { [self] in listThenFollow() }
     }

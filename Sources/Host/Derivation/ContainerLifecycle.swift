@@ -102,7 +102,8 @@ enum ContainerLifecycleScan {
                 guard name != ".", name != ".." else { continue }
                 let path = relative + "/" + name
                 if let container = CgroupPath.container(named: Substring(name), parent: parent) {
-                    guard seen.insert(container.id).inserted else { continue }
+                    // A container's cgroup a runtime left behind empty is no running container.
+                    guard isPopulated(root + path), seen.insert(container.id).inserted else { continue }
                     var status = stat()
                     let created = stat(root + path, &status) == 0
                         ? UInt64(status.st_ctim.tv_sec) * 1_000_000_000 + UInt64(status.st_ctim.tv_nsec) : 0
@@ -113,5 +114,15 @@ enum ContainerLifecycleScan {
             }
         }
         return found.sorted { $0.3 < $1.3 }
+    }
+
+    /// Whether a cgroup (or one below it) holds a process: `populated 1` in its cgroup.events
+    /// (cgroup v2). Without that file (v1), whether its cgroup.procs lists one.
+    static func isPopulated(_ directory: String) -> Bool {
+        if let events = try? String(contentsOfFile: directory + "/cgroup.events", encoding: .utf8) {
+            return events.split(separator: "\n").contains("populated 1")
+        }
+        let procs = (try? String(contentsOfFile: directory + "/cgroup.procs", encoding: .utf8)) ?? ""
+        return !procs.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
     }
 }

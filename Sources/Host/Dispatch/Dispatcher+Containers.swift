@@ -1,4 +1,5 @@
 import Foundation
+import SystemFiles
 
 /// Container lifecycle events: derived from the kernel's cgroup records, or made when a
 /// directive starts (init_namespaces, existing_container); told about the container by its
@@ -23,6 +24,7 @@ extension Dispatcher {
         if directive.wants(.initNamespaces) {
             events.append(ContainerLifecycleEvent(
                 kind: .initNamespaces, timestampNanoseconds: now, pid: 1, tid: 1,
+                comm: SystemFile.text("/proc/1/comm")?.trimmingCharacters(in: .newlines) ?? "",
                 namespaces: ContainerLifecycleScan.initNamespaces(), directiveID: directive.id))
         }
         if directive.wants(.existing) {

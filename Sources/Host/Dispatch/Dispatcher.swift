@@ -285,8 +285,8 @@ public final class Dispatcher: @unchecked Sendable {
     }
 
     /// Sets, for each syscall function, which directives want its entry and which its exit, at
-    /// its x86_64 number and at each i386 number that is a form of it; the exit program is
-    /// attached only while some directive wants exits.
+    /// its x86_64 number and at each i386 number that is a form of it; the entry program is
+    /// attached only while some directive hooks a syscall, the exit program while one wants exits.
     private func updateHooks(for functions: Set<Int>, in source: KernelEventSource) throws {
         let all = allDirectives()
         for function in functions {
@@ -306,6 +306,7 @@ public final class Dispatcher: @unchecked Sendable {
                     exit: .exitPlan(for: compat, compat: true))
             }
         }
+        try source.syscalls.reportEntries(all.contains { !$0.syscalls.isEmpty })
         try source.syscalls.reportExits(all.contains { !$0.exitSyscalls.isEmpty })
     }
 

@@ -41,6 +41,8 @@ public enum CgroupPath {
             break
         }
         guard name.count == 64, name.allSatisfy(\.isHexDigit) else { return nil }
+        // podman names a pod's cgroup by the pod's bare id, its containers' inside it libpod-ID.
+        if runtime.isEmpty && parent == "libpod_parent" { return nil }
         // With cgroupfs, dockerd makes /docker/ID and containerd's CRI /k8s.io/ID.
         if runtime.isEmpty { runtime = parent == "docker" ? "docker" : parent == "k8s.io" ? "containerd" : "" }
         return (name.lowercased(), runtime)

@@ -169,9 +169,10 @@ enum {
 /*
  * Since 1.2. The ids of TAWON_EVENT_CONTAINER events, and the arguments each carries (TEXT unless
  * said). The event's function_name is the name in quotes below; pid, tid and comm are those of
- * the process that made or removed the container's cgroup (a runtime's), 0 and "" for the events
- * at a directive's start. A directive's condition selects such an event by the container it is
- * about (container.*, pod.*) and that process (process.*); capabilities are not known for it.
+ * the process that made or removed the container's cgroup (a runtime's); for init_namespaces,
+ * pid 1's; for existing_container 0 and "". A directive's condition selects such an event by the
+ * container it is about (container.*, pod.*) and that process (process.*); capabilities are not
+ * known for it. container_name is as the runtime's API gives it (Docker's keeps a leading "/").
  * The container's name, image and pod come from its runtime: the event waits (up to 5 s) until
  * the runtime has described the container, and carries "" where it could not.
  */
