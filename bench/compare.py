@@ -309,11 +309,11 @@ def split_arguments(text):
 
 
 def normalize(value):
-    """strace's rendering and tawon's, made comparable."""
+    """strace's rendering and tawon's, made comparable: tawon escapes bytes as strace does, and
+    gives a string's text without strace's quotes around it."""
     text = str(value).strip()
     if text.startswith('"') and text.endswith('"'):
-        text = text[1:-1].replace('\\"', '"')
-    text = re.sub(r'\\([0-7]{1,3})', lambda m: "\\x%02x" % int(m.group(1), 8), text)
+        text = text[1:-1]
     return text
 
 
