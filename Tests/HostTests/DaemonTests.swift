@@ -17,7 +17,8 @@ struct DaemonTests {
         let subscriber = try ChildProcess.spawn(
             [tawonctl, "d", "sub", "--socket", daemon.socket, "-c", "process.pid:\(workload.pid)",
              "-t", "syscalls|functions:write"], stdout: .path(output))
-        try await waitUntil { try await daemon.client.directives().count == 1 }
+        // The stream, not just the directive: a record emitted before d sub attaches is not kept for it.
+        try await waitUntil { try await daemon.client.status().streams.count == 1 }
         workload.go()
         try await waitUntil { (SystemFile.text(output) ?? "").contains("\n") }
         kill(subscriber, SIGINT)
