@@ -63,16 +63,7 @@ final class ContainersTask: TawonTask {
         json.raw("{\"args\":[")
         for index in 0..<event.argumentCount {
             if index > 0 { json.raw(",") }
-            let argument = event.argumentView(index)
-            json.raw("{\"name\":")
-            json.string(utf8: argument.nameUTF8)
-            json.raw(",\"value\":")
-            switch argument.value {
-            case .signed(let number): json.number(number)
-            case .unsigned(let number): json.number(number)
-            case .text(let bytes, _): json.string(utf8: bytes)
-            }
-            json.raw("}")
+            event.argumentView(index).writeJSON(into: &json)
         }
         json.raw("],\"event\":")
         json.string(utf8: event.functionNameUTF8)

@@ -61,7 +61,7 @@ final class SyscallsTask: TawonTask {
             json.raw("\"args\":[")
             for index in 0..<event.argumentCount {
                 if index > 0 { json.raw(",") }
-                write(event.argumentView(index))
+                event.argumentView(index).writeJSON(into: &json)
             }
             json.raw("],")
         }
@@ -95,17 +95,6 @@ final class SyscallsTask: TawonTask {
 
     func stop() throws { demo?.stop() }
 
-    private func write(_ argument: TaskEventArgumentView) {
-        json.raw("{\"name\":")
-        json.string(utf8: argument.nameUTF8)
-        json.raw(",\"value\":")
-        switch argument.value {
-        case .signed(let number): json.number(number)
-        case .unsigned(let number): json.number(number)
-        case .text(let text, _): json.string(utf8: text)
-        }
-        json.raw("}")
-    }
 }
 
 /// A call's result as strace shows it: the value, or -1 and the errno's name on failure.

@@ -1,3 +1,4 @@
+import JSONText
 import TaskABI
 #if canImport(Glibc)
 import Glibc
@@ -78,6 +79,21 @@ public struct TaskEventArgumentView {
             return .text(text, truncated: argument.pointee.truncated != 0)
         default: return .unsigned(argument.pointee.value)
         }
+    }
+}
+
+extension TaskEventArgumentView {
+    /// Writes the argument as `{"name":…,"value":…}`: numbers as numbers, text as a string.
+    public func writeJSON(into json: inout JSONText) {
+        json.raw("{\"name\":")
+        json.string(utf8: nameUTF8)
+        json.raw(",\"value\":")
+        switch value {
+        case .signed(let number): json.number(number)
+        case .unsigned(let number): json.number(number)
+        case .text(let text, _): json.string(utf8: text)
+        }
+        json.raw("}")
     }
 }
 

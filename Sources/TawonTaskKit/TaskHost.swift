@@ -78,9 +78,7 @@ public final class TaskHost: @unchecked Sendable {
     /// Asks for each call of a registered function as a whole, once it has returned: its
     /// arguments (with what the call wrote) and its return value. Call it from `init` or `start`.
     public func subscribeCalls(_ functionID: UInt64) throws {
-        guard let subscribe = api.pointee.subscribe else { throw TaskError("this host reports no return values") }
-        let rc = subscribe(context, tawon_event_kind(TAWON_EVENT_SYSCALL), functionID)
-        if rc != tawon_rc(TAWON_RC_OK) { throw refusal("subscribe to calls of function \(functionID)", rc) }
+        try subscribe(TAWON_EVENT_SYSCALL, functionID, "calls of function \(functionID)", lacking: "reports no return values")
     }
 
     /// A process lifecycle event a task can subscribe to.
@@ -91,9 +89,7 @@ public final class TaskHost: @unchecked Sendable {
 
     /// Asks for process lifecycle events. Call it from `init` or `start`.
     public func subscribe(_ event: ProcessEvent) throws {
-        guard let subscribe = api.pointee.subscribe else { throw TaskError("this host has no process events") }
-        let rc = subscribe(context, tawon_event_kind(TAWON_EVENT_PROCESS), event.rawValue)
-        if rc != tawon_rc(TAWON_RC_OK) { throw refusal("subscribe to \(event)", rc) }
+        try subscribe(TAWON_EVENT_PROCESS, event.rawValue, "\(event)", lacking: "has no process events")
     }
 
     /// A container lifecycle event a task can subscribe to (ABI 1.2).
@@ -106,9 +102,14 @@ public final class TaskHost: @unchecked Sendable {
 
     /// Asks for container lifecycle events. Call it from `init` or `start`.
     public func subscribe(_ event: ContainerEvent) throws {
-        guard let subscribe = api.pointee.subscribe else { throw TaskError("this host has no container events") }
-        let rc = subscribe(context, tawon_event_kind(TAWON_EVENT_CONTAINER), event.rawValue)
-        if rc != tawon_rc(TAWON_RC_OK) { throw refusal("subscribe to \(event)", rc) }
+        try subscribe(TAWON_EVENT_CONTAINER, event.rawValue, "\(event)", lacking: "has no container events")
+    }
+
+    /// `subscribe` of the host's table, its refusal thrown with the host's reason.
+    private func subscribe(_ kind: Int, _ id: UInt64, _ what: String, lacking: String) throws {
+        guard let subscribe = api.pointee.subscribe else { throw TaskError("this host \(lacking)") }
+        let rc = subscribe(context, tawon_event_kind(kind), id)
+        if rc != tawon_rc(TAWON_RC_OK) { throw refusal("subscribe to \(what)", rc) }
     }
 
     /// One fact about a process by its dotted name (`process.exe`, `pod.namespace`,

@@ -20,8 +20,7 @@ final class CRISource: ContainerSource {
     private let tasks = Mutex<[Task<Void, Never>]>([])
     /// The containers the last listing had, by id.
     private let listedBefore = Mutex<Set<String>>([])
-    /// The runtime stopped answering (said once in the log, and again when it is back).
-    private let lost = Mutex(false)
+    private let outage = RuntimeOutage()
 
     static let relistInterval: Duration = .seconds(10)
     static let lookupRetries: [Duration] = [.milliseconds(100), .milliseconds(300)]
@@ -104,11 +103,9 @@ final class CRISource: ContainerSource {
                 return before.subtracting(listed)
             }
             gone.forEach(directory.removed)
-            if lost.withLock({ lost in defer { lost = false }; return lost }) { logger.info("\(name) answers again") }
+            outage.answered(name, logger: logger)
         } catch {
-            if !lost.withLock({ lost in defer { lost = true }; return lost }) {
-                logger.warning("\(name): listing: \(error); trying again every 10 s")
-            }
+            outage.failed(name, error, logger: logger)
             logger.debug("\(name): listing: \(error)")
         }
     }

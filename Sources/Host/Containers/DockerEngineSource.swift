@@ -18,13 +18,12 @@ final class DockerEngineSource: ContainerSource {
     private let logger: Logger
     private let client = HTTPClient.shared
     private let state = NIOLockedValueBox(State())
+    private let outage = RuntimeOutage()
 
     private struct State {
         var stopped = false
         var events: HTTPClient.Task<Void>?
         var pause: TimeAmount = .milliseconds(200)
-        /// The runtime stopped answering (said once in the log, and again when it is back).
-        var lost = false
         /// Containers as their creation events described them, newest last, for those gone
         /// before an inspection could describe them.
         var describedByEvents: [String: ContainerMetadata] = [:]
@@ -94,9 +93,7 @@ final class DockerEngineSource: ContainerSource {
                 for listed in try JSONDecoder().decode([ListedContainer].self, from: body) {
                     if let metadata = listed.metadata { directory.learned(metadata) }
                 }
-                if state.withLockedValue({ state in defer { state.lost = false }; return state.lost }) {
-                    logger.info("\(name) answers again")
-                }
+                outage.answered(name, logger: logger)
                 followEvents()
             } catch {
                 again(after: error)
@@ -125,18 +122,13 @@ final class DockerEngineSource: ContainerSource {
     }
 
     private func again(after error: any Error) {
-        let (pause, newlyLost): (TimeAmount?, Bool) = state.withLockedValue { state in
-            guard !state.stopped else { return (nil, false) }
-            defer {
-                state.pause = min(state.pause * 2, .seconds(10))
-                state.lost = true
-            }
-            return (state.pause, !state.lost)
+        let pause: TimeAmount? = state.withLockedValue { state in
+            guard !state.stopped else { return nil }
+            defer { state.pause = min(state.pause * 2, .seconds(10)) }
+            return state.pause
         }
         guard let pause else { return }
-        if newlyLost {
-            logger.warning("\(name): \(error); trying again every 10 s at most: containers made meanwhile are described once it answers")
-        }
+        outage.failed(name, error, logger: logger)
         logger.debug("\(name): \(error); again in \(pause.nanoseconds / 1_000_000) ms")
         client.eventLoopGroup.any().scheduleTask(in: pause) { [self] in listThenFollow() }
     }
@@ -218,9 +210,10 @@ final class DockerEngineSource: ContainerSource {
     private func get(_ path: String, timeout: TimeAmount) -> EventLoopFuture<(status: UInt, body: Data)> {
         let eventLoop = client.eventLoopGroup.any()
         do {
-            let delegate = ResponseAccumulator(request: try request(path), maxBodySize: Self.maximumBody)
+            let request = try request(path)
+            let delegate = ResponseAccumulator(request: request, maxBodySize: Self.maximumBody)
             return client.execute(
-                request: try request(path), delegate: delegate, eventLoop: .delegate(on: eventLoop),
+                request: request, delegate: delegate, eventLoop: .delegate(on: eventLoop),
                 deadline: .now() + timeout
             ).futureResult.map { response in
                 (response.status.code, response.body.map { Data(buffer: $0) } ?? Data())

@@ -26,7 +26,7 @@ public enum ContainerEventKind: UInt64, Sendable, Hashable, CaseIterable {
 }
 
 /// One container lifecycle event, before the runtime's metadata is added.
-struct ContainerLifecycleEvent: Sendable, Equatable {
+struct ContainerLifecycleEvent: Sendable {
     var kind: ContainerEventKind
     /// The whole 64-hex-digit id; "" for init_namespaces.
     var containerID = ""
@@ -48,14 +48,6 @@ struct ContainerLifecycleEvent: Sendable, Equatable {
     /// Events at a directive's start go to that directive alone; derived ones to every
     /// directive that wants them.
     var directiveID: String?
-
-    static func == (a: Self, b: Self) -> Bool {
-        a.kind == b.kind && a.containerID == b.containerID && a.runtime == b.runtime
-            && a.timestampNanoseconds == b.timestampNanoseconds && a.createdNanoseconds == b.createdNanoseconds
-            && a.cgroupPath == b.cgroupPath && a.pid == b.pid && a.tid == b.tid && a.comm == b.comm
-            && a.namespaces.map(\.name) == b.namespaces.map(\.name) && a.namespaces.map(\.inode) == b.namespaces.map(\.inode)
-            && a.directiveID == b.directiveID
-    }
 }
 
 /// What the host reads of its own machine for the events at a directive's start.

@@ -91,26 +91,27 @@ final class InstanceContext: @unchecked Sendable {
                     TAWON_RC_UNSUPPORTED,
                     "no process event with id \(id) (TAWON_PROCESS_EXEC = 1, TAWON_PROCESS_EXIT = 2)")
             }
-            return lock.withLock {
-                guard acceptingSubscriptions else { return refuseLocked(TAWON_RC_WRONG_TIME, "subscribe after start returned") }
-                processEvents.insert(event)
-                return succeedLocked()
-            }
+            return whileAcceptingSubscriptions { processEvents.insert(event) }
         case tawon_event_kind(TAWON_EVENT_CONTAINER):
             guard let event = ContainerEventKind(rawValue: id) else {
                 return refuse(
                     TAWON_RC_UNSUPPORTED,
                     "no container event with id \(id) (TAWON_CONTAINER_INIT_NAMESPACES = 1 to TAWON_CONTAINER_REMOVE = 4)")
             }
-            return lock.withLock {
-                guard acceptingSubscriptions else { return refuseLocked(TAWON_RC_WRONG_TIME, "subscribe after start returned") }
-                containerEvents.insert(event)
-                return succeedLocked()
-            }
+            return whileAcceptingSubscriptions { containerEvents.insert(event) }
         default:
             return refuse(
                 TAWON_RC_UNSUPPORTED,
                 "no event kind \(kind) (TAWON_EVENT_SYSCALL = 1, TAWON_EVENT_PROCESS = 2, TAWON_EVENT_CONTAINER = 3)")
+        }
+    }
+
+    /// Records a subscription, unless `start` has returned.
+    private func whileAcceptingSubscriptions(_ subscribe: () -> Void) -> tawon_rc {
+        lock.withLock {
+            guard acceptingSubscriptions else { return refuseLocked(TAWON_RC_WRONG_TIME, "subscribe after start returned") }
+            subscribe()
+            return succeedLocked()
         }
     }
 
