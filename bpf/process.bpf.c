@@ -2,13 +2,16 @@
 /*
  * The process program: follows fork, exec and exit, keeps the watch list current, and tells the
  * host about each, so every event source (bpf/syscalls.bpf.c...) sees a process from its first
- * instruction to its end. It owns the maps all programs share (bpf/shared_maps.bpf.h).
+ * instruction to its end. It owns the maps all programs share (bpf/shared_maps.bpf.h). It also
+ * reports the calls that end a thread (exit, exit_group), which never return to sys_exit: here
+ * they come before the process's exit.
  */
 #include "vmlinux_subset.h"
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include "shared_maps.bpf.h"
+#include "syscall_records.bpf.h"
 #include "process.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -137,9 +140,39 @@ int BPF_PROG(process_rename, struct task_struct *task, const char *comm)
     return 0;
 }
 
+/* The thread ends inside exit or exit_group: reported if a directive wants the call. */
+static __always_inline void report_ending_call(struct task_struct *task)
+{
+    struct pt_regs *regs = user_registers(task);
+    if (!in_syscall(regs))
+        return; /* killed by a signal */
+    long id = regs->orig_ax;
+    bool compat = is_compat_task(task);
+    if (!(compat ? id == 1 || id == 252 : id == 60 || id == 231))
+        return;
+    __u64 pid_tgid = bpf_get_current_pid_tgid();
+    __u32 tgid = pid_tgid >> 32;
+    __u64 *watching = bpf_map_lookup_elem(&watched_processes, &tgid);
+    __u32 key = (__u32)id + (compat ? SYSCALLS_COMPAT_BASE : 0);
+    __u64 *hooking = bpf_map_lookup_elem(&exit_hooked_syscalls, &key);
+    if (!watching || !hooking || !(*watching & *hooking) || tgid == tawon_config.host_tgid)
+        return;
+    struct syscalls_event_header *record = bpf_ringbuf_reserve(&events, sizeof(*record), 0);
+    if (!record) {
+        count_lost();
+        return;
+    }
+    __u64 args[SYSCALLS_ARGS];
+    read_arguments(regs, compat, args);
+    fill_syscall_header(record, TAWON_RECORD_SYSCALL_FINAL, task, args, id, pid_tgid, compat,
+                        *watching & *hooking, 0);
+    bpf_ringbuf_submit(record, 0);
+}
+
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(process_exit, struct task_struct *task)
 {
+    report_ending_call(bpf_get_current_task_btf());
     __u32 pid = BPF_CORE_READ(task, pid);
     if (pid != (__u32)BPF_CORE_READ(task, tgid))
         return 0; /* a thread */

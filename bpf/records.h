@@ -24,6 +24,10 @@ enum tawon_record_kind {
     TAWON_RECORD_SYSCALL_EXIT = 6,   /* bpf/syscalls.h: the call returned */
     TAWON_RECORD_CGROUP_MKDIR = 7,   /* bpf/cgroups.h: a cgroup was made */
     TAWON_RECORD_CGROUP_RMDIR = 8,   /* bpf/cgroups.h: a cgroup was removed */
+    /* bpf/syscalls.h: a call that has not returned: its thread blocked in it, or it is an exec
+     * past its point of no return (its return comes in the new image, without the arguments). */
+    TAWON_RECORD_SYSCALL_PENDING = 9,
+    TAWON_RECORD_SYSCALL_FINAL = 10, /* bpf/syscalls.h: exit or exit_group ends the thread */
 };
 
 /* The first 40 bytes of every record. */

@@ -36,6 +36,15 @@ struct {
     __type(value, __u64);
 } active_directives SEC(".maps");
 
+/* syscall number (+512 for i386) -> bitmask of the directives that want the call reported when
+ * it returns (or, for calls that never do, when it ends the thread: bpf/process.bpf.c). */
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 1024);
+    __type(key, __u32);
+    __type(value, __u64);
+} exit_hooked_syscalls SEC(".maps");
+
 struct {
     __uint(type, BPF_MAP_TYPE_RINGBUF);
     __uint(max_entries, 16 * 1024 * 1024); /* the host may resize it before load */

@@ -1,22 +1,24 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * The syscalls program: at sys_enter, report the calls of watched processes to hooked syscalls,
- * with their arguments, captured user memory and the caller's capability sets. Unwatched
- * processes cost one hash lookup. The watch list is kept by bpf/process.bpf.c, whose maps this
- * program shares.
+ * The syscalls program: reports the calls of watched processes to hooked syscalls, with their
+ * arguments, captured user memory and the caller's capability sets. A call is reported once,
+ * when it returns (sys_exit), with its result; only a call that has not returned is reported
+ * before: when its thread blocks in it (sched_switch) or it is an exec past its point of no
+ * return (sched_prepare_exec). Every process pays for one syscall tracepoint and one hash lookup.
+ * sys_enter is attached only while a directive wants calls at entry. The watch list is kept by
+ * bpf/process.bpf.c, whose maps this program shares; it reports exit and exit_group.
  */
 #include "vmlinux_subset.h"
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
-#include "shared_maps.bpf.h"
-#include "syscalls.h"
+#include "syscall_records.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* Inputs (besides the shared maps). */
 
-/* syscall number (+512 for i386) -> bitmask of the directives hooking it. */
+/* syscall number (+512 for i386) -> bitmask of the directives hooking it at entry. */
 struct {
     __uint(type, BPF_MAP_TYPE_ARRAY);
     __uint(max_entries, 2 * SYSCALLS_TABLE_SIZE);
@@ -31,14 +33,6 @@ struct {
     __type(key, __u32);
     __type(value, struct syscalls_capture_plan);
 } capture_plans SEC(".maps");
-
-/* syscall number (+512 for i386) -> bitmask of the directives that want the call's return. */
-struct {
-    __uint(type, BPF_MAP_TYPE_ARRAY);
-    __uint(max_entries, 2 * SYSCALLS_TABLE_SIZE);
-    __type(key, __u32);
-    __type(value, __u64);
-} exit_hooked_syscalls SEC(".maps");
 
 /* syscall number (+512 for i386) -> which arguments to read at exit: memory the call wrote,
  * and memory not yet paged in at entry (the kernel has touched it by now). */
@@ -61,25 +55,6 @@ static __always_inline void submit(void *record, __u64 size, __u64 flags)
 {
     if (bpf_ringbuf_output(&events, record, size, flags) < 0)
         count_lost();
-}
-
-static __always_inline void read_arguments(struct pt_regs *regs, bool compat, __u64 *args)
-{
-    if (compat) { /* i386: ebx, ecx, edx, esi, edi, ebp */
-        args[0] = (__u32)regs->bx;
-        args[1] = (__u32)regs->cx;
-        args[2] = (__u32)regs->dx;
-        args[3] = (__u32)regs->si;
-        args[4] = (__u32)regs->di;
-        args[5] = (__u32)regs->bp;
-    } else { /* x86_64: rdi, rsi, rdx, r10, r8, r9 */
-        args[0] = regs->di;
-        args[1] = regs->si;
-        args[2] = regs->dx;
-        args[3] = regs->r10;
-        args[4] = regs->r8;
-        args[5] = regs->r9;
-    }
 }
 
 /* socketcall's calls (SYS_SOCKET = 1 ... SYS_SENDMMSG = 20): the i386 number of the call each
@@ -178,33 +153,6 @@ static __always_inline long demultiplexed(long id, __u64 *args)
     return id;
 }
 
-/* Direct BTF loads (CO-RE relocated): no helper calls on the hot path. */
-static __always_inline void read_capabilities(struct task_struct *task,
-                                              struct syscalls_event_header *h)
-{
-    const struct cred *cred = task->cred;
-    h->cap_inheritable = cred->cap_inheritable.val;
-    h->cap_permitted = cred->cap_permitted.val;
-    h->cap_effective = cred->cap_effective.val;
-    h->cap_bounding = cred->cap_bset.val;
-    h->cap_ambient = cred->cap_ambient.val;
-}
-
-static __always_inline void fill_header(struct syscalls_event_header *h, __u16 kind, struct task_struct *task,
-                                        const __u64 *args, long id, __u64 pid_tgid,
-                                        bool compat, __u64 directives, long ret)
-{
-    fill_record_header(&h->header, kind, sizeof(*h), pid_tgid >> 32, (__u32)pid_tgid, directives);
-    h->ret = ret;
-    h->syscall_nr = (__u32)id;
-    h->compat = compat;
-    h->capture_count = 0;
-    h->data_length = 0;
-    bpf_get_current_comm(h->comm, sizeof(h->comm));
-    __builtin_memcpy(h->args, args, sizeof(h->args));
-    read_capabilities(task, h);
-}
-
 /* How many bytes a capture of `kind` wants, from the arguments, the return value or the plan. */
 static __always_inline __u64 wanted_bytes(struct syscalls_event *e, struct syscalls_capture_plan *plan, int i,
                                           bool compat)
@@ -237,7 +185,7 @@ static __always_inline __u32 capture(struct syscalls_event *e, struct syscalls_c
         slot->length = 0;
         return 0;
     }
-    if (kind == SYSCALLS_CAPTURE_STRING) {
+    if (kind == SYSCALLS_CAPTURE_STRING || kind == SYSCALLS_CAPTURE_STRING_RETURN) {
         read = bpf_probe_read_user_str(&e->data[offset], SYSCALLS_PATH_LIMIT, (void *)pointer);
         if (read > 0) {
             slot->truncated = read == SYSCALLS_PATH_LIMIT;
@@ -269,14 +217,22 @@ static __always_inline __u32 capture(struct syscalls_event *e, struct syscalls_c
     return read;
 }
 
+/* What a call writes: read at exit, and only when it succeeded (else it may be garbage). */
+static __always_inline bool is_output(__u8 kind)
+{
+    return kind == SYSCALLS_CAPTURE_BUFFER_RETURN || kind == SYSCALLS_CAPTURE_FIXED ||
+           kind == SYSCALLS_CAPTURE_SOCKADDR_LENGTH_POINTER || kind == SYSCALLS_CAPTURE_STRING_RETURN;
+}
+
 static __always_inline void capture_arguments(struct syscalls_event *e,
                                               struct syscalls_capture_plan *plan)
 {
+    bool failed = e->h.ret < 0;
 #pragma unroll
     for (int i = 0; i < SYSCALLS_ARGS; i++) {
         __u8 kind = plan->kind[i];
         if (kind == SYSCALLS_CAPTURE_NONE || e->h.capture_count >= SYSCALLS_MAX_CAPTURES ||
-            e->h.data_length >= SYSCALLS_CAPTURE_HALF)
+            e->h.data_length >= SYSCALLS_CAPTURE_HALF || (failed && is_output(kind)))
             continue;
         if (kind == SYSCALLS_CAPTURE_STRING_FOR_OPTIONS) {
             if (e->h.args[0] - plan->fixed_length[i] >= plan->length_arg[i])
@@ -317,7 +273,7 @@ static __always_inline void report_call(__u16 kind, struct task_struct *task, co
             count_lost();
             return;
         }
-        fill_header(h, kind, task, args, id, pid_tgid, compat, directives, ret);
+        fill_syscall_header(h, kind, task, args, id, pid_tgid, compat, directives, ret);
         bpf_ringbuf_submit(h, flags);
         return;
     }
@@ -325,7 +281,7 @@ static __always_inline void report_call(__u16 kind, struct task_struct *task, co
     struct syscalls_event *e = bpf_map_lookup_elem(&scratch, &zero);
     if (!e)
         return;
-    fill_header(&e->h, kind, task, args, id, pid_tgid, compat, directives, ret);
+    fill_syscall_header(&e->h, kind, task, args, id, pid_tgid, compat, directives, ret);
     capture_arguments(e, plan);
     __u64 size = offsetof(struct syscalls_event, data) + e->h.data_length;
     if (size > sizeof(*e))
@@ -336,8 +292,7 @@ static __always_inline void report_call(__u16 kind, struct task_struct *task, co
 
 /* The directives that want this call of this process, from `hooks`; 0 when none. A process the
  * host has not decided about yet may send only a bounded number of records. */
-static __always_inline __u64 wanted_by(__u64 *watching, void *hooks, __u32 tgid, __u32 key,
-                                       bool charge_budget)
+static __always_inline __u64 wanted_by(__u64 *watching, void *hooks, __u32 tgid, __u32 key)
 {
     __u64 *hooking = bpf_map_lookup_elem(hooks, &key);
     if (!hooking || !(*watching & *hooking))
@@ -350,67 +305,108 @@ static __always_inline __u64 wanted_by(__u64 *watching, void *hooks, __u32 tgid,
                 __sync_fetch_and_add(&count->held_undecided, 1);
             return 0;
         }
-        if (charge_budget)
-            __sync_fetch_and_sub(budget, 1);
+        __sync_fetch_and_sub(budget, 1);
     }
     return *watching & *hooking;
 }
 
-SEC("tp_btf/sys_enter")
-int BPF_PROG(syscalls_sys_enter, struct pt_regs *regs, long id)
+/*
+ * Reports the current thread's call `id`, its arguments read from `regs`, if a directive watching
+ * the process wants it in `hooks`; `plans` says what user memory to read.
+ */
+static __always_inline void report_from_registers(__u16 kind, struct pt_regs *regs, long id, long ret,
+                                                  void *hooks, void *plans)
 {
     __u64 pid_tgid = bpf_get_current_pid_tgid();
     __u32 tgid = pid_tgid >> 32;
     if (tgid == tawon_config.host_tgid)
-        return 0;
+        return;
     /* The cheapest test first: most processes are not watched. */
     __u64 *watching = bpf_map_lookup_elem(&watched_processes, &tgid);
     if (!watching)
-        return 0;
+        return;
     struct task_struct *task = bpf_get_current_task_btf();
-    bool compat = (task->thread_info.status & TS_COMPAT) != 0;
+    bool compat = is_compat_task(task);
     __u64 args[SYSCALLS_ARGS];
     read_arguments(regs, compat, args);
     if (compat)
         id = demultiplexed(id, args);
     if (id < 0 || id >= SYSCALLS_TABLE_SIZE)
-        return 0;
+        return;
     __u32 key = (__u32)id + (compat ? SYSCALLS_COMPAT_BASE : 0);
-    __u64 directives = wanted_by(watching, &hooked_syscalls, tgid, key, true);
+    __u64 directives = wanted_by(watching, hooks, tgid, key);
     if (!directives)
-        return 0;
-    report_call(TAWON_RECORD_SYSCALL_ENTER, task, args, id, pid_tgid, compat, directives, 0,
-                bpf_map_lookup_elem(&capture_plans, &key));
+        return;
+    report_call(kind, task, args, id, pid_tgid, compat, directives, ret, bpf_map_lookup_elem(plans, &key));
+}
+
+static __always_inline bool is_exec(long id, bool compat)
+{
+    return compat ? id == 11 || id == 358 : id == 59 || id == 322;
+}
+
+static __always_inline bool is_fork(long id, bool compat)
+{
+    return compat ? id == 2 || id == 120 || id == 190 || id == 435
+                  : id == 56 || id == 57 || id == 58 || id == 435;
+}
+
+/* Attached only while some directive wants calls at entry (a task's hooked functions). */
+SEC("tp_btf/sys_enter")
+int BPF_PROG(syscalls_sys_enter, struct pt_regs *regs, long id)
+{
+    report_from_registers(TAWON_RECORD_SYSCALL_ENTER, regs, id, 0, &hooked_syscalls, &capture_plans);
     return 0;
 }
 
-/* Attached only while some directive wants return values. The argument registers still hold
- * the call's arguments; orig_ax its number. */
+/* Every call with its result. The argument registers still hold the call's arguments, orig_ax
+ * its number, and the kernel has paged in the memory it read. */
 SEC("tp_btf/sys_exit")
 int BPF_PROG(syscalls_sys_exit, struct pt_regs *regs, long ret)
 {
-    __u64 pid_tgid = bpf_get_current_pid_tgid();
-    __u32 tgid = pid_tgid >> 32;
-    if (tgid == tawon_config.host_tgid)
-        return 0;
-    __u64 *watching = bpf_map_lookup_elem(&watched_processes, &tgid);
-    if (!watching)
+    long id = regs->orig_ax;
+    if (ret == 0) {
+        bool compat = is_compat_task(bpf_get_current_task_btf());
+        /* A new image's first instant: its exec was reported at sched_prepare_exec. */
+        if (is_exec(id, compat))
+            return 0;
+        /* A child's first instant, not a call it made: its parent's call returns its pid. */
+        if (is_fork(id, compat))
+            return 0;
+    }
+    report_from_registers(TAWON_RECORD_SYSCALL_EXIT, regs, id, ret, &exit_hooked_syscalls, &exit_plans);
+    return 0;
+}
+
+/* A thread blocks (not preempted): if inside a call, that call is reported now, so that nothing
+ * waits for it to return; its return follows. */
+SEC("tp_btf/sched_switch")
+int BPF_PROG(syscalls_blocked, bool preempt, struct task_struct *prev, struct task_struct *next,
+             unsigned int prev_state)
+{
+    if (preempt || prev_state == 0) /* TASK_RUNNING: preempted or yielding, not waiting */
         return 0;
     struct task_struct *task = bpf_get_current_task_btf();
-    bool compat = (task->thread_info.status & TS_COMPAT) != 0;
-    long id = regs->orig_ax;
-    __u64 args[SYSCALLS_ARGS];
-    read_arguments(regs, compat, args);
-    if (compat)
-        id = demultiplexed(id, args);
-    if (id < 0 || id >= SYSCALLS_TABLE_SIZE)
+    if (!task->mm) /* a kernel thread */
         return 0;
-    __u32 key = (__u32)id + (compat ? SYSCALLS_COMPAT_BASE : 0);
-    /* Its entry was charged to the budget already. */
-    __u64 directives = wanted_by(watching, &exit_hooked_syscalls, tgid, key, false);
-    if (!directives)
+    struct pt_regs *regs = user_registers(task);
+    if (!in_syscall(regs))
         return 0;
-    report_call(TAWON_RECORD_SYSCALL_EXIT, task, args, id, pid_tgid, compat, directives, ret,
-                bpf_map_lookup_elem(&exit_plans, &key));
+    report_from_registers(TAWON_RECORD_SYSCALL_PENDING, regs, regs->orig_ax, 0, &exit_hooked_syscalls,
+                          &capture_plans);
+    return 0;
+}
+
+/* An exec past its point of no return, its old image still in place: its arguments are read now,
+ * as its return comes in the new image, where they no longer exist. */
+SEC("tp_btf/sched_prepare_exec")
+int BPF_PROG(syscalls_exec, struct task_struct *task, struct linux_binprm *bprm)
+{
+    struct task_struct *current = bpf_get_current_task_btf();
+    struct pt_regs *regs = user_registers(current);
+    if (!in_syscall(regs) || !is_exec(regs->orig_ax, is_compat_task(current)))
+        return 0;
+    report_from_registers(TAWON_RECORD_SYSCALL_PENDING, regs, regs->orig_ax, 0, &exit_hooked_syscalls,
+                          &capture_plans);
     return 0;
 }

@@ -42,6 +42,7 @@ enum syscalls_capture_kind {
     /* A string only when argument 0 (an option, as prctl's) is in [fixed_length, fixed_length +
      * length_arg): other options pass a number there. Reported as SYSCALLS_CAPTURE_STRING. */
     SYSCALLS_CAPTURE_STRING_FOR_OPTIONS = 7,
+    SYSCALLS_CAPTURE_STRING_RETURN = 8, /* At exit only: a string the call wrote (getcwd's) */
 };
 
 /* Value of the capture_plans (at entry) and exit_plans (at exit) maps, one per syscall number. */
@@ -60,9 +61,11 @@ struct syscalls_capture {
     __u16 length;   /* bytes in data[] (strings without their NUL) */
 };
 
-/* A syscall record's fixed part: at entry (TAWON_RECORD_SYSCALL_ENTER) or at exit
- * (TAWON_RECORD_SYSCALL_EXIT, where ret holds the result and the captures are what the
- * exit plan reads: memory not yet paged in at entry, and what the call wrote).
+/* A syscall record's fixed part: at entry (TAWON_RECORD_SYSCALL_ENTER), at exit
+ * (TAWON_RECORD_SYSCALL_EXIT, where ret holds the result and the captures are what the exit plan
+ * reads: the inputs, and what the call wrote when it succeeded), of a call that has not returned
+ * (TAWON_RECORD_SYSCALL_PENDING, entry plan), or of one that ends its thread
+ * (TAWON_RECORD_SYSCALL_FINAL, no captures).
  * header.directives: the directives watching both this process and this syscall. */
 struct syscalls_event_header {
     struct tawon_record_header header;

@@ -134,12 +134,20 @@ struct ContainerLifecycleKernelTests {
         let loaded = Set(try tracer.session.loadedProgramIDs().map(Int.init))
         let syscallPrograms = loaded.intersection(try LoadedPrograms.ids(named: "syscalls_"))
         let cgroupPrograms = loaded.intersection(try LoadedPrograms.ids(named: "cgroups_"))
-        #expect(syscallPrograms.count == 2 && cgroupPrograms.count == 2)
+        #expect(syscallPrograms.count == 4 && cgroupPrograms.count == 2)
         #expect(try LoadedPrograms.attachedIDs().isDisjoint(with: syscallPrograms.union(cgroupPrograms)))
         let writes = try tracer.session.add(DirectiveRequest(
             conditions: "process.pid:1", tasks: [try TaskSpec.parse("syscalls|functions:write;entryOnly:true")]))
         #expect(try LoadedPrograms.attachedIDs().intersection(syscallPrograms).count == 1, "sys_enter, not sys_exit")
         tracer.session.remove(writes.id)
+        #expect(try LoadedPrograms.attachedIDs().isDisjoint(with: syscallPrograms))
+        // Whole calls: one program per syscall (sys_exit), none at sys_enter.
+        let wholeWrites = try tracer.session.add(DirectiveRequest(
+            conditions: "process.pid:1", tasks: [try TaskSpec.parse("syscalls|functions:write")]))
+        let attached = try LoadedPrograms.attachedIDs().intersection(syscallPrograms)
+        #expect(attached.count == 3, "sys_exit, sched_switch, sched_prepare_exec")
+        #expect(try attached.isDisjoint(with: LoadedPrograms.ids(named: "syscalls_sys_en")))
+        tracer.session.remove(wholeWrites.id)
         #expect(try LoadedPrograms.attachedIDs().isDisjoint(with: syscallPrograms))
         tracer.session.remove(namespaces.id)
         tracer.session.close()

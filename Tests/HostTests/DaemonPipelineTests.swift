@@ -14,7 +14,7 @@ struct DaemonPipelineTests {
         _ = try await daemon.client.createDirective(
             DirectiveCreation(conditions: "process.name:nothing-by-this-name", tasks: ["syscalls|functions:read"]))
         let held = LoadedPrograms.heldBy(daemon.pid)
-        #expect(held.count == 8)  // the process program's fork, exec, exit, rename; sys_enter, sys_exit; cgroup mkdir, rmdir
+        #expect(held.count == 10)  // the process program's fork, exec, exit, rename; sys_enter, sys_exit, sched_switch, sched_prepare_exec; cgroup mkdir, rmdir
 
         // Sampled on a thread of its own: the test's concurrency threads may all be busy.
         let samples = Mutex<[Set<Int>]>([])

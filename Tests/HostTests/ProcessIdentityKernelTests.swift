@@ -41,8 +41,8 @@ struct ProcessIdentityKernelTests {
         let records = try tracer.trace(
             { _ in "process.name:renamed-wl" }, ["syscalls|functions:getppid+prctl"], workload: workload)
         let calls = try records.map { try JSONDecoder().decode(SyscallData.self, from: Data($0.json.utf8)) }
-        // prctl itself ran under the old name; the getppid after it under the new one.
-        #expect(calls.map(\.function) == ["getppid"])
+        // A call is decided as its process is when it returns: prctl returns under the new name.
+        #expect(calls.map(\.function) == ["prctl", "getppid"])
         #expect(calls.first?.process?.pid == workload.pid)
         #expect(calls.first?.process?.name == "renamed-wl")
     }

@@ -185,7 +185,7 @@ extension SyscallsKernelTests {
         #expect(summary.functions.count > 300)
         // The session's own programs, by ID: other suites load theirs at the same time.
         let ours = Set(try tracer.session.loadedProgramIDs().map(Int.init))
-        #expect(ours.count == 8)  // sys_enter, sys_exit; the process program's fork, exec, exit, rename; cgroup mkdir, rmdir
+        #expect(ours.count == 10)  // sys_enter, sys_exit, sched_switch, sched_prepare_exec; the process program's fork, exec, exit, rename; cgroup mkdir, rmdir
         #expect(ours.isSubset(of: try LoadedPrograms.tawonIDs()))
         tracer.session.close()
         // Programs attached through trampolines are freed after an RCU-tasks grace period.

@@ -7,7 +7,7 @@ import Foundation
 /// loaded after it and reuse its maps (`shareMaps(with:)`).
 public final class ProcessProgram {
     /// The maps other programs take from this one, by name.
-    static let sharedMapNames = ["watched_processes", "undecided_processes", "active_directives", "events", "counters"]
+    static let sharedMapNames = ["watched_processes", "undecided_processes", "active_directives", "exit_hooked_syscalls", "events", "counters"]
 
     private let object: BPFObject
     private let watched: Int32

@@ -2,23 +2,24 @@ import CLibBPF
 import CTawonBPF
 import Foundation
 
-/// Loader for `bpf/syscalls.bpf.c`: the sys_enter prefilter and its maps.
+/// Loader for `bpf/syscalls.bpf.c`: its programs at sys_exit (with those that report calls not
+/// returned yet) and at sys_enter, and their maps.
 ///
-/// The host programs two masks: which directives watch a process (by tgid, in the process
-/// program's map this one shares) and which hook a syscall (by number, i386 numbers offset by
-/// 512). A call leaves the kernel only when both masks share a directive.
+/// The host programs masks: which directives watch a process (by tgid, in the process
+/// program's map this one shares) and which hook a syscall at entry or want it whole (by
+/// number, i386 numbers offset by 512). A call leaves the kernel only when they share a directive.
 public final class SyscallsProgram {
     private let object: BPFObject
     private let hooked: Int32
     private let plans: Int32
     private let exitHooked: Int32
     private let exitPlans: Int32
-    /// Attached only while some directive hooks a syscall: every syscall of every process pays
-    /// for a program at sys_enter (directives of other events, containers', need none).
+    /// Attached only while some directive hooks a syscall at entry: every syscall of every
+    /// process pays for a program at sys_enter.
     private static let entryProgram = "syscalls_sys_enter"
-    /// Attached only while some directive wants return values: every syscall of every process
-    /// pays for a program at sys_exit.
-    private static let exitProgram = "syscalls_sys_exit"
+    /// Attached only while some directive wants calls whole: every syscall of every process pays
+    /// for the one at sys_exit; the others run when a thread blocks or execs.
+    private static let exitPrograms = ["syscalls_sys_exit", "syscalls_blocked", "syscalls_exec"]
 
     /// Loads the programs over the maps of `process` (`reportEntries` and `reportExits` attach
     /// them). The calling process is never traced.
@@ -35,8 +36,8 @@ public final class SyscallsProgram {
 
     deinit { close() }
 
-    /// The kernel's IDs of this object's BPF programs (sys_enter, sys_exit), loaded whether
-    /// attached or not.
+    /// The kernel's IDs of this object's BPF programs (sys_enter, sys_exit, sched_switch,
+    /// sched_prepare_exec), loaded whether attached or not.
     public func programIDs() throws -> [UInt32] { try object.programIDs() }
 
     /// Whether `number` can be hooked: the table's size bounds both ABIs.
@@ -74,13 +75,15 @@ public final class SyscallsProgram {
     /// Whether the sys_enter program is attached.
     public var reportsEntries: Bool { object.isAttached(Self.entryProgram) }
 
-    /// Attaches or detaches the sys_exit program.
+    /// Attaches or detaches the programs that report calls whole.
     public func reportExits(_ wanted: Bool) throws {
-        if wanted { try object.attach(Self.exitProgram) } else { object.detach(Self.exitProgram) }
+        for program in Self.exitPrograms {
+            if wanted { try object.attach(program) } else { object.detach(program) }
+        }
     }
 
     /// Whether the sys_exit program is attached.
-    public var reportsExits: Bool { object.isAttached(Self.exitProgram) }
+    public var reportsExits: Bool { object.isAttached(Self.exitPrograms[0]) }
 
     /// Detaches and unloads everything.
     public func close() {

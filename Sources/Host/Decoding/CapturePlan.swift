@@ -1,9 +1,9 @@
 import CTawonBPF
 import SyscallTable
 
-/// Which arguments of a syscall carry user memory worth capturing at sys_enter, derived from
-/// the argument types in the syscall table. Only inputs: at entry an output buffer (read's
-/// `buf`) holds nothing yet.
+/// Which arguments of a syscall carry user memory worth capturing, derived from the argument
+/// types in the syscall table: its inputs before it returned (`plan`), and at its return its
+/// inputs and what it wrote (`exitPlan`).
 public struct CapturePlan: Sendable, Equatable {
     public enum Capture: Sendable, Equatable {
         case none
@@ -15,6 +15,8 @@ public struct CapturePlan: Sendable, Equatable {
         case sockaddr(lengthArgument: Int)
         /// At exit: what the call wrote into a buffer, as many bytes as it returned.
         case returned
+        /// At exit: a NUL-terminated string the call wrote.
+        case returnedString
         /// At exit: a struct the call filled, of this many bytes.
         case fixed(bytes: Int)
         /// At exit: a socket address the call filled, its length in the int that argument
@@ -44,7 +46,7 @@ public struct CapturePlan: Sendable, Equatable {
     /// the structs: struct stat is 144 bytes, struct new_utsname 390, a pipe's two fds 8.
     static let outputs: [String: [String: Capture]] = [
         "read": ["buf": .returned], "pread64": ["buf": .returned], "readlink": ["buf": .returned],
-        "readlinkat": ["buf": .returned], "getcwd": ["buf": .string],
+        "readlinkat": ["buf": .returned], "getcwd": ["buf": .returnedString],
         "recvfrom": ["ubuf": .returned, "addr": .sockaddrLengthPointer(lengthArgument: 5), "addr_len": .fixed(bytes: 4)],
         "recv": ["ubuf": .returned],
         "stat": ["statbuf": .fixed(bytes: 144)], "fstat": ["statbuf": .fixed(bytes: 144)],
@@ -131,6 +133,7 @@ public struct CapturePlan: Sendable, Equatable {
         case .buffer(let length): return (SYSCALLS_CAPTURE_BUFFER, length, 0)
         case .sockaddr(let length): return (SYSCALLS_CAPTURE_SOCKADDR, length, 0)
         case .returned: return (SYSCALLS_CAPTURE_BUFFER_RETURN, 0, 0)
+        case .returnedString: return (SYSCALLS_CAPTURE_STRING_RETURN, 0, 0)
         case .fixed(let bytes): return (SYSCALLS_CAPTURE_FIXED, 0, min(bytes, Int(SYSCALLS_BUFFER_LIMIT_MAX)))
         case .sockaddrLengthPointer(let length): return (SYSCALLS_CAPTURE_SOCKADDR_LENGTH_POINTER, length, 0)
         case .stringForOptions(let first, let count): return (SYSCALLS_CAPTURE_STRING_FOR_OPTIONS, count, first)

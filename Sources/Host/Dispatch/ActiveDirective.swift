@@ -27,9 +27,11 @@ final class ActiveDirective: @unchecked Sendable {
     let needsRuntimeFacts: Bool
     let entries: [Entry]
     /// Syscall functions (by ID) some instance hooked or wants whole, each checked against the
-    /// table when asked for: their entries are reported.
+    /// table when asked for.
     let syscalls: Set<Int>
-    /// Syscall functions some instance wants whole: their exits are reported too.
+    /// Syscall functions some instance hooked: reported at entry.
+    let entrySyscalls: Set<Int>
+    /// Syscall functions some instance wants whole: reported when they return.
     let exitSyscalls: Set<Int>
     /// Container events some instance subscribed to.
     let containerEvents: Set<ContainerEventKind>
@@ -50,6 +52,7 @@ final class ActiveDirective: @unchecked Sendable {
         }
         containerEvents = entries.reduce(into: []) { $0.formUnion($1.containerEvents) }
         syscalls = Set(entries.flatMap { $0.signatures.keys.map { Int($0) } })
+        entrySyscalls = Set(instances.flatMap(\.hookedFunctions).filter { $0 < UInt64(Int.max) }.map { Int($0) })
         exitSyscalls = Set(instances.flatMap(\.wholeCalls).filter { $0 < UInt64(Int.max) }.map { Int($0) })
     }
 

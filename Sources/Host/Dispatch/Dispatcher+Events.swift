@@ -123,18 +123,44 @@ extension Dispatcher {
             if !awaitingContainers.hold(record) { statistics.droppedAwaitingContainer() }
             return
         }
-        if record.isExit { return complete(record, functionID: functionID, running: running) }
+        switch record.moment {
+        case .exit: return complete(record, functionID: functionID, running: running)
+        case .pending: return hold(record, functionID: functionID, running: running)
+        case .final: return publishFinal(record, functionID: functionID, running: running)
+        case .entry: break
+        }
+        // At entry: for the instances that hooked the function there.
         let (selected, generation) = selecting(record, running: running)
         guard selected != 0 else { return }
         deliver(record, functionID: functionID, to: selected, running: running, generation: generation, wholeCalls: false)
-        // Instances that want the call whole get it when it returns.
-        let whole = running.reduce(UInt64(0)) { mask, directive in
+    }
+
+    /// The directives among `selected` with an instance that wants the function's calls whole.
+    private func wantingWholeCalls(_ functionID: UInt64, among selected: UInt64, running: [ActiveDirective]) -> UInt64 {
+        running.reduce(UInt64(0)) { mask, directive in
             selected & directive.bit != 0 && directive.wantsWholeCalls(of: functionID) ? mask | directive.bit : mask
         }
+    }
+
+    /// A call that has not returned: held until it does, published as unfinished past the
+    /// deadline. A call that blocks again is the call already held.
+    private func hold(_ record: SyscallRecord, functionID: UInt64, running: [ActiveDirective]) {
+        guard !pendingCalls.holds(sameCallAs: record) else { return }
+        let (selected, generation) = selecting(record, running: running)
+        let whole = wantingWholeCalls(functionID, among: selected, running: running)
         guard whole != 0 else { return }
         if let unreturned = pendingCalls.hold(PendingCall(entry: record, functionID: functionID, directives: whole, generation: generation)) {
             publishUnreturned(unreturned, running: running)
         }
+    }
+
+    /// exit or exit_group: published at once, as it will never return.
+    private func publishFinal(_ record: SyscallRecord, functionID: UInt64, running: [ActiveDirective]) {
+        if let unreturned = pendingCalls.take(thread: record.tid) { publishUnreturned(unreturned, running: running) }
+        let (selected, generation) = selecting(record, running: running)
+        let whole = wantingWholeCalls(functionID, among: selected, running: running)
+        guard whole != 0 else { return }
+        deliver(record, functionID: functionID, to: whole, running: running, generation: generation, wholeCalls: true)
     }
 
     /// Whether the record waits for its process's container to be described: a directive it is
@@ -193,7 +219,8 @@ extension Dispatcher {
         }
     }
 
-    /// A call returned: joined with its entry, it goes to the instances that want it whole.
+    /// A call returned: whole, it goes to the instances that want it so, joined with what was
+    /// reported while it had not returned, if anything.
     private func complete(_ exit: SyscallRecord, functionID: UInt64, running: [ActiveDirective]) {
         switch pendingCalls.take(matching: exit) {
         case .joined(let pending):
@@ -202,12 +229,10 @@ extension Dispatcher {
                 generation: pending.generation, phase: .exit, callID: pending.callID, wholeCalls: true)
         case .unmatched(let unreturned):
             if let unreturned { publishUnreturned(unreturned, running: running) }
-            // A successful exec's return: published already, when its exec was seen.
-            if exit.returnValue == 0 && [59, 322].contains(functionID) { return }
-            // No entry was held: the call began before its process was selected (a directive
-            // added while it blocked, a name taken during it) or its entry record was lost.
-            // Counted, not guessed at: whether to report it was decided at its entry.
-            statistics.callWithoutEntry()
+            let (selected, generation) = selecting(exit, running: running)
+            let whole = wantingWholeCalls(functionID, among: selected, running: running)
+            guard whole != 0 else { return }
+            deliver(exit, functionID: functionID, to: whole, running: running, generation: generation, phase: .exit, wholeCalls: true)
         }
     }
 

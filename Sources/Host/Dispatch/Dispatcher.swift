@@ -286,11 +286,12 @@ public final class Dispatcher: @unchecked Sendable {
 
     /// Sets, for each syscall function, which directives want its entry and which its exit, at
     /// its x86_64 number and at each i386 number that is a form of it; the entry program is
-    /// attached only while some directive hooks a syscall, the exit program while one wants exits.
+    /// attached only while some directive hooks a syscall at entry, the exit programs while one
+    /// wants calls whole.
     private func updateHooks(for functions: Set<Int>, in source: KernelEventSource) throws {
         let all = allDirectives()
         for function in functions {
-            let entries = all.filter { $0.syscalls.contains(function) }.reduce(UInt64(0)) { $0 | $1.bit }
+            let entries = all.filter { $0.entrySyscalls.contains(function) }.reduce(UInt64(0)) { $0 | $1.bit }
             let exits = all.filter { $0.exitSyscalls.contains(function) }.reduce(UInt64(0)) { $0 | $1.bit }
             let id = UInt64(function)
             if id < SyscallTable.i386OnlyBase, let native = SyscallTable.signature(number: function) {
@@ -306,7 +307,7 @@ public final class Dispatcher: @unchecked Sendable {
                     exit: .exitPlan(for: compat, compat: true))
             }
         }
-        try source.syscalls.reportEntries(all.contains { !$0.syscalls.isEmpty })
+        try source.syscalls.reportEntries(all.contains { !$0.entrySyscalls.isEmpty })
         try source.syscalls.reportExits(all.contains { !$0.exitSyscalls.isEmpty })
     }
 

@@ -1,4 +1,5 @@
-/// A call whose entry was seen and whose return is awaited, for instances that want it whole.
+/// A call reported before it returned (it blocked, or it is an exec), whose return is awaited,
+/// for instances that want it whole.
 struct PendingCall {
     let entry: SyscallRecord
     let functionID: UInt64
@@ -56,6 +57,17 @@ struct PendingCalls {
             overdue.append(byThread[thread]!)
         }
         return overdue.sorted { $0.entry.bootNanoseconds < $1.entry.bootNanoseconds }
+    }
+
+    /// Whether the thread's held call is this one (it blocked again).
+    func holds(sameCallAs record: SyscallRecord) -> Bool {
+        guard let held = byThread[record.tid]?.entry else { return false }
+        return held.number == record.number && held.isCompat == record.isCompat && held.arguments == record.arguments
+    }
+
+    /// Takes out the thread's held call.
+    mutating func take(thread tid: UInt32) -> PendingCall? {
+        byThread.removeValue(forKey: tid)
     }
 
     /// Whether a call of the process is in flight.

@@ -12,9 +12,6 @@ public struct PipelineCounters: Sendable, Equatable {
     public var unknownSyscalls: UInt64 = 0
     /// Events a task reported a failure for.
     public var taskFailures: UInt64 = 0
-    /// Returns whose entry was not held (it began before its process was selected, or its
-    /// record was lost): not reported.
-    public var callsWithoutEntry: UInt64 = 0
     /// Records held for a container no runtime had described, decided without it at the deadline.
     public var decidedWithoutContainer: UInt64 = 0
     /// Records dropped because too many were held for containers not yet described.
@@ -32,7 +29,6 @@ final class PipelineStatistics: Sendable {
     private let malformedCount = Atomic<UInt64>(0)
     private let unknownCount = Atomic<UInt64>(0)
     private let failureCount = Atomic<UInt64>(0)
-    private let withoutEntryCount = Atomic<UInt64>(0)
     private let withoutContainerCount = Atomic<UInt64>(0)
     private let droppedAwaitingContainerCount = Atomic<UInt64>(0)
 
@@ -43,7 +39,6 @@ final class PipelineStatistics: Sendable {
     func emitted() { emittedCount.add(1, ordering: .relaxed) }
     func malformed() { malformedCount.add(1, ordering: .relaxed) }
     func unknownSyscall() { unknownCount.add(1, ordering: .relaxed) }
-    func callWithoutEntry() { withoutEntryCount.add(1, ordering: .relaxed) }
     /// Returns the number of failures so far.
     @discardableResult
     func taskFailed() -> UInt64 { failureCount.add(1, ordering: .relaxed).newValue }
@@ -52,7 +47,6 @@ final class PipelineStatistics: Sendable {
         PipelineCounters(
             received: receivedCount.load(ordering: .relaxed), emitted: emittedCount.load(ordering: .relaxed), malformed: malformedCount.load(ordering: .relaxed),
             unknownSyscalls: unknownCount.load(ordering: .relaxed), taskFailures: failureCount.load(ordering: .relaxed),
-            callsWithoutEntry: withoutEntryCount.load(ordering: .relaxed),
             decidedWithoutContainer: withoutContainerCount.load(ordering: .relaxed),
             droppedAwaitingContainer: droppedAwaitingContainerCount.load(ordering: .relaxed))
     }

@@ -34,6 +34,8 @@ struct KernelRecordDecoders: Sendable {
         var decoders = KernelRecordDecoders()
         decoders.register(TAWON_RECORD_SYSCALL_ENTER) { SyscallRecord($0).map(KernelEvent.syscall) }
         decoders.register(TAWON_RECORD_SYSCALL_EXIT) { SyscallRecord($0).map(KernelEvent.syscall) }
+        decoders.register(TAWON_RECORD_SYSCALL_PENDING) { SyscallRecord($0).map(KernelEvent.syscall) }
+        decoders.register(TAWON_RECORD_SYSCALL_FINAL) { SyscallRecord($0).map(KernelEvent.syscall) }
         decoders.register(TAWON_RECORD_PROCESS_EXEC) { ProcessRecord($0, change: .exec).map(KernelEvent.process) }
         decoders.register(TAWON_RECORD_PROCESS_FORK) { ProcessRecord($0, change: .fork).map(KernelEvent.process) }
         decoders.register(TAWON_RECORD_PROCESS_EXIT) { ProcessRecord($0, change: .exit).map(KernelEvent.process) }

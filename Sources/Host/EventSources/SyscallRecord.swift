@@ -1,7 +1,20 @@
 import CTawonBPF
 
-/// A syscall as the kernel saw it at entry.
+/// A syscall as the kernel saw it: at entry, at its return, while it had not returned, or as
+/// it ended its thread.
 public struct SyscallRecord: Sendable, Equatable {
+    /// When the kernel reported the call.
+    public enum Moment: Sendable, Equatable {
+        /// At entry, for directives that hook the call there.
+        case entry
+        /// At its return, with its result: the call whole.
+        case exit
+        /// Not returned yet: its thread blocked in it, or it is an exec replacing the image.
+        case pending
+        /// exit or exit_group: it ended its thread and never returns.
+        case final
+    }
+
     /// Captured user memory of one argument.
     public struct Capture: Sendable, Equatable {
         /// `structure`: a struct the call filled (stat, utsname, a pipe's fds), raw bytes.
@@ -17,8 +30,9 @@ public struct SyscallRecord: Sendable, Equatable {
 
     /// CLOCK_BOOTTIME nanoseconds (`KernelClock` turns them into wall-clock time).
     public var bootNanoseconds: UInt64
+    public var moment: Moment
     /// Taken at the call's return (the arguments are the same; captures read then).
-    public var isExit: Bool
+    public var isExit: Bool { moment == .exit }
     /// At exit: the raw return value (a negative errno on failure).
     public var returnValue: Int64
     public var cpu: UInt32
@@ -50,7 +64,7 @@ public struct SyscallRecord: Sendable, Equatable {
 
     private init(header pointer: UnsafePointer<syscalls_event_header>, raw: UnsafeRawBufferPointer) {
         bootNanoseconds = pointer.pointee.header.timestamp_ns
-        isExit = pointer.pointee.header.kind == UInt16(TAWON_RECORD_SYSCALL_EXIT.rawValue)
+        moment = Self.moment(of: UInt32(pointer.pointee.header.kind))
         returnValue = pointer.pointee.ret
         cpu = pointer.pointee.header.cpu
         directives = pointer.pointee.header.directives
@@ -83,9 +97,18 @@ public struct SyscallRecord: Sendable, Equatable {
         }
     }
 
+    private static func moment(of kind: UInt32) -> Moment {
+        switch kind {
+        case TAWON_RECORD_SYSCALL_EXIT.rawValue: return .exit
+        case TAWON_RECORD_SYSCALL_PENDING.rawValue: return .pending
+        case TAWON_RECORD_SYSCALL_FINAL.rawValue: return .final
+        default: return .entry
+        }
+    }
+
     private static func kind(of raw: UInt8) -> Capture.Kind {
         switch UInt32(raw) {
-        case SYSCALLS_CAPTURE_STRING.rawValue: return .string
+        case SYSCALLS_CAPTURE_STRING.rawValue, SYSCALLS_CAPTURE_STRING_RETURN.rawValue: return .string
         case SYSCALLS_CAPTURE_SOCKADDR.rawValue, SYSCALLS_CAPTURE_SOCKADDR_LENGTH_POINTER.rawValue: return .sockaddr
         case SYSCALLS_CAPTURE_FIXED.rawValue: return .structure
         default: return .buffer
@@ -97,7 +120,7 @@ public struct SyscallRecord: Sendable, Equatable {
     /// paged in) or the call wrote it (an output, kept only when the call succeeded).
     public func completed(by exit: SyscallRecord) -> SyscallRecord {
         var whole = self
-        whole.isExit = true
+        whole.moment = .exit
         whole.returnValue = exit.returnValue
         whole.captures = (0..<6).compactMap { index in
             let atEntry = capture(of: index)
@@ -113,7 +136,7 @@ public struct SyscallRecord: Sendable, Equatable {
     /// can no longer be read; the exec's own record has the file name and argv as passed.
     public func completedByExec(filename: String, argv: [String], argvTruncated: Bool) -> SyscallRecord {
         var whole = self
-        whole.isExit = true
+        whole.moment = .exit
         whole.returnValue = 0
         let (pathArgument, argvArgument) = number == 322 && !isCompat ? (1, 2) : (0, 1)  // execveat(dfd, ...)
         let kept = captures.filter { $0.argument != pathArgument && $0.argument != argvArgument }

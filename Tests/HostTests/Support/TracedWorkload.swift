@@ -59,6 +59,14 @@ final class CollectingSession: Sendable {
         workload.go()
         for _ in 0..<10 { try session.poll(timeoutMilliseconds: 20) }
         session.remove(summary.id)
-        return collector.all.filter { $0.directiveID == summary.id }
+        return Array(collector.all.filter { $0.directiveID == summary.id }.drop(while: Self.isGoLineRead))
+    }
+
+    /// The workloads wait for their go line in a read that began before the directive: it
+    /// returns while traced and is reported (as `strace -p` reports a call in progress), but
+    /// it is not the workload's own.
+    static func isGoLineRead(_ record: EmittedRecord) -> Bool {
+        guard let call = try? JSONDecoder().decode(SyscallData.self, from: Data(record.json.utf8)) else { return false }
+        return call.function == "read" && call.args?.first?.value == .number(0)
     }
 }
