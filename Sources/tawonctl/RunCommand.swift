@@ -28,8 +28,11 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Bytes captured of write/send buffers.")
     var bufferLimit: Int = 64
 
-    @Option(name: .customLong("ring-buffer-mb"), help: "Kernel ring buffer size in MiB (a power of two).")
-    var ringBufferMegabytes: UInt32 = 16
+    @Option(name: .customLong("ring-buffer-mb"), help: "Kernel ring buffer size in MiB, a power of two (default: a 64th of the memory, 16 to 256).")
+    var ringBufferMegabytes: UInt32 = KernelConfiguration.machineRingBufferBytes >> 20
+
+    @Option(name: .customLong("order-window-ms"), help: "Milliseconds records are held to be put in timestamp order (0-1000).")
+    var orderWindowMilliseconds = 5
 
     @Option(name: .customLong("call-deadline-ms"), help: "Milliseconds a call may block before it is published as unfinished (1-60000).")
     var callDeadlineMilliseconds = 1000
@@ -56,8 +59,12 @@ struct RunCommand: ParsableCommand {
         guard (1...60_000).contains(callDeadlineMilliseconds) else {
             throw usageFailure("--call-deadline-ms: \(callDeadlineMilliseconds) is not from 1 to 60000")
         }
+        guard (0...1000).contains(orderWindowMilliseconds) else {
+            throw usageFailure("--order-window-ms: \(orderWindowMilliseconds) is not from 0 to 1000")
+        }
         var builder = PipelineBuilder(catalog: plugins.loadCatalog(), logger: logger)
         builder.callDeadline = .milliseconds(callDeadlineMilliseconds)
+        builder.orderWindow = .milliseconds(orderWindowMilliseconds)
         // A reader that closes the pipe (`| head -1`) ends the run as Ctrl-C would.
         builder.sinks = [DescriptorSink(descriptor: STDOUT_FILENO, format: output, onReaderGone: { StopSignal.set() })]
         builder.kernel.bufferLimit = UInt32(bufferLimit)
@@ -92,6 +99,7 @@ struct RunCommand: ParsableCommand {
         let kernel = counters.kernel
         return "\(counters.emitted) records written; lost: \(kernel.ringBufferFull) (ring buffer full),"
             + " \(counters.taskFailures) (task failures), \(counters.output.sinkQueueFull) (output too slow);"
+            + " \(counters.lateForOrder) late for the time order;"
             + " \(kernel.captureFaults) unreadable arguments;"
             + " \(kernel.heldUndecided) held back from processes not yet decided about"
             + (counters.decidedWithoutContainer + counters.droppedAwaitingContainer == 0 ? "" :

@@ -19,11 +19,13 @@ struct Tawond: AsyncParsableCommand {
     @Option(help: "The control socket's path.") var socket: String?
     @Option(help: "The group allowed to use the control socket besides root.") var socketGroup: String?
     @Option(help: "An output: stdout[:compact] or file:/PATH[:compact] (repeatable).") var output: [String] = []
-    @Option(name: .customLong("ring-buffer-mb"), help: "Kernel ring buffer size in MiB.") var ringBufferMegabytes: Int?
+    @Option(name: .customLong("ring-buffer-mb"), help: "Kernel ring buffer size in MiB (default: a 64th of the memory, 16 to 256).") var ringBufferMegabytes: Int?
     @Option(help: "Bytes captured of write/send buffers.") var bufferLimit: Int?
     @Option(help: "Records buffered per live stream reader.") var streamBuffer: Int?
     @Option(name: .customLong("call-deadline-ms"), help: "Milliseconds a call may block before it is published as unfinished.")
     var callDeadlineMilliseconds: Int?
+    @Option(name: .customLong("order-window-ms"), help: "Milliseconds records are held to be put in timestamp order (0-1000).")
+    var orderWindowMilliseconds: Int?
     @Option(help: "trace, debug, info, notice, warning, error or critical.") var logLevel: String?
     @Option(name: .customLong("container-socket"), help: "A container runtime's Docker Engine API socket, instead of the usual places (repeatable).")
     var containerSockets: [String] = []
@@ -117,6 +119,7 @@ struct Tawond: AsyncParsableCommand {
             if let bufferLimit { settings.bufferLimit = bufferLimit }
             if let streamBuffer { settings.streamBufferRecords = streamBuffer }
             if let callDeadlineMilliseconds { settings.callDeadlineMilliseconds = callDeadlineMilliseconds }
+            if let orderWindowMilliseconds { settings.orderWindowMilliseconds = orderWindowMilliseconds }
             if !containerSockets.isEmpty { settings.containerSockets = containerSockets }
             if let logLevel {
                 guard let level = Logger.Level(rawValue: logLevel) else {

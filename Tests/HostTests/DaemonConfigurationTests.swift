@@ -38,8 +38,10 @@ struct DaemonConfigurationTests {
     }
 
     @Test("An unknown key or a bad value is an error that names it", arguments: [
-        ("socketpath: /x", "configuration: unknown setting 'socketpath' (known: taskDirectories, socketPath, socketGroup, outputs, ringBufferMegabytes, bufferLimit, streamBufferRecords, callDeadlineMilliseconds, logLevel, containerSockets)"),
+        ("socketpath: /x", "configuration: unknown setting 'socketpath' (known: taskDirectories, socketPath, socketGroup, outputs, ringBufferMegabytes, bufferLimit, streamBufferRecords, callDeadlineMilliseconds, orderWindowMilliseconds, logLevel, containerSockets)"),
         ("ringBufferMegabytes: 48", "ringBufferMegabytes: 48 is not a power of two from 1 to 1024"),
+        ("orderWindowMilliseconds: -1", "orderWindowMilliseconds: -1 is not from 0 to 1000"),
+        ("orderWindowMilliseconds: 1e9", "configuration: orderWindowMilliseconds: expected a number of milliseconds from 0 to 1000, found '1000000000.0'"),
         ("ringBufferMegabytes: lots", "configuration: ringBufferMegabytes: expected a power of two from 1 to 1024, found 'lots'"),
         ("logLevel: loud", "configuration: logLevel: expected one of trace, debug, info, notice, warning, error, critical, found 'loud'"),
         ("socketPath: relative.sock", "configuration: socketPath: expected an absolute path, found 'relative.sock'"),

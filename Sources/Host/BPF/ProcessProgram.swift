@@ -115,7 +115,15 @@ public struct KernelConfiguration: Sendable, Equatable {
     /// What `bufferLimit` may be: the BPF program reads at most this much of one buffer.
     public static let bufferLimitRange: ClosedRange<Int> = 1...4095
     /// Ring buffer size in bytes (a power of two, at least a page).
-    public var ringBufferBytes: UInt32 = 16 << 20
+    public var ringBufferBytes: UInt32 = Self.machineRingBufferBytes
+    /// The default ring buffer: a 64th of the machine's memory, as a power of two from 16 MiB to
+    /// 256 MiB. Enough to hold a burst of a million calls while the reader catches up, on a
+    /// machine that can spare it.
+    public static let machineRingBufferBytes: UInt32 = {
+        let share = ProcessInfo.processInfo.physicalMemory / 64
+        let power = share == 0 ? 0 : UInt64(1) << (63 - UInt64(share.leadingZeroBitCount))
+        return UInt32(min(max(power, 16 << 20), 256 << 20))
+    }()
     /// Wake the reader once this many bytes wait; it also polls on a timer.
     public var wakeupBytes: UInt64 = 256 << 10
 

@@ -47,8 +47,16 @@ public enum ControlAPI {
         v1.get("directives") { _, _ in DirectiveList(directives: daemon.pipeline.summaries) }
         v1.post("directives") { request, context -> EditedResponse<DirectiveSummary> in
             let creation = try await request.decode(as: DirectiveCreation.self, context: context)
-            let summary = try create(creation, daemon: daemon)
-            if creation.ownedByStream == true { daemon.expectOwningStream(for: summary.id) }
+            // The client that will read the directive's stream is not traced from now on, so
+            // that none of its own calls are in it.
+            let reader = creation.ownedByStream == true ? context.peer.map { UInt32($0.pid) } : nil
+            if let reader { daemon.pipeline.dispatcher.exclude(reader) }
+            let summary: DirectiveSummary
+            do { summary = try create(creation, daemon: daemon) } catch {
+                if let reader { daemon.pipeline.dispatcher.stopExcluding(reader) }
+                throw error
+            }
+            if creation.ownedByStream == true { daemon.expectOwningStream(for: summary.id, reader: reader) }
             return EditedResponse(status: .created, response: summary)
         }
         v1.get("directives/:id") { _, context -> DirectiveSummary in
@@ -112,12 +120,19 @@ public enum ControlAPI {
         let format = request.uri.queryParameters.get("format").flatMap { OutputFormat(rawValue: String($0)) } ?? .json
         // `tawonctl d sub` owns its directive: gone with the stream, however the client ended.
         let removeOnClose = request.uri.queryParameters.get("removeOnClose") == "true"
+        // A stream's reader is not traced while it reads: it would feed on its own reading.
+        let reader = context.peer.map { UInt32($0.pid) }
+        if let reader { daemon.pipeline.dispatcher.exclude(reader) }
         let (_, lines) = daemon.streams.subscribe(directiveID: id, format: format)
-        if removeOnClose { daemon.owningStreamAttached(id) }
+        let creator = removeOnClose ? daemon.owningStreamAttached(id) : nil
+        let readerDone: @Sendable () -> Void = {
+            for pid in [reader, creator].compactMap({ $0 }) { daemon.pipeline.dispatcher.stopExcluding(pid) }
+        }
         guard removeOnClose else {
             return Response(
                 status: .ok, headers: [.contentType: "application/x-ndjson"],
                 body: ResponseBody { writer in
+                    defer { readerDone() }
                     for await line in lines { try await writer.write(ByteBuffer(string: line)) }
                     try await writer.finish(nil)
                 })
@@ -142,6 +157,7 @@ public enum ControlAPI {
                     forward.cancel()
                     heartbeat.cancel()
                     daemon.pipeline.remove(id)
+                    readerDone()
                 }
                 for await line in merged { try await writer.write(ByteBuffer(string: line)) }
                 try await writer.finish(nil)

@@ -5,6 +5,8 @@ import NIOCore
 public struct ControlContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     let channel: any Channel
+    /// Who is connecting (SO_PEERCRED), once the credentials middleware has looked.
+    var peer: PeerCredentials?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)

@@ -22,6 +22,8 @@ struct PeerCredentialsMiddleware: RouterMiddleware {
         guard Self.allowed(peer, group: group) else {
             throw HTTPError(.forbidden, message: "uid \(peer.uid) is neither root nor in tawond's socket group")
         }
+        var context = context
+        context.peer = peer
         return try await next(request, context)
     }
 

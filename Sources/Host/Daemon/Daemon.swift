@@ -17,22 +17,26 @@ public final class Daemon: @unchecked Sendable {
     let started = Date()
     /// Directives made for one client's stream (`tawonctl d sub`) whose stream has not come yet:
     /// a client killed between the two requests would otherwise leave its directive behind.
-    private let awaitingStream = Mutex<Set<String>>([])
+    /// Each with the pid of the client that will read it, untraced meanwhile (nil: unknown).
+    private let awaitingStream = Mutex<[String: UInt32?]>([:])
     static let streamGrace: Duration = .seconds(5)
 
-    /// Removes directive `id` unless a stream that owns it (`removeOnClose`) comes within the grace.
-    func expectOwningStream(for id: String) {
-        awaitingStream.withLock { _ = $0.insert(id) }
+    /// Removes directive `id` unless a stream that owns it (`removeOnClose`) comes within the
+    /// grace; `reader`, excluded from tracing for that stream, is traced again if none comes.
+    func expectOwningStream(for id: String, reader: UInt32?) {
+        awaitingStream.withLock { $0[id] = reader }
         Task { [weak self] in
             try? await Task.sleep(for: Self.streamGrace)
-            guard let self, awaitingStream.withLock({ $0.remove(id) }) != nil else { return }
+            guard let self, let expected = awaitingStream.withLock({ $0.removeValue(forKey: id) }) else { return }
             pipeline.remove(id)
+            if let expected { pipeline.dispatcher.stopExcluding(expected) }
         }
     }
 
-    /// A stream that owns directive `id` has come: it goes when the stream ends.
-    func owningStreamAttached(_ id: String) {
-        awaitingStream.withLock { _ = $0.remove(id) }
+    /// A stream that owns directive `id` has come: it goes when the stream ends. Returns the
+    /// reader excluded when the directive was made, to be traced again then.
+    func owningStreamAttached(_ id: String) -> UInt32? {
+        awaitingStream.withLock { $0.removeValue(forKey: id) } ?? nil
     }
 
     public init(configuration: DaemonConfiguration, catalog: TaskCatalog, logger: Logger) throws {
@@ -52,6 +56,7 @@ public final class Daemon: @unchecked Sendable {
         builder.kernel.ringBufferBytes = UInt32(configuration.ringBufferMegabytes) << 20
         builder.kernel.bufferLimit = UInt32(configuration.bufferLimit)
         builder.callDeadline = .milliseconds(configuration.callDeadlineMilliseconds)
+        builder.orderWindow = .milliseconds(configuration.orderWindowMilliseconds)
         builder.containerSockets = configuration.containerSockets
         pipeline = builder.build()
         metrics = DaemonMetrics()
@@ -71,7 +76,15 @@ public final class Daemon: @unchecked Sendable {
             drops: .init(
                 ringBufferFull: counters.kernel.ringBufferFull, taskFailures: counters.taskFailures,
                 streamReaders: counters.output.streamReaders, sinkQueueFull: counters.output.sinkQueueFull,
-                unreadableArguments: counters.kernel.captureFaults, heldUndecided: counters.kernel.heldUndecided),
+                unreadableArguments: counters.kernel.captureFaults, heldUndecided: counters.kernel.heldUndecided,
+                awaitingContainer: counters.droppedAwaitingContainer, lateForOrder: counters.lateForOrder),
+            queues: .init(
+                ringBufferBytes: UInt64(configuration.ringBufferMegabytes) << 20,
+                orderWindowMilliseconds: configuration.orderWindowMilliseconds,
+                heldForOrder: pipeline.dispatcher.recordsHeldForOrder,
+                streamBufferRecords: configuration.streamBufferRecords,
+                sinkQueueBytes: OutputStage.defaultSinkQueueBytes, pendingCalls: PendingCalls.capacity,
+                awaitingContainer: RecordsAwaitingContainers.total),
             streams: streams.current.map { .init(id: $0.id, directiveID: $0.directiveID, sent: $0.sent, dropped: $0.dropped) },
             capabilities: PrivilegeDrop.held())
     }
@@ -91,6 +104,24 @@ public struct DaemonStatus: Codable, Sendable {
         public var unreadableArguments: UInt64
         /// Held back from just-exec'd processes past their budget before the host decided.
         public var heldUndecided: UInt64
+        /// Dropped while too many records waited for their containers to be described.
+        public var awaitingContainer: UInt64
+        /// Not a loss: records that came later than the time order's window, handed on out of order.
+        public var lateForOrder: UInt64
+    }
+    /// The bound of every stage between the kernel and the outputs. Past it, the ring buffer and
+    /// the records waiting for containers drop (counted), a stream buffer drops its reader's
+    /// oldest records, a sink queue drops what does not fit, and the oldest call awaiting its
+    /// return is published unfinished.
+    public struct Queues: Codable, Sendable {
+        public var ringBufferBytes: UInt64
+        /// Records are held this long to be put in timestamp order; `heldForOrder` are now.
+        public var orderWindowMilliseconds: Int
+        public var heldForOrder: Int
+        public var streamBufferRecords: Int
+        public var sinkQueueBytes: Int
+        public var pendingCalls: Int
+        public var awaitingContainer: Int
     }
     public struct Stream: Codable, Sendable {
         public var id: Int
@@ -105,6 +136,7 @@ public struct DaemonStatus: Codable, Sendable {
     public var directives: [DirectiveSummary]
     public var events: Events
     public var drops: Drops
+    public var queues: Queues
     public var streams: [Stream]
     /// The capabilities tawond holds (its effective set).
     public var capabilities: [String]

@@ -33,12 +33,14 @@ public struct DaemonConfiguration: Sendable, Equatable {
     /// Group allowed to use the socket besides root ("" : root only).
     public var socketGroup = ""
     public var outputs: [Output] = []
-    public var ringBufferMegabytes = 16
+    public var ringBufferMegabytes = Int(KernelConfiguration.machineRingBufferBytes >> 20)
     public var bufferLimit = 64
     /// Records each live stream buffers for a slow reader before it drops for that reader.
     public var streamBufferRecords = 4096
     /// How long a call may block before its entry is published as unfinished.
     public var callDeadlineMilliseconds = 1000
+    /// How long records are held to be handed on in timestamp order across CPUs.
+    public var orderWindowMilliseconds = 5
     public var logLevel: Logger.Level = .info
     /// Container runtimes' Unix sockets (Docker Engine API: dockerd, podman's service); nil:
     /// the usual places.
@@ -141,7 +143,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
 
     static let keys = [
         "taskDirectories", "socketPath", "socketGroup", "outputs", "ringBufferMegabytes", "bufferLimit",
-        "streamBufferRecords", "callDeadlineMilliseconds", "logLevel", "containerSockets",
+        "streamBufferRecords", "callDeadlineMilliseconds", "orderWindowMilliseconds", "logLevel", "containerSockets",
     ]
 
     private mutating func apply(_ key: String, _ value: Any, source: String) throws {
@@ -173,6 +175,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
         case "callDeadlineMilliseconds":
             guard let number = value as? Int else { throw bad("a number of milliseconds from 1 to 60000") }
             callDeadlineMilliseconds = number
+        case "orderWindowMilliseconds":
+            guard let number = value as? Int else { throw bad("a number of milliseconds from 0 to 1000") }
+            orderWindowMilliseconds = number
         case "logLevel":
             guard let text = value as? String, let level = Logger.Level(rawValue: text) else {
                 throw bad("one of trace, debug, info, notice, warning, error, critical")
@@ -220,6 +225,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
         guard streamBufferRecords > 0 else { throw Problem("streamBufferRecords: must be at least 1") }
         guard (1...60_000).contains(callDeadlineMilliseconds) else {
             throw Problem("callDeadlineMilliseconds: \(callDeadlineMilliseconds) is not from 1 to 60000")
+        }
+        guard (0...1000).contains(orderWindowMilliseconds) else {
+            throw Problem("orderWindowMilliseconds: \(orderWindowMilliseconds) is not from 0 to 1000")
         }
         for output in outputs where output.kind == .file && !output.path.hasPrefix("/") {
             throw Problem("outputs: a file output needs an absolute path, found '\(QuotedInput.quote(output.path))'")

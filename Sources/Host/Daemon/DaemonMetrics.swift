@@ -23,11 +23,15 @@ final class DaemonMetrics: @unchecked Sendable {
             count("tawon_records_lost_total", [("cause", "task_failure")], status.drops.taskFailures)
             count("tawon_records_lost_total", [("cause", "stream_reader")], status.drops.streamReaders)
             count("tawon_records_lost_total", [("cause", "sink_queue_full")], status.drops.sinkQueueFull)
+            count("tawon_records_lost_total", [("cause", "awaiting_container")], status.drops.awaitingContainer)
+            count("tawon_records_late_for_order_total", [], status.drops.lateForOrder)
             count("tawon_unreadable_arguments_total", [], status.drops.unreadableArguments)
             count("tawon_records_held_undecided_total", [], status.drops.heldUndecided)
             gauge("tawon_directives", Double(status.directives.count))
             gauge("tawon_stream_readers", Double(status.streams.count))
             gauge("tawon_uptime_seconds", status.uptimeSeconds)
+            gauge("tawon_ring_buffer_bytes", Double(status.queues.ringBufferBytes))
+            gauge("tawon_records_held_for_order", Double(status.queues.heldForOrder))
             var buffer: [UInt8] = []
             registry.emit(into: &buffer)
             return buffer

@@ -54,8 +54,8 @@ extension Dispatcher {
     }
 
     /// Sets a new or changed process's mask from every directive's condition.
-    private func decide(_ pid: UInt32, process: ProcessSnapshot?) {
-        let mask = process.map { process in
+    func decide(_ pid: UInt32, process: ProcessSnapshot?) {
+        let mask = isExcluded(pid) ? 0 : process.map { process in
             runningDirectives.reduce(UInt64(0)) { mask, directive in
                 directive.selects(process, capabilities: nil) == false ? mask : mask | directive.bit
             }

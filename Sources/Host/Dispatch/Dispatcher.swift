@@ -37,12 +37,19 @@ public final class Dispatcher: @unchecked Sendable {
     private var retiredKernelCounters = KernelCounters()
     /// Calls whose return is awaited. Only the polling thread touches them.
     var pendingCalls = PendingCalls()
+    /// Records held to be handed on in timestamp order. Touched with the kernel lock held.
+    private var timeOrder: TimeOrder
     /// How long a call may block before its entry is published as unfinished.
     let callDeadline: Duration
     /// Processes whose container became known (or unknown) since the last poll; decided again
     /// there, on the polling thread.
     private let toDecideLock = NSLock()
     private var toDecide: [UInt32] = []
+    /// Processes that read live records (a client's stream), by how many streams they read:
+    /// never traced meanwhile, or a reader would feed on its own reading.
+    private let excludedLock = NSLock()
+    private var excluded: [UInt32: Int] = [:]
+    private var exclusionsChanged: [UInt32] = []
     /// Records of processes whose container is not described yet. Only the polling thread touches them.
     var awaitingContainers = RecordsAwaitingContainers()
     /// Where containers' names, images and pods come from; nil: nowhere.
@@ -56,13 +63,15 @@ public final class Dispatcher: @unchecked Sendable {
     init(
         catalog: TaskCatalog, configuration: KernelConfiguration, processes: ProcessModel,
         statistics: PipelineStatistics, logger: Logger, callDeadline: Duration = .seconds(1),
-        outputReadsEvents: Bool = true, containers: ContainerDirectory? = nil,
+        orderWindow: Duration = .milliseconds(5), outputReadsEvents: Bool = true, containers: ContainerDirectory? = nil,
         output: @escaping @Sendable (EmittedRecord) -> Void
     ) {
         self.containers = containers
         self.outputReadsEvents = outputReadsEvents
         self.catalog = catalog
         self.callDeadline = callDeadline
+        timeOrder = TimeOrder(windowNanoseconds: UInt64(orderWindow.components.seconds) * 1_000_000_000
+            + UInt64(orderWindow.components.attoseconds / 1_000_000_000))
         self.configuration = configuration
         self.processes = processes
         self.statistics = statistics
@@ -125,6 +134,8 @@ public final class Dispatcher: @unchecked Sendable {
     /// Stops a directive; returns false when there is none with that ID.
     @discardableResult
     public func remove(_ id: String) -> Bool {
+        // What the kernel reported before the directive ended is its own.
+        kernelLock.withLock { handleHeld(all: true) }
         guard let directive = stateLock.withLock({ () -> ActiveDirective? in
             guard let found = directives.values.first(where: { $0.id == id }) else { return nil }
             directives[found.slot] = nil
@@ -156,6 +167,8 @@ public final class Dispatcher: @unchecked Sendable {
         let read = try kernelLock.withLock { () throws -> Int? in
             guard let kernel else { return nil }
             let read = try kernel.reader.poll(timeoutMilliseconds: timeoutMilliseconds, maxRecords: Self.recordsPerPoll)
+            handleHeld()
+            applyExclusions()
             publishOverdueCalls()
             decideChangedProcesses(toDecideLock.withLock { () -> [UInt32] in defer { toDecide = [] }; return toDecide })
             deliverContainerEvents()
@@ -169,6 +182,39 @@ public final class Dispatcher: @unchecked Sendable {
         }
         return read
     }
+
+    /// Stops tracing `pid` until as many `stopExcluding` calls: it reads live records. The
+    /// kernel's mask follows at the next poll; directives added from now on pass it by.
+    public func exclude(_ pid: UInt32) {
+        excludedLock.withLock {
+            excluded[pid, default: 0] += 1
+            exclusionsChanged.append(pid)
+        }
+    }
+
+    /// Ends one `exclude`; after the last, the process is decided by the directives' conditions again.
+    public func stopExcluding(_ pid: UInt32) {
+        excludedLock.withLock {
+            guard let count = excluded[pid] else { return }
+            excluded[pid] = count > 1 ? count - 1 : nil
+            exclusionsChanged.append(pid)
+        }
+    }
+
+    /// Sets the kernel's masks of the processes excluded or no longer excluded since the last
+    /// poll. Call with the kernel lock held.
+    private func applyExclusions() {
+        let changed = excludedLock.withLock { () -> [UInt32] in defer { exclusionsChanged = [] }; return exclusionsChanged }
+        for pid in Set(changed) {
+            if isExcluded(pid) {
+                try? kernel?.process.watch(tgid: pid, directives: 0)
+            } else if let process = processes.snapshot(pid) {
+                decide(pid, process: process)
+            }
+        }
+    }
+
+    func isExcluded(_ pid: UInt32) -> Bool { excludedLock.withLock { excluded[pid] != nil } }
 
     /// Asks for `pids` to be decided again at the next poll (their process snapshots changed).
     public func processesChanged(_ pids: [UInt32]) {
@@ -233,7 +279,7 @@ public final class Dispatcher: @unchecked Sendable {
             // frees the source (and with it the reader) before it goes away itself.
             let source = try KernelEventSource(
                 configuration: configuration,
-                onEvent: { [unowned(unsafe) self] event in self.handle(event) },
+                onEvent: { [unowned(unsafe) self] event in self.arrived(event) },
                 onMalformed: { [statistics] in statistics.malformed() })
             kernel = source
             return source
@@ -242,7 +288,25 @@ public final class Dispatcher: @unchecked Sendable {
         }
     }
 
+    /// A record from the kernel: held for the time order, unless it is late for it.
+    private func arrived(_ event: KernelEvent) {
+        guard let late = timeOrder.add(event) else { return }
+        statistics.arrivedLate()
+        handle(late)
+    }
+
+    /// Hands on the held records the time order's window has passed for (`all`: every one).
+    /// Call with the kernel lock held.
+    private func handleHeld(all: Bool = false) {
+        guard !timeOrder.isEmpty else { return }
+        for event in timeOrder.release(now: UInt64(KernelClock.nanoseconds(CLOCK_BOOTTIME)), all: all) { handle(event) }
+    }
+
+    /// How many records wait for the time order.
+    var recordsHeldForOrder: Int { kernelLock.withLock { timeOrder.count } }
+
     private func unloadLocked() {
+        handleHeld(all: true)
         pendingCalls = PendingCalls()
         guard let kernel else { return }
         if let last = try? kernel.process.counters() { retiredKernelCounters = retiredKernelCounters + last }
@@ -313,7 +377,7 @@ public final class Dispatcher: @unchecked Sendable {
 
     /// Puts every existing process the directive may select into the kernel's process mask.
     private func watchExistingProcesses(for directive: ActiveDirective, source: KernelEventSource) throws {
-        for pid in ProcFS.allPIDs() where pid != UInt32(getpid()) {
+        for pid in ProcFS.allPIDs() where pid != UInt32(getpid()) && !isExcluded(pid) {
             guard let process = processes.snapshot(pid) else { continue }
             let mask = source.process.watchMask(tgid: pid) ?? 0
             if directive.selects(process, capabilities: nil) != false {

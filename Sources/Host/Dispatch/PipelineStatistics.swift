@@ -16,6 +16,9 @@ public struct PipelineCounters: Sendable, Equatable {
     public var decidedWithoutContainer: UInt64 = 0
     /// Records dropped because too many were held for containers not yet described.
     public var droppedAwaitingContainer: UInt64 = 0
+    /// Records that reached the host later than the time order's window allowed: handed on at
+    /// once, out of order.
+    public var lateForOrder: UInt64 = 0
     /// The kernel's counters (ring buffer full, capture faults, held back), since start.
     public var kernel = KernelCounters()
     /// Records the output stage could not hand to a sink or a stream reader.
@@ -30,12 +33,14 @@ final class PipelineStatistics: Sendable {
     private let unknownCount = Atomic<UInt64>(0)
     private let failureCount = Atomic<UInt64>(0)
     private let withoutContainerCount = Atomic<UInt64>(0)
+    private let lateCount = Atomic<UInt64>(0)
     private let droppedAwaitingContainerCount = Atomic<UInt64>(0)
 
     func decidedWithoutContainer(_ records: Int) { withoutContainerCount.add(UInt64(records), ordering: .relaxed) }
     func droppedAwaitingContainer() { droppedAwaitingContainerCount.add(1, ordering: .relaxed) }
 
     func received() { receivedCount.add(1, ordering: .relaxed) }
+    func arrivedLate() { lateCount.add(1, ordering: .relaxed) }
     func emitted() { emittedCount.add(1, ordering: .relaxed) }
     func malformed() { malformedCount.add(1, ordering: .relaxed) }
     func unknownSyscall() { unknownCount.add(1, ordering: .relaxed) }
@@ -48,6 +53,7 @@ final class PipelineStatistics: Sendable {
             received: receivedCount.load(ordering: .relaxed), emitted: emittedCount.load(ordering: .relaxed), malformed: malformedCount.load(ordering: .relaxed),
             unknownSyscalls: unknownCount.load(ordering: .relaxed), taskFailures: failureCount.load(ordering: .relaxed),
             decidedWithoutContainer: withoutContainerCount.load(ordering: .relaxed),
-            droppedAwaitingContainer: droppedAwaitingContainerCount.load(ordering: .relaxed))
+            droppedAwaitingContainer: droppedAwaitingContainerCount.load(ordering: .relaxed),
+            lateForOrder: lateCount.load(ordering: .relaxed))
     }
 }

@@ -8,10 +8,18 @@ import Synchronization
 public enum KernelClock {
     private static let offset = Atomic<Int64>(measuredOffset())
 
-    /// Reads the offset again; the poll loop calls it once per poll (two vDSO calls).
+    /// Reads the offset again; the poll loop calls it once per poll (three vDSO calls). Each
+    /// reading is off by some tens of nanoseconds: the offset moves only when the clocks really
+    /// moved apart, so that records in timestamp order keep their order in wall-clock time.
     static func refresh() {
-        offset.store(measuredOffset(), ordering: .relaxed)
+        let measured = measuredOffset()
+        let current = offset.load(ordering: .relaxed)
+        if abs(measured - current) >= stepNanoseconds { offset.store(measured, ordering: .relaxed) }
     }
+
+    /// How far the clocks must move apart before timestamps follow: NTP slews the wall clock by
+    /// at most 0.5 ms a second.
+    static let stepNanoseconds: Int64 = 100_000
 
     /// Wall-clock nanoseconds since the epoch of a CLOCK_BOOTTIME reading.
     public static func wallNanoseconds(boot: UInt64) -> Int64 {

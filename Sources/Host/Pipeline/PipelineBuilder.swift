@@ -12,6 +12,8 @@ public struct PipelineBuilder {
     public var sinkQueueBytes = OutputStage.defaultSinkQueueBytes
     /// How long a call may block before its entry is published as unfinished.
     public var callDeadline: Duration = .seconds(1)
+    /// How long records are held to be handed on in timestamp order across CPUs.
+    public var orderWindow: Duration = .milliseconds(5)
     public var source: OutputSource?
     /// Called with every record besides the sinks (an embedder's own use of them; tests).
     public var observers: [@Sendable (EmittedRecord) -> Void] = []
@@ -34,7 +36,7 @@ public struct PipelineBuilder {
         let statistics = PipelineStatistics()
         let dispatcher = Dispatcher(
             catalog: catalog, configuration: kernel, processes: processes, statistics: statistics,
-            logger: logger, callDeadline: callDeadline, outputReadsEvents: output.readsEvents || !observers.isEmpty,
+            logger: logger, callDeadline: callDeadline, orderWindow: orderWindow, outputReadsEvents: output.readsEvents || !observers.isEmpty,
             containers: containers, output: { output.accept($0) })
         containers.onChange { [weak dispatcher] id in dispatcher?.processesChanged(processes.containerChanged(id)) }
         containers.start(sockets: containerSockets ?? Self.configuredContainerSockets(), logger: logger)

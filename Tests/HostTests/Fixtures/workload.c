@@ -12,10 +12,12 @@
  *             `/bin/sleep 1` (still running, under its new image, while a tracer catches up)
  *   rename NAME prctl(PR_SET_NAME, NAME), then getppid
  *   paced N   N calls of getppid at about 100,000 a second
+ *   pinned CPU N  on CPU alone (set before the go line), N calls of getppid
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -144,6 +146,12 @@ int main(int argc, char **argv)
     setvbuf(stdout, NULL, _IONBF, 0);
     const char *scenario = argc > 1 ? argv[1] : "write";
     if (strcmp(scenario, "capmoment") == 0) set_effective(0);
+    if (strcmp(scenario, "pinned") == 0) {
+        cpu_set_t cpus;
+        CPU_ZERO(&cpus);
+        CPU_SET(argc > 2 ? atoi(argv[2]) : 0, &cpus);
+        if (sched_setaffinity(0, sizeof cpus, &cpus) != 0) exit(3);
+    }
     wait_for_go();
     if (strcmp(scenario, "write") == 0) {
         write(1, "+", 1);
@@ -166,6 +174,9 @@ int main(int argc, char **argv)
             syscall(SYS_getppid);
             if (i % 100 == 99) usleep(1000);
         }
+    } else if (strcmp(scenario, "pinned") == 0) {
+        long count = argc > 3 ? atol(argv[3]) : 1;
+        for (long i = 0; i < count; i++) syscall(SYS_getppid);
     } else if (strcmp(scenario, "getppid") == 0) {
         long count = argc > 2 ? atol(argv[2]) : 1;
         for (long i = 0; i < count; i++) syscall(SYS_getppid);

@@ -1,0 +1,67 @@
+/// Puts the records of every CPU in timestamp order before they go on.
+///
+/// The programs on different CPUs take a record's timestamp and its place in the shared ring
+/// buffer at slightly different moments (a record whose user memory is read first reserves its
+/// place last), so the ring's order is nearly, not exactly, the order of time. Records are held
+/// for `window` after their timestamp and released sorted. A record that arrives after records
+/// younger than it were released (later than the window allows) is released at once, before
+/// anything held, and counted as late: nothing is dropped.
+struct TimeOrder {
+    /// How long a record is held for records older than it to arrive.
+    let window: UInt64
+    private var held: [(timestamp: UInt64, sequence: UInt64, event: KernelEvent)] = []
+    private var sorted = true
+    private var sequence: UInt64 = 0
+    /// The timestamp of the last record released.
+    private var released: UInt64 = 0
+    private(set) var late: UInt64 = 0
+
+    init(windowNanoseconds: UInt64) {
+        window = windowNanoseconds
+    }
+
+    var isEmpty: Bool { held.isEmpty }
+    var count: Int { held.count }
+
+    /// Holds a record; one older than what was released already is returned, to go on at once.
+    mutating func add(_ event: KernelEvent) -> KernelEvent? {
+        let timestamp = event.bootNanoseconds
+        if timestamp < released {
+            late += 1
+            return event
+        }
+        if let last = held.last, timestamp < last.timestamp { sorted = false }
+        sequence += 1
+        held.append((timestamp, sequence, event))
+        return nil
+    }
+
+    /// Takes out, in timestamp order, every record older than `now` minus the window (boot-clock
+    /// nanoseconds); `all` takes everything (the source is closing).
+    mutating func release(now: UInt64, all: Bool = false) -> [KernelEvent] {
+        guard !held.isEmpty else { return [] }
+        if !sorted {
+            // Equal timestamps keep the ring's order.
+            held.sort { ($0.timestamp, $0.sequence) < ($1.timestamp, $1.sequence) }
+            sorted = true
+        }
+        let cutoff = all ? UInt64.max : now &- min(window, now)
+        var count = 0
+        while count < held.count, held[count].timestamp <= cutoff { count += 1 }
+        guard count > 0 else { return [] }
+        released = max(released, held[count - 1].timestamp)
+        defer { held.removeFirst(count) }
+        return held[..<count].map(\.event)
+    }
+}
+
+extension KernelEvent {
+    /// When the kernel took the record (CLOCK_BOOTTIME nanoseconds).
+    var bootNanoseconds: UInt64 {
+        switch self {
+        case .syscall(let record): record.bootNanoseconds
+        case .process(let record): record.bootNanoseconds
+        case .cgroup(let record): record.bootNanoseconds
+        }
+    }
+}

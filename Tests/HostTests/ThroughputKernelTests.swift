@@ -1,0 +1,123 @@
+import Foundation
+import Host
+import SystemFiles
+import Testing
+
+/// Order across CPUs, a slow reader that costs only itself, and readers that are not traced.
+@Suite("Order, bounded queues and stream readers (kernel)", .serialized)
+struct ThroughputKernelTests {
+    let tawonctl = TestSupport.productsDirectory.appending(path: "tawonctl").path
+
+    @Test("Two processes pinned to two CPUs call at once: their records come out in timestamp order")
+    func twoCPUsInTimestampOrder() throws {
+        try KernelSupport.require()
+        try #require(ProcessInfo.processInfo.activeProcessorCount >= 2)
+        let calls = 50_000
+        let tracer = CollectingSession()
+        let first = try TracedWorkload(["pinned", "0", "\(calls)"])
+        let second = try TracedWorkload(["pinned", "1", "\(calls)"])
+        let directive = try tracer.session.add(DirectiveRequest(
+            conditions: "process.pid:\(first.pid) OR process.pid:\(second.pid)",
+            tasks: [try TaskSpec.parse("syscalls|functions:getppid")]))
+        let runners = [Thread { first.go() }, Thread { second.go() }]
+        runners.forEach { $0.start() }
+        let deadline = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < deadline, tracer.collector.all.count < 2 * calls {
+            try tracer.session.poll(timeoutMilliseconds: 20)
+        }
+        tracer.session.remove(directive.id)
+        let events = tracer.collector.all.compactMap(\.event)
+        #expect(events.count == 2 * calls)
+        #expect(Set(events.map(\.cpu)) == [0, 1])
+        // They ran at once: the output alternates between the CPUs, many times.
+        let alternations = zip(events, events.dropFirst()).filter { $0.cpu != $1.cpu }.count
+        #expect(alternations > 10, "the two processes did not overlap (\(alternations) alternations)")
+        let backwards = zip(events, events.dropFirst()).filter { $1.timestampNanoseconds < $0.timestampNanoseconds }
+        #expect(backwards.isEmpty, "\(backwards.count) records before an older one, first: \(backwards.first.map { "\($0.0.timestampNanoseconds) then \($0.1.timestampNanoseconds)" } ?? "")")
+        let counters = tracer.session.counters()
+        #expect(counters.lateForOrder == 0 && counters.kernel.ringBufferFull == 0)
+        tracer.session.close()
+    }
+
+    @Test("A stream reader that stops reading for 5 s while 1M calls flow loses only its own records; the kernel and the other outputs lose none")
+    func slowStreamReaderCostsOnlyItself() async throws {
+        try KernelSupport.require()
+        let calls = 1_000_000
+        let directory = try TestSupport.temporaryDirectory("slow-reader")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let compact = directory.appending(path: "all.log").path
+        let daemon = try await RunningDaemon(["--ring-buffer-mb", "256", "--output", "file:\(compact):compact"])
+        let workload = try TracedWorkload(["getppid", "\(calls)"])
+        let directive = try await daemon.client.createDirective(DirectiveCreation(
+            conditions: "process.pid:\(workload.pid)", tasks: ["syscalls|functions:getppid"]))
+
+        // A reader that reads nothing: its pipe, then its socket, then its stream buffer fill.
+        let reader = Process()
+        reader.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        reader.arguments = ["-sN", "--unix-socket", daemon.socket, "http://tawond/v1/directives/\(directive.id)/stream"]
+        let unread = Pipe()
+        reader.standardOutput = unread
+        try reader.run()
+        defer { if reader.isRunning { reader.terminate() } }
+        try await waitUntil { try await daemon.client.status().streams.count == 1 }
+        let stalled = ContinuousClock.now
+        try await TestSupport.onOwnThread { workload.go() }
+        try await waitUntil(seconds: 120) { try await daemon.client.status().events.written >= UInt64(calls) }
+        let rest = Duration.seconds(5) - (ContinuousClock.now - stalled)
+        if rest > .zero { try await Task.sleep(for: rest) }
+        _ = unread.fileHandleForReading.availableData  // it reads again, a little
+        let status = try await daemon.client.status()
+
+        #expect(status.drops.ringBufferFull == 0)
+        #expect(status.drops.sinkQueueFull == 0)
+        let stream = try #require(status.streams.first)
+        #expect(stream.dropped > 0, "the stalled reader lost nothing: sent \(stream.sent)")
+        #expect(stream.sent + stream.dropped == UInt64(calls), "sent \(stream.sent), dropped \(stream.dropped)")
+        #expect(status.drops.streamReaders == stream.dropped)
+        try await waitUntil(seconds: 30) {
+            (try? FileManager.default.attributesOfItem(atPath: compact)[.size] as? Int).map { $0 > calls * 20 } ?? false
+        }
+        reader.terminate()
+        #expect(daemon.stop().status == 0)
+        let lines = try String(contentsOfFile: compact, encoding: .utf8).split(separator: "\n")
+        #expect(lines.filter { $0.contains("getppid(") }.count == calls)
+    }
+
+    @Test("The seed's first example, streamed with d sub as root, has no record of the streaming tawonctl itself")
+    func streamReaderIsNotTraced() async throws {
+        try KernelSupport.require()
+        let daemon = try await RunningDaemon()
+        let output = daemon.directory.appending(path: "sub.out").path
+        let subscriber = try ChildProcess.spawn(
+            [tawonctl, "d", "sub", "--socket", daemon.socket, "-c", "process.capeff:CAP_NET_RAW OR process.capamb:CAP_NET_RAW",
+             "-t", "syscalls|functions:read+write"], stdout: .path(output))
+        try await waitUntil { try await daemon.client.status().streams.count == 1 }
+        let workload = try TracedWorkload(["write"])
+        workload.go()
+        // Every record the subscriber writes out would be a write of its own, were it traced.
+        try await Task.sleep(for: .seconds(2))
+        kill(subscriber, SIGINT)
+        #expect(ChildProcess.wait(subscriber) == 0)
+        #expect(daemon.stop().status == 0)
+
+        let pids = (SystemFile.text(output) ?? "").split(separator: "\n").compactMap { line -> Int? in
+            guard let envelope = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                let data = (envelope["data"] as? [[String: Any]])?.first?["data"] as? [String: Any]
+            else { return nil }
+            return (data["process"] as? [String: Any])?["pid"] as? Int
+        }
+        let workloadRecords = pids.filter { $0 == Int(workload.pid) }.count
+        let ownRecords = pids.filter { $0 == Int(subscriber) }.count
+        #expect(workloadRecords > 0, "the workload's write is missing from \(pids.count) records")
+        #expect(ownRecords == 0, "records of the streaming tawonctl itself, of \(pids.count)")
+    }
+
+    private func waitUntil(seconds: Double = 10, _ condition: () async throws -> Bool) async throws {
+        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+        while ContinuousClock.now < deadline {
+            if try await condition() { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw TestFailure("timed out")
+    }
+}
