@@ -4,8 +4,9 @@ import SyscallTable
 /// each asked for, and the bit that stands for it in the kernel's masks. Made once every
 /// instance has started (what an instance asks for is fixed then).
 final class ActiveDirective: @unchecked Sendable {
-    /// One task instance and the events it asked for.
-    struct Entry {
+    /// One task instance and the events it asked for. A class: the event path walks the
+    /// entries for every record, and a struct of six references cost six retains a step.
+    final class Entry {
         let instance: TaskInstance
         /// Syscall functions hooked at entry, by registered id.
         let functions: FunctionSet
@@ -16,6 +17,19 @@ final class ActiveDirective: @unchecked Sendable {
         let signatures: [UInt64: (name: String, signature: SyscallSignature)]
         let processEvents: Set<ProcessEventKind>
         let containerEvents: Set<ContainerEventKind>
+
+        init(
+            instance: TaskInstance, functions: FunctionSet, calls: FunctionSet,
+            signatures: [UInt64: (name: String, signature: SyscallSignature)],
+            processEvents: Set<ProcessEventKind>, containerEvents: Set<ContainerEventKind>
+        ) {
+            self.instance = instance
+            self.functions = functions
+            self.calls = calls
+            self.signatures = signatures
+            self.processEvents = processEvents
+            self.containerEvents = containerEvents
+        }
     }
 
     let id: String
