@@ -16,11 +16,20 @@ struct DaemonTests {
         let output = daemon.directory.appending(path: "sub.out").path
         let subscriber = try ChildProcess.spawn(
             [tawonctl, "d", "sub", "--socket", daemon.socket, "-c", "process.pid:\(workload.pid)",
-             "-t", "syscalls|functions:write"], stdout: .path(output))
+             "-t", "syscalls|functions:write"], stdout: .path(output), stderr: .path(output + ".err"))
         // The stream, not just the directive: a record emitted before d sub attaches is not kept for it.
-        try await waitUntil { try await daemon.client.status().streams.count == 1 }
+        // Under the other suites' load, attaching the programs and the client's start take seconds.
+        do { try await waitUntil(seconds: 30) { try await daemon.client.status().streams.count == 1 } } catch {
+            let directives = try? await daemon.client.directives()
+            Issue.record("no stream: directives \(directives.map { "\($0.map(\.id))" } ?? "none"); d sub said: \(SystemFile.text(output + ".err") ?? ""); tawond's log ends: \(SystemFile.text(daemon.log)?.suffix(3000) ?? "")")
+            throw error
+        }
         workload.go()
-        try await waitUntil { (SystemFile.text(output) ?? "").contains("\n") }
+        do { try await waitUntil { (SystemFile.text(output) ?? "").contains("\n") } } catch {
+            let status = try? await daemon.client.status()
+            Issue.record("no record streamed; status: \(status.map { "\($0.events), \($0.drops), streams \($0.streams)" } ?? "none"); tawond's log ends: \(SystemFile.text(daemon.log)?.suffix(3000) ?? "")")
+            throw error
+        }
         kill(subscriber, SIGINT)
         #expect(ChildProcess.wait(subscriber) == 0)
 
@@ -200,14 +209,4 @@ struct DaemonTests {
         }
         #expect(daemon.stop().status == 0)
     }
-
-    private func waitUntil(seconds: Double = 10, _ condition: () async throws -> Bool) async throws {
-        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
-        while ContinuousClock.now < deadline {
-            if try await condition() { return }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        throw TestFailure("timed out")
-    }
-
 }

@@ -111,13 +111,4 @@ struct ThroughputKernelTests {
         #expect(workloadRecords > 0, "the workload's write is missing from \(pids.count) records")
         #expect(ownRecords == 0, "records of the streaming tawonctl itself, of \(pids.count)")
     }
-
-    private func waitUntil(seconds: Double = 10, _ condition: () async throws -> Bool) async throws {
-        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
-        while ContinuousClock.now < deadline {
-            if try await condition() { return }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        throw TestFailure("timed out")
-    }
 }
