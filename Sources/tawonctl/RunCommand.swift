@@ -32,7 +32,7 @@ struct RunCommand: ParsableCommand {
     var ringBufferMegabytes: UInt32 = KernelConfiguration.machineRingBufferBytes >> 20
 
     @Option(name: .customLong("order-window-ms"), help: "Milliseconds records are held to be put in timestamp order (0-1000).")
-    var orderWindowMilliseconds = 5
+    var orderWindowMilliseconds = 1
 
     @Option(name: .customLong("call-deadline-ms"), help: "Milliseconds a call may block before it is published as unfinished (1-60000).")
     var callDeadlineMilliseconds = 1000

@@ -92,6 +92,9 @@ struct ExactCallsKernelTests {
         #expect(resumed.resumed == true && resumed.return == 1)
         #expect(resumedAt > .milliseconds(2900))
         #expect(resumed.args?[1].value == .text("x"))
+        // Each stamped when it was reported: the result when the read returned, 3 s later.
+        let stamps = tracer.collector.all.drop(while: CollectingSession.isGoLineRead).prefix(2).map(\.timestampNanoseconds)
+        #expect(stamps.count == 2 && stamps[1] > stamps[0] + 2_500_000_000, "timestamps \(stamps)")
     }
 }
 

@@ -40,7 +40,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
     /// How long a call may block before its entry is published as unfinished.
     public var callDeadlineMilliseconds = 1000
     /// How long records are held to be handed on in timestamp order across CPUs.
-    public var orderWindowMilliseconds = 5
+    public var orderWindowMilliseconds = 1
     public var logLevel: Logger.Level = .info
     /// Container runtimes' Unix sockets (Docker Engine API: dockerd, podman's service); nil:
     /// the usual places.

@@ -63,7 +63,7 @@ public final class Dispatcher: @unchecked Sendable {
     init(
         catalog: TaskCatalog, configuration: KernelConfiguration, processes: ProcessModel,
         statistics: PipelineStatistics, logger: Logger, callDeadline: Duration = .seconds(1),
-        orderWindow: Duration = .milliseconds(5), outputReadsEvents: Bool = true, containers: ContainerDirectory? = nil,
+        orderWindow: Duration = .milliseconds(1), outputReadsEvents: Bool = true, containers: ContainerDirectory? = nil,
         output: @escaping @Sendable (EmittedRecord) -> Void
     ) {
         self.containers = containers
@@ -166,7 +166,10 @@ public final class Dispatcher: @unchecked Sendable {
         KernelClock.refresh()
         let read = try kernelLock.withLock { () throws -> Int? in
             guard let kernel else { return nil }
-            let read = try kernel.reader.poll(timeoutMilliseconds: timeoutMilliseconds, maxRecords: Self.recordsPerPoll)
+            // While records are held for the time order, wait no longer than its window: a new
+            // process is decided only once its exec record is handed on.
+            let wait = timeOrder.isEmpty ? timeoutMilliseconds : min(timeoutMilliseconds, timeOrder.windowMilliseconds)
+            let read = try kernel.reader.poll(timeoutMilliseconds: wait, maxRecords: Self.recordsPerPoll)
             handleHeld()
             applyExclusions()
             publishOverdueCalls()

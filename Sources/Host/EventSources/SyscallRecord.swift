@@ -115,12 +115,14 @@ public struct SyscallRecord: Sendable, Equatable {
         }
     }
 
-    /// The whole call: this entry's arguments and time, `exit`'s return value, and for each
+    /// The whole call: this entry's arguments, `exit`'s time and return value, and for each
     /// argument the memory read at entry, or at exit where entry could not read it (not yet
     /// paged in) or the call wrote it (an output, kept only when the call succeeded).
     public func completed(by exit: SyscallRecord) -> SyscallRecord {
         var whole = self
         whole.moment = .exit
+        // Reported, like every call, when it returned: that is where it stands in time order.
+        whole.bootNanoseconds = exit.bootNanoseconds
         whole.returnValue = exit.returnValue
         whole.captures = (0..<6).compactMap { index in
             let atEntry = capture(of: index)

@@ -21,6 +21,8 @@ struct TimeOrder {
     }
 
     var isEmpty: Bool { held.isEmpty }
+    /// The window in whole milliseconds, at least 1: how long a poll may wait while records are held.
+    var windowMilliseconds: Int32 { Int32(clamping: max(window / 1_000_000, 1)) }
     var count: Int { held.count }
 
     /// Holds a record; one older than what was released already is returned, to go on at once.

@@ -13,7 +13,7 @@ public struct PipelineBuilder {
     /// How long a call may block before its entry is published as unfinished.
     public var callDeadline: Duration = .seconds(1)
     /// How long records are held to be handed on in timestamp order across CPUs.
-    public var orderWindow: Duration = .milliseconds(5)
+    public var orderWindow: Duration = .milliseconds(1)
     public var source: OutputSource?
     /// Called with every record besides the sinks (an embedder's own use of them; tests).
     public var observers: [@Sendable (EmittedRecord) -> Void] = []
