@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import SyscallTable
+import Synchronization
 
 /// The dispatcher: runs directives. It programs the kernel's masks from their conditions and
 /// what their tasks asked for, decides every event against the conditions (user space is
@@ -175,6 +176,7 @@ public final class Dispatcher: @unchecked Sendable {
             publishOverdueCalls()
             decideChangedProcesses(toDecideLock.withLock { () -> [UInt32] in defer { toDecide = [] }; return toDecide })
             deliverContainerEvents()
+            publishObservations()
             return read
         }
         // Nothing loaded: wait out the timeout without the lock, or a polling loop would spin on
@@ -231,8 +233,18 @@ public final class Dispatcher: @unchecked Sendable {
     }
 
     /// The kernel's counters since the dispatcher was made, across loads of the programs.
-    func kernelCounters() -> KernelCounters {
-        kernelLock.withLock { retiredKernelCounters + ((try? kernel?.process.counters()) ?? KernelCounters()) }
+    /// As of the last poll: read without waiting for the polling thread, which holds the kernel
+    /// lock while it waits for records and takes it again at once under a flood.
+    func kernelCounters() -> KernelCounters { observed.withLock { $0.kernel } }
+
+    /// What `kernelCounters` and `recordsHeldForOrder` read, set by the polling thread.
+    private let observed = Mutex<(kernel: KernelCounters, heldForOrder: Int)>((KernelCounters(), 0))
+
+    /// Publishes the kernel's counters and what the time order holds. Call with the kernel lock held.
+    private func publishObservations() {
+        let counters = retiredKernelCounters + ((try? kernel?.process.counters()) ?? KernelCounters())
+        let held = timeOrder.count
+        observed.withLock { $0 = (counters, held) }
     }
 
     /// Stops every directive and unloads the programs.
@@ -306,7 +318,7 @@ public final class Dispatcher: @unchecked Sendable {
     }
 
     /// How many records wait for the time order.
-    var recordsHeldForOrder: Int { kernelLock.withLock { timeOrder.count } }
+    var recordsHeldForOrder: Int { observed.withLock { $0.heldForOrder } }
 
     private func unloadLocked() {
         handleHeld(all: true)
@@ -315,6 +327,7 @@ public final class Dispatcher: @unchecked Sendable {
         if let last = try? kernel.process.counters() { retiredKernelCounters = retiredKernelCounters + last }
         kernel.close()
         self.kernel = nil
+        publishObservations()
     }
 
     private func allDirectives() -> [ActiveDirective] {
