@@ -135,19 +135,23 @@ extension Dispatcher {
         deliver(record, functionID: functionID, to: selected, running: running, generation: generation, wholeCalls: false)
     }
 
-    /// The directives among `selected` with an instance that wants the function's calls whole.
-    private func wantingWholeCalls(_ functionID: UInt64, among selected: UInt64, running: [ActiveDirective]) -> UInt64 {
-        running.reduce(UInt64(0)) { mask, directive in
+    /// The directives whose conditions select the process at this call and that have an
+    /// instance wanting the function's calls whole, with the generation of the snapshot.
+    private func selectingWholeCalls(
+        _ record: SyscallRecord, functionID: UInt64, running: [ActiveDirective]
+    ) -> (directives: UInt64, generation: UInt64) {
+        let (selected, generation) = selecting(record, running: running)
+        let whole = running.reduce(UInt64(0)) { mask, directive in
             selected & directive.bit != 0 && directive.wantsWholeCalls(of: functionID) ? mask | directive.bit : mask
         }
+        return (whole, generation)
     }
 
     /// A call that has not returned: held until it does, published as unfinished past the
     /// deadline. A call that blocks again is the call already held.
     private func hold(_ record: SyscallRecord, functionID: UInt64, running: [ActiveDirective]) {
         guard !pendingCalls.holds(sameCallAs: record) else { return }
-        let (selected, generation) = selecting(record, running: running)
-        let whole = wantingWholeCalls(functionID, among: selected, running: running)
+        let (whole, generation) = selectingWholeCalls(record, functionID: functionID, running: running)
         guard whole != 0 else { return }
         if let unreturned = pendingCalls.hold(PendingCall(entry: record, functionID: functionID, directives: whole, generation: generation)) {
             publishUnreturned(unreturned, running: running)
@@ -157,8 +161,7 @@ extension Dispatcher {
     /// exit or exit_group: published at once, as it will never return.
     private func publishFinal(_ record: SyscallRecord, functionID: UInt64, running: [ActiveDirective]) {
         if let unreturned = pendingCalls.take(thread: record.tid) { publishUnreturned(unreturned, running: running) }
-        let (selected, generation) = selecting(record, running: running)
-        let whole = wantingWholeCalls(functionID, among: selected, running: running)
+        let (whole, generation) = selectingWholeCalls(record, functionID: functionID, running: running)
         guard whole != 0 else { return }
         deliver(record, functionID: functionID, to: whole, running: running, generation: generation, wholeCalls: true)
     }
@@ -229,8 +232,7 @@ extension Dispatcher {
                 generation: pending.generation, phase: .exit, callID: pending.callID, wholeCalls: true)
         case .unmatched(let unreturned):
             if let unreturned { publishUnreturned(unreturned, running: running) }
-            let (selected, generation) = selecting(exit, running: running)
-            let whole = wantingWholeCalls(functionID, among: selected, running: running)
+            let (whole, generation) = selectingWholeCalls(exit, functionID: functionID, running: running)
             guard whole != 0 else { return }
             deliver(exit, functionID: functionID, to: whole, running: running, generation: generation, phase: .exit, wholeCalls: true)
         }
@@ -242,8 +244,7 @@ extension Dispatcher {
         guard !pendingCalls.isEmpty else { return }
         let now = UInt64(KernelClock.nanoseconds(CLOCK_BOOTTIME))
         let running = runningDirectives
-        for pending in pendingCalls.markOverdue(before: now &- UInt64(callDeadline.components.seconds) &* 1_000_000_000
-            &- UInt64(callDeadline.components.attoseconds / 1_000_000_000)) {
+        for pending in pendingCalls.markOverdue(before: now &- callDeadline.nanoseconds) {
             deliver(
                 pending.entry, functionID: pending.functionID, to: pending.directives, running: running,
                 generation: pending.generation, phase: .entry, callID: pending.callID, wholeCalls: true)

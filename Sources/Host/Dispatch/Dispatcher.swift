@@ -71,8 +71,7 @@ public final class Dispatcher: @unchecked Sendable {
         self.outputReadsEvents = outputReadsEvents
         self.catalog = catalog
         self.callDeadline = callDeadline
-        timeOrder = TimeOrder(windowNanoseconds: UInt64(orderWindow.components.seconds) * 1_000_000_000
-            + UInt64(orderWindow.components.attoseconds / 1_000_000_000))
+        timeOrder = TimeOrder(windowNanoseconds: orderWindow.nanoseconds)
         self.configuration = configuration
         self.processes = processes
         self.statistics = statistics
@@ -402,5 +401,12 @@ public final class Dispatcher: @unchecked Sendable {
                 processes.forget(pid)
             }
         }
+    }
+}
+
+extension Duration {
+    /// Whole nanoseconds of a non-negative duration (the boot clock's unit).
+    var nanoseconds: UInt64 {
+        UInt64(components.seconds) &* 1_000_000_000 &+ UInt64(components.attoseconds / 1_000_000_000)
     }
 }

@@ -31,8 +31,6 @@ public struct SyscallRecord: Sendable, Equatable {
     /// CLOCK_BOOTTIME nanoseconds (`KernelClock` turns them into wall-clock time).
     public var bootNanoseconds: UInt64
     public var moment: Moment
-    /// Taken at the call's return (the arguments are the same; captures read then).
-    public var isExit: Bool { moment == .exit }
     /// At exit: the raw return value (a negative errno on failure).
     public var returnValue: Int64
     public var cpu: UInt32

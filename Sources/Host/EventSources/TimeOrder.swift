@@ -14,7 +14,6 @@ struct TimeOrder {
     private var sequence: UInt64 = 0
     /// The timestamp of the last record released.
     private var released: UInt64 = 0
-    private(set) var late: UInt64 = 0
 
     init(windowNanoseconds: UInt64) {
         window = windowNanoseconds
@@ -25,13 +24,11 @@ struct TimeOrder {
     var windowMilliseconds: Int32 { Int32(clamping: max(window / 1_000_000, 1)) }
     var count: Int { held.count }
 
-    /// Holds a record; one older than what was released already is returned, to go on at once.
+    /// Holds a record; one older than what was released already is returned, to go on at once
+    /// (the caller counts it as late).
     mutating func add(_ event: KernelEvent) -> KernelEvent? {
         let timestamp = event.bootNanoseconds
-        if timestamp < released {
-            late += 1
-            return event
-        }
+        if timestamp < released { return event }
         if let last = held.last, timestamp < last.timestamp { sorted = false }
         sequence += 1
         held.append((timestamp, sequence, event))
