@@ -37,8 +37,10 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("call-deadline-ms"), help: "Milliseconds a call may block before it is published as unfinished (1-60000).")
     var callDeadlineMilliseconds = 1000
 
-    @Option(name: .customLong("container-socket"), help: "A container runtime's Docker Engine API socket, instead of the usual places (repeatable).")
+    @Option(name: .customLong("container-socket"), help: "A container runtime's socket, instead of the usual places: a Docker Engine API's, or cri:PATH for a CRI runtime's (repeatable).")
     var containerSockets: [String] = []
+    @Option(name: .customLong("container-bundles"), help: "A directory of OCI bundles (a runtime's state) whose annotations name containers and pods, instead of the usual places (repeatable).")
+    var containerBundleDirectories: [String] = []
 
     @OptionGroup var plugins: PluginOptions
 
@@ -70,6 +72,7 @@ struct RunCommand: ParsableCommand {
         builder.kernel.bufferLimit = UInt32(bufferLimit)
         builder.kernel.ringBufferBytes = ringBufferMegabytes << 20
         if !containerSockets.isEmpty { builder.containerSockets = containerSockets }
+        if !containerBundleDirectories.isEmpty { builder.containerBundleRoots = containerBundleDirectories }
         let pipeline = builder.build()
         let directive: DirectiveSummary
         do {

@@ -27,8 +27,10 @@ struct Tawond: AsyncParsableCommand {
     @Option(name: .customLong("order-window-ms"), help: "Milliseconds records are held to be put in timestamp order (0-1000).")
     var orderWindowMilliseconds: Int?
     @Option(help: "trace, debug, info, notice, warning, error or critical.") var logLevel: String?
-    @Option(name: .customLong("container-socket"), help: "A container runtime's Docker Engine API socket, instead of the usual places (repeatable).")
+    @Option(name: .customLong("container-socket"), help: "A container runtime's socket, instead of the usual places: a Docker Engine API's, or cri:PATH for a CRI runtime's (repeatable).")
     var containerSockets: [String] = []
+    @Option(name: .customLong("container-bundles"), help: "A directory of OCI bundles (a runtime's state) whose annotations name containers and pods, instead of the usual places (repeatable).")
+    var containerBundleDirectories: [String] = []
 
     /// Parses the command line and drops privileges on the main thread, before anything has
     /// started a thread: capabilities are per thread, and new threads inherit their creator's.
@@ -121,6 +123,7 @@ struct Tawond: AsyncParsableCommand {
             if let callDeadlineMilliseconds { settings.callDeadlineMilliseconds = callDeadlineMilliseconds }
             if let orderWindowMilliseconds { settings.orderWindowMilliseconds = orderWindowMilliseconds }
             if !containerSockets.isEmpty { settings.containerSockets = containerSockets }
+            if !containerBundleDirectories.isEmpty { settings.containerBundleDirectories = containerBundleDirectories }
             if let logLevel {
                 guard let level = Logger.Level(rawValue: logLevel) else {
                     throw DaemonConfiguration.Problem("--log-level: \(logLevel) is not a log level")

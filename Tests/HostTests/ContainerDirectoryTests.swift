@@ -102,4 +102,93 @@ struct ContainerDirectoryTests {
         #expect(directory.warnings(for: fields).map { $0.prefix { $0 != ":" } } == ["container.name", "pod.namespace"])
         #expect(directory.warnings(for: [.containerID, .processPID]).isEmpty)
     }
+
+    @Test("Fallbacks (the bundles) are asked only once every socket source said it does not know the container")
+    func fallbacksAfterSources() {
+        let directory = ContainerDirectory()
+        let (socket, bundles) = (ScriptedSource("cri"), ScriptedSource("oci-bundles /x"))
+        directory.probeFinished(with: [socket], fallbacks: [bundles])
+        #expect(directory.lookup(Self.id) == .pending)
+        #expect(socket.asked.withLock { $0 } == [Self.id] && bundles.asked.withLock { $0 }.isEmpty)
+        directory.notFound(Self.id)
+        #expect(directory.lookup(Self.id) == .pending, "now the bundles' turn")
+        #expect(bundles.asked.withLock { $0 } == [Self.id])
+        directory.notFound(Self.id)
+        #expect(directory.lookup(Self.id) == .unknown)
+
+        let bundlesOnly = ContainerDirectory()
+        let only = ScriptedSource("oci-bundles /x")
+        bundlesOnly.probeFinished(with: [], fallbacks: [only])
+        #expect(bundlesOnly.lookup(Self.id) == .pending)
+        #expect(only.asked.withLock { $0 } == [Self.id])
+    }
+
+    @Test("A bundle's annotations (containerd's CRI, cri-o's) give the name and pod; a sandbox has no name; hostile or foreign files give nothing")
+    func bundleAnnotations() throws {
+        let containerd = OCIBundleSource.metadata(id: Self.id, annotations: [
+            "io.kubernetes.cri.container-type": "container", "io.kubernetes.cri.container-name": "web",
+            "io.kubernetes.cri.sandbox-name": "pod-a", "io.kubernetes.cri.sandbox-namespace": "default",
+            "io.kubernetes.cri.sandbox-uid": "uid-a", "io.kubernetes.cri.image-name": "busybox:1",
+        ])
+        var pod = PodIdentity()
+        (pod.id, pod.name, pod.namespace) = ("uid-a", "pod-a", "default")
+        #expect(containerd == ContainerMetadata(id: Self.id, name: "web", labels: [:], pod: pod, image: "busybox:1"))
+        let sandbox = OCIBundleSource.metadata(id: Self.id, annotations: [
+            "io.kubernetes.cri.container-type": "sandbox", "io.kubernetes.cri.container-name": "POD",
+            "io.kubernetes.cri.sandbox-name": "pod-a", "io.kubernetes.cri.sandbox-uid": "uid-a",
+        ])
+        #expect(sandbox?.name == "" && sandbox?.pod.name == "pod-a")
+        let crio = OCIBundleSource.metadata(id: Self.id, annotations: [
+            "io.kubernetes.container.name": "db", "io.kubernetes.pod.name": "pod-b",
+            "io.kubernetes.pod.namespace": "prod", "io.kubernetes.pod.uid": "uid-b",
+        ])
+        #expect(crio?.name == "db" && crio?.pod.namespace == "prod" && crio?.pod.id == "uid-b")
+        // podman's bundles name nothing.
+        #expect(OCIBundleSource.metadata(id: Self.id, annotations: ["io.container.manager": "libpod"]) == nil)
+
+        let folder = try TestSupport.temporaryDirectory("bundles")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let files: [(String, Data)] = [
+            ("empty", Data()), ("not-json", Data("{\"annotations\": [[[".utf8)),
+            ("array", Data("[1,2]".utf8)), ("annotations-array", Data(#"{"annotations": ["a"]}"#.utf8)),
+            ("huge", Data(repeating: 0x20, count: OCIBundleSource.maximumConfigBytes + 1)),
+            ("nested", Data((String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)).utf8)),
+            ("nul", Data(#"{"annotations": {"io.kubernetes.cri.container-name": "a\u0000b", "x": 1}}"#.utf8)),
+        ]
+        for (name, data) in files { try data.write(to: folder.appending(path: name)) }
+        for (name, _) in files.prefix(6) {
+            #expect(OCIBundleSource.annotations(at: folder.appending(path: name).path)?.isEmpty ?? true, "\(name)")
+        }
+        #expect(OCIBundleSource.annotations(at: folder.appending(path: "nul").path) == ["io.kubernetes.cri.container-name": "a\0b"])
+        #expect(OCIBundleSource.annotations(at: folder.path) == nil, "a directory")
+        #expect(OCIBundleSource.annotations(at: "/nonexistent/config.json") == nil)
+    }
+
+    @Test("The bundle source finds a container's config.json under a namespace folder or userdata; a FIFO in its place does not hang it")
+    func bundleSource() async throws {
+        let root = try TestSupport.temporaryDirectory("bundle-root")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let other = String(repeating: "cd", count: 32)
+        for (path, name) in [("k8s.io/\(Self.id)", "web"), ("\(other)/userdata", "db")] {
+            let bundle = root.appending(path: path)
+            try FileManager.default.createDirectory(at: bundle, withIntermediateDirectories: true)
+            try Data(#"{"ociVersion": "1.0.2", "annotations": {"io.kubernetes.container.name": "\#(name)"}}"#.utf8)
+                .write(to: bundle.appending(path: "config.json"))
+        }
+        let fifo = String(repeating: "0f", count: 32)
+        try FileManager.default.createDirectory(at: root.appending(path: fifo), withIntermediateDirectories: true)
+        #expect(mkfifo(root.appending(path: "\(fifo)/config.json").path, 0o600) == 0)
+        let directory = ContainerDirectory()
+        let source = OCIBundleSource(roots: [root.path], directory: directory, logger: .init(label: "test"))
+        directory.probeFinished(with: [], fallbacks: [source])
+        let unknown = String(repeating: "ef", count: 32)
+        for id in [fifo, Self.id, other, unknown, "../../etc"] { _ = directory.lookup(id) }
+        try await waitUntil {
+            directory.lookup(unknown) == .unknown && directory.lookup(fifo) == .unknown && directory.isKnown(other) && directory.isKnown(Self.id)
+        }
+        if case .known(let web) = directory.lookup(Self.id) { #expect(web.name == "web") } else { Issue.record("web not known") }
+        if case .known(let db) = directory.lookup(other) { #expect(db.name == "db") } else { Issue.record("db not known") }
+        #expect(directory.lookup("../../etc") == .unknown)
+        source.stop()
+    }
 }

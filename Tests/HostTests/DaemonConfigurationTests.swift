@@ -38,7 +38,7 @@ struct DaemonConfigurationTests {
     }
 
     @Test("An unknown key or a bad value is an error that names it", arguments: [
-        ("socketpath: /x", "configuration: unknown setting 'socketpath' (known: taskDirectories, socketPath, socketGroup, outputs, ringBufferMegabytes, bufferLimit, streamBufferRecords, callDeadlineMilliseconds, orderWindowMilliseconds, logLevel, containerSockets)"),
+        ("socketpath: /x", "configuration: unknown setting 'socketpath' (known: taskDirectories, socketPath, socketGroup, outputs, ringBufferMegabytes, bufferLimit, streamBufferRecords, callDeadlineMilliseconds, orderWindowMilliseconds, logLevel, containerSockets, containerBundleDirectories)"),
         ("ringBufferMegabytes: 48", "ringBufferMegabytes: 48 is not a power of two from 1 to 1024"),
         ("orderWindowMilliseconds: -1", "orderWindowMilliseconds: -1 is not from 0 to 1000"),
         ("orderWindowMilliseconds: 1e9", "configuration: orderWindowMilliseconds: expected a number of milliseconds from 0 to 1000, found '1000000000.0'"),

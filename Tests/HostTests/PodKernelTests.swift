@@ -142,4 +142,69 @@ struct PodKernelTests {
         #expect(twinCalls.count >= 3)
         #expect(twinCalls.allSatisfy { $0.process?.container?.id == twin.container })
     }
+
+    @Test("With no runtime socket, the OCI bundles' annotations name containers and pods: pod.name, pod.namespace, pod.id and container.name select a pod's process, one started while tracing from its first calls; label terms warn")
+    func bundlesWithoutSocket() async throws {
+        try KernelSupport.require()
+        let containerd = try Containerd()
+        defer { containerd.stop() }
+        let client = try RuntimeClient(socketPath: containerd.socket)
+        let connection = Task { try await client.run() }
+        defer {
+            client.close()
+            connection.cancel()
+        }
+        let suffix = String(UInt32.random(in: 0...UInt32.max), radix: 16)
+        let web = try await Self.runPod(
+            client, name: "web-\(suffix)", uid: "uid-web-\(suffix)", namespace: "default", labels: ["tier": "prod"],
+            container: "raw-\(suffix)", containerLabels: ["role": "raw"])
+        let bundles = containerd.directory.appending(path: "state/io.containerd.runtime.v2.task").path
+        let tracer = CollectingSession(containerSockets: [], containerBundleRoots: [bundles])
+        let selections = [
+            "pod.name:web-\(suffix) AND pod.namespace:default", "pod.id:uid-web-\(suffix)", "container.name:raw-\(suffix)",
+            "container.name:late-\(suffix) AND pod.name:late-\(suffix)",
+        ]
+        TestSupport.waitForContainerProbe(tracer.session)
+        #expect(tracer.session.containers.foundSources == ["oci-bundles " + bundles])
+        let directives = try selections.map {
+            try tracer.session.add(DirectiveRequest(conditions: $0, tasks: [try TaskSpec.parse("syscalls|functions:socket;meta:process+pod")]))
+        }
+        #expect(directives.allSatisfy { $0.warnings.isEmpty }, "\(directives.map(\.warnings))")
+        let labelled = try tracer.session.add(DirectiveRequest(
+            conditions: "pod.label:tier=prod OR container.label:role=raw", tasks: [try TaskSpec.parse("syscalls|functions:socket")]))
+        #expect(labelled.warnings.map { $0.prefix(9) } == ["container", "pod.label"], "\(labelled.warnings)")
+        #expect(labelled.warnings.last?.contains("no source here describes pods' labels") == true, "\(labelled.warnings)")
+
+        @Sendable func calls(_ directive: DirectiveSummary) throws -> [SyscallData] {
+            try tracer.collector.all.filter { $0.directiveID == directive.id }
+                .map { try JSONDecoder().decode(SyscallData.self, from: Data($0.json.utf8)) }
+        }
+        let polling = Task {
+            try await TestSupport.onOwnThread {
+                let deadline = ContinuousClock.now + .seconds(20)
+                while ContinuousClock.now < deadline, try directives.contains(where: { try calls($0).count < 3 }) {
+                    try tracer.session.poll(timeoutMilliseconds: 50)
+                }
+            }
+        }
+        try await Task.sleep(for: .milliseconds(500))
+        let late = try await Self.runPod(
+            client, name: "late-\(suffix)", uid: "uid-late-\(suffix)", namespace: "default", labels: [:],
+            container: "late-\(suffix)", containerLabels: [:])
+        try await polling.value
+        tracer.session.close()
+
+        for (selection, directive) in zip(selections.prefix(3), directives) {
+            let selected = try calls(directive)
+            #expect(selected.count >= 3, "\(selection): \(selected.count) calls")
+            #expect(selected.allSatisfy { $0.process?.container?.id == web.container && $0.process?.container?.name == "raw-\(suffix)" })
+            #expect(selected.first?.process?.pod == .init(id: "uid-web-\(suffix)", name: "web-\(suffix)", namespace: "default", labels: [:]))
+        }
+        // The late pod's shell opens its first raw socket at once: it is there, as strace would see it.
+        let lateCalls = try calls(directives[3])
+        #expect(lateCalls.count >= 3, "late pod: \(lateCalls.count) calls")
+        #expect(lateCalls.allSatisfy { $0.process?.container?.id == late.container })
+        #expect(tracer.session.counters().decidedWithoutContainer == 0)
+        #expect(try calls(labelled).isEmpty)
+    }
 }

@@ -35,9 +35,10 @@ public final class ContainerDirectory: @unchecked Sendable {
         case unknown
     }
 
-    /// Source names (e.g. "docker-engine /run/podman/podman.sock") as found by the probe.
+    /// Source names (e.g. "docker-engine /run/podman/podman.sock") as found by the probe, the
+    /// bundles' last.
     public var foundSources: [String] { lock.withLock { foundSourcesLocked } }
-    private var foundSourcesLocked: [String] { sources.map(\.name) }
+    private var foundSourcesLocked: [String] { (sources + fallbacks).map(\.name) }
     /// Whether the probe of the sockets has finished.
     public var probed: Bool { lock.withLock { probeDone } }
 
@@ -46,11 +47,15 @@ public final class ContainerDirectory: @unchecked Sendable {
     /// Ids no source knows, oldest first; bounded, as a flood of short-lived containers might be.
     private var unknownIDs: Set<String> = []
     private var unknownOrder: [String] = []
-    /// Ids asked of the sources, with how many sources have not answered yet.
-    private var asked: [String: Int] = [:]
+    /// Ids asked of the sources, with how many have not answered yet (-1: asked before the
+    /// probe finished), and whether those are the fallbacks.
+    private var asked: [String: (remaining: Int, ofFallbacks: Bool)] = [:]
     /// Removed containers, kept a while: their last processes' events may still be queued.
     private var removedAt: [String: ContinuousClock.Instant] = [:]
     private var sources: [any ContainerSource] = []
+    /// Asked only about containers no source above knows: the OCI bundles, which know names
+    /// and pods but no labels.
+    private var fallbacks: [any ContainerSource] = []
     private var probeDone = false
     private var changeHandlers: [@Sendable (String) -> Void] = []
     private var running: [any ContainerSource] = []
@@ -72,9 +77,14 @@ public final class ContainerDirectory: @unchecked Sendable {
             if let metadata = known[id] { return (.known(metadata), []) }
             if unknownIDs.contains(id) { return (.unknown, []) }
             if asked[id] != nil { return (.pending, []) }
-            if probeDone && sources.isEmpty { return (.unknown, []) }
-            asked[id] = probeDone ? sources.count : -1  // -1: asked before the probe finished
-            return (.pending, probeDone ? sources : [])
+            guard probeDone else {
+                asked[id] = (-1, false)
+                return (.pending, [])
+            }
+            let ask = sources.isEmpty ? fallbacks : sources
+            if ask.isEmpty { return (.unknown, []) }
+            asked[id] = (ask.count, sources.isEmpty)
+            return (.pending, ask)
         }
         for source in ask { source.requestLookup(id) }
         return result
@@ -91,15 +101,18 @@ public final class ContainerDirectory: @unchecked Sendable {
         // A probe still running (a socket that accepts but is slow to answer) may yet find one.
         guard probed else { return [] }
         let (found, sockets) = lock.withLock { (foundSourcesLocked, probedSockets) }
+        let bundles = found.contains { $0.hasPrefix(OCIBundleSource.namePrefix) }
+        let runtimes = found.filter { !$0.hasPrefix(OCIBundleSource.namePrefix) }
         return runtimeFields.sorted { $0.rawValue < $1.rawValue }.compactMap { field in
+            let labels = field == .podLabel || field == .containerLabel
             if field.rawValue.hasPrefix("pod.") {
-                // The Docker Engine API knows no pods; a CRI runtime does.
-                guard !found.contains(where: { $0.hasPrefix("cri ") }) else { return nil }
-                return "\(field.rawValue): no source here describes pods"
+                // The Docker Engine API knows no pods; a CRI runtime does, and bundles (no labels).
+                guard !runtimes.contains(where: { $0.hasPrefix("cri ") }), labels || !bundles else { return nil }
+                return "\(field.rawValue): no source here describes pods\(labels && bundles ? "' labels" : "")"
                     + (found.isEmpty ? " (no container runtime found)" : " (found: \(found.joined(separator: ", ")))")
                     + "; the term is false for every process"
             }
-            guard found.isEmpty else { return nil }
+            guard runtimes.isEmpty, labels || !bundles else { return nil }
             return "\(field.rawValue): no container runtime found (probed \(sockets.isEmpty ? "none" : sockets.joined(separator: ", "))); the term is false for every process"
         }
     }
@@ -108,22 +121,25 @@ public final class ContainerDirectory: @unchecked Sendable {
 
     func isKnown(_ id: String) -> Bool { lock.withLock { known[id] != nil } }
 
-    /// The probe's result: the sources that answered. Ids asked meanwhile go to them now.
-    func probeFinished(with found: [any ContainerSource]) {
-        let (waiting, handlers): ([String], [@Sendable (String) -> Void]) = lock.withLock {
+    /// The probe's result: the sources that answered, and the fallbacks. Ids asked meanwhile
+    /// go to them now.
+    func probeFinished(with found: [any ContainerSource], fallbacks: [any ContainerSource] = []) {
+        let (waiting, ask, handlers): ([String], [any ContainerSource], [@Sendable (String) -> Void]) = lock.withLock {
             sources = found
+            self.fallbacks = fallbacks
             probeDone = true
-            let waiting = asked.filter { $0.value == -1 }.map(\.key)
-            for id in waiting { asked[id] = found.count }
-            if found.isEmpty {
+            let ask = found.isEmpty ? fallbacks : found
+            let waiting = asked.filter { $0.value.remaining == -1 }.map(\.key)
+            for id in waiting { asked[id] = (ask.count, found.isEmpty) }
+            if ask.isEmpty {
                 for id in waiting { markUnknownLocked(id) }
             }
-            return (waiting, changeHandlers)
+            return (waiting, ask, changeHandlers)
         }
-        if found.isEmpty {
+        if ask.isEmpty {
             for id in waiting { handlers.forEach { $0(id) } }
         } else {
-            for id in waiting { found.forEach { $0.requestLookup(id) } }
+            for id in waiting { ask.forEach { $0.requestLookup(id) } }
         }
     }
 
@@ -159,18 +175,24 @@ public final class ContainerDirectory: @unchecked Sendable {
         Dictionary(labels.map { (withoutNUL($0.key), withoutNUL($0.value)) }, uniquingKeysWith: { first, _ in first })
     }
 
-    /// A source that was asked about `id` does not know it.
+    /// A source that was asked about `id` does not know it. When none does, the fallbacks are
+    /// asked, if they were not.
     func notFound(_ id: String) {
-        let handlers: [@Sendable (String) -> Void]? = lock.withLock {
-            guard let remaining = asked[id], remaining > 0 else { return nil }
+        let (handlers, ask): ([@Sendable (String) -> Void], [any ContainerSource]) = lock.withLock {
+            guard let (remaining, ofFallbacks) = asked[id], remaining > 0 else { return ([], []) }
             if remaining > 1 {
-                asked[id] = remaining - 1
-                return nil
+                asked[id] = (remaining - 1, ofFallbacks)
+                return ([], [])
+            }
+            if !ofFallbacks && !fallbacks.isEmpty {
+                asked[id] = (fallbacks.count, true)
+                return ([], fallbacks)
             }
             markUnknownLocked(id)
-            return changeHandlers
+            return (changeHandlers, [])
         }
-        handlers?.forEach { $0(id) }
+        ask.forEach { $0.requestLookup(id) }
+        handlers.forEach { $0(id) }
     }
 
     /// The container is gone; it stays known a while for the events still queued.
@@ -221,11 +243,20 @@ public final class ContainerDirectory: @unchecked Sendable {
 
     /// Probes `sockets` (on a thread of its own), starts a source for each that answers, and
     /// logs which were found; those that did not answer are probed again every 10 s until they
-    /// do. Sockets that lead to the same file are probed once.
-    public func start(sockets: [String], logger: Logger) {
+    /// do. Sockets that lead to the same file are probed once. The OCI bundles under those of
+    /// `bundleRoots` that exist describe what no socket does.
+    public func start(sockets: [String], bundleRoots: [String] = [], logger: Logger) {
         lock.withLock { probedSockets = sockets }
+        let roots = OCIBundleSource.existing(bundleRoots)
+        let bundles: [any ContainerSource] = roots.isEmpty ? [] : [OCIBundleSource(roots: roots, directory: self, logger: logger)]
+        if !roots.isEmpty { logger.info("container bundles read from \(roots.joined(separator: ", "))") }
+        for missing in bundleRoots where !roots.contains(missing) && !OCIBundleSource.defaultRoots.contains(missing) {
+            logger.warning("container bundles: \(missing) is not a directory; skipped")
+        }
         if sockets.isEmpty {
-            probeFinished(with: [])
+            lock.withLock { running = bundles }
+            probeFinished(with: [], fallbacks: bundles)
+            bundles.forEach { $0.start() }
             return
         }
         let probe = Thread { [self] in
@@ -238,17 +269,18 @@ public final class ContainerDirectory: @unchecked Sendable {
                 if let source = Self.source(at: entry, directory: self, logger: logger) { found.append(source) } else { absent.append(entry) }
             }
             if found.isEmpty {
-                logger.info("no container runtime found (probed \(sockets.joined(separator: ", "))): container names, labels and pods are unknown")
+                let rest = bundles.isEmpty ? "and names and pods too" : "names and pods come from bundles only"
+                logger.info("no container runtime found (probed \(sockets.joined(separator: ", "))): container labels are unknown, \(rest)")
             } else {
                 logger.info("container metadata from \(found.map(\.name).joined(separator: ", "))")
             }
             let stopped = lock.withLock { () -> Bool in
-                running = found
+                running = found + bundles
                 return stopRequested
             }
             if stopped { return probeFinished(with: []) }
-            probeFinished(with: found)
-            found.forEach { $0.start() }
+            probeFinished(with: found, fallbacks: bundles)
+            (found + bundles).forEach { $0.start() }
             probeAgain(absent, logger: logger)
         }
         probe.name = "tawon-containers-probe"

@@ -58,6 +58,7 @@ public final class Daemon: @unchecked Sendable {
         builder.callDeadline = .milliseconds(configuration.callDeadlineMilliseconds)
         builder.orderWindow = .milliseconds(configuration.orderWindowMilliseconds)
         builder.containerSockets = configuration.containerSockets
+        builder.containerBundleRoots = configuration.containerBundleDirectories
         pipeline = builder.build()
         metrics = DaemonMetrics()
     }

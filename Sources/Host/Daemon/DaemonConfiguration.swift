@@ -45,6 +45,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
     /// Container runtimes' Unix sockets (Docker Engine API: dockerd, podman's service); nil:
     /// the usual places.
     public var containerSockets: [String]?
+    /// Directories of OCI bundles whose annotations name containers and pods that no socket
+    /// describes; nil: the usual places.
+    public var containerBundleDirectories: [String]?
 
     public init() {}
 
@@ -144,6 +147,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
     static let keys = [
         "taskDirectories", "socketPath", "socketGroup", "outputs", "ringBufferMegabytes", "bufferLimit",
         "streamBufferRecords", "callDeadlineMilliseconds", "orderWindowMilliseconds", "logLevel", "containerSockets",
+        "containerBundleDirectories",
     ]
 
     private mutating func apply(_ key: String, _ value: Any, source: String) throws {
@@ -157,6 +161,11 @@ public struct DaemonConfiguration: Sendable, Equatable {
                 throw bad("a list of absolute socket paths")
             }
             containerSockets = list
+        case "containerBundleDirectories":
+            guard let list = value as? [String], list.allSatisfy({ $0.hasPrefix("/") }) else {
+                throw bad("a list of absolute directories")
+            }
+            containerBundleDirectories = list
         case "socketPath":
             guard let text = value as? String, text.hasPrefix("/") else { throw bad("an absolute path") }
             socketPath = text

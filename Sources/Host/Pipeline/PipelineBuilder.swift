@@ -21,6 +21,10 @@ public struct PipelineBuilder {
     /// Unix sockets of container runtimes to ask for containers' names and labels; nil: the
     /// usual places, or TAWON_CONTAINER_SOCKETS (paths separated by ':'). Empty: none.
     public var containerSockets: [String]?
+    /// Directories of OCI bundles (a runtime's state: containerd's tasks, cri-o's containers)
+    /// whose annotations name containers and pods no socket describes; nil: the usual places,
+    /// or TAWON_CONTAINER_BUNDLES (paths separated by ':'). Empty: none.
+    public var containerBundleRoots: [String]?
 
     public init(catalog: TaskCatalog, logger: Logger) {
         self.catalog = catalog
@@ -39,15 +43,17 @@ public struct PipelineBuilder {
             logger: logger, callDeadline: callDeadline, orderWindow: orderWindow, outputReadsEvents: output.readsEvents || !observers.isEmpty,
             containers: containers, output: { output.accept($0) })
         containers.onChange { [weak dispatcher] id in dispatcher?.processesChanged(processes.containerChanged(id)) }
-        containers.start(sockets: containerSockets ?? Self.configuredContainerSockets(), logger: logger)
+        containers.start(
+            sockets: containerSockets ?? Self.configured("TAWON_CONTAINER_SOCKETS", ContainerDirectory.defaultSockets),
+            bundleRoots: containerBundleRoots ?? Self.configured("TAWON_CONTAINER_BUNDLES", OCIBundleSource.defaultRoots),
+            logger: logger)
         return Pipeline(
             catalog: catalog, processes: processes, containers: containers, dispatcher: dispatcher, output: output)
     }
 
-    static func configuredContainerSockets() -> [String] {
-        guard let list = ProcessInfo.processInfo.environment["TAWON_CONTAINER_SOCKETS"] else {
-            return ContainerDirectory.defaultSockets
-        }
+    /// The paths in the environment variable `name` (separated by ':'), or `defaults`.
+    static func configured(_ name: String, _ defaults: [String]) -> [String] {
+        guard let list = ProcessInfo.processInfo.environment[name] else { return defaults }
         return list.split(separator: ":").map(String.init)
     }
 }

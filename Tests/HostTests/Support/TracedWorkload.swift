@@ -36,7 +36,7 @@ final class CollectingSession: Sendable {
 
     init(
         configuration: KernelConfiguration = .init(), catalog: TaskCatalog = BuiltTasks.catalog,
-        containerSockets: [String]? = nil
+        containerSockets: [String]? = nil, containerBundleRoots: [String] = []
     ) {
         let collector = self.collector
         var logger = Logger(label: "test")
@@ -47,6 +47,7 @@ final class CollectingSession: Sendable {
         var builder = PipelineBuilder(catalog: catalog, logger: logger)
         builder.kernel = configuration
         builder.containerSockets = containerSockets
+        builder.containerBundleRoots = containerBundleRoots
         builder.observers = [{ collector.append($0) }]
         session = builder.build()
     }
