@@ -4,10 +4,11 @@ import SyscallTable
 
 /// The event path: what the dispatcher does with each record the kernel source decoded.
 extension Dispatcher {
-    func handle(_ event: KernelEvent) {
+    /// `running`: the running directives, where the caller took them once for many records.
+    func handle(_ event: KernelEvent, running: [ActiveDirective]? = nil) {
         statistics.received()
         switch event {
-        case .syscall(let record): dispatch(record)
+        case .syscall(let record): dispatch(record, running: running ?? runningDirectives)
         case .process(let record): handleProcess(record)
         case .cgroup(let record): handleCgroup(record)
         }
@@ -112,8 +113,8 @@ extension Dispatcher {
             comm: record.comm, arguments: arguments, processGeneration: generation, kind: .process, phase: .none)
     }
 
-    private func dispatch(_ record: SyscallRecord, mayHold: Bool = true) {
-        let running = runningDirectives
+    private func dispatch(_ record: SyscallRecord, mayHold: Bool = true, running: [ActiveDirective]? = nil) {
+        let running = running ?? runningDirectives
         guard running.contains(where: { record.directives & $0.bit != 0 }) else { return }
         guard let functionID = Self.functionID(of: record) else {
             statistics.unknownSyscall()

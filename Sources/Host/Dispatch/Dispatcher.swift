@@ -20,6 +20,9 @@ public final class Dispatcher: @unchecked Sendable {
     let logger: Logger
     private let configuration: KernelConfiguration
     private let output: @Sendable (EmittedRecord) -> Void
+    /// The output's way for a task's JSON as lent, without a record made of it (see
+    /// `OutputStage.acceptJSON`).
+    private let outputJSON: (@Sendable (String, String, UnsafeRawBufferPointer, UInt64) -> Bool)?
     /// Whether the outputs read the event a record was emitted for (compact lines, streams).
     private let outputReadsEvents: Bool
     let statistics: PipelineStatistics
@@ -65,9 +68,11 @@ public final class Dispatcher: @unchecked Sendable {
         catalog: TaskCatalog, configuration: KernelConfiguration, processes: ProcessModel,
         statistics: PipelineStatistics, logger: Logger, callDeadline: Duration = .seconds(1),
         orderWindow: Duration = .milliseconds(1), outputReadsEvents: Bool = true, containers: ContainerDirectory? = nil,
-        output: @escaping @Sendable (EmittedRecord) -> Void
+        output: @escaping @Sendable (EmittedRecord) -> Void,
+        outputJSON: (@Sendable (String, String, UnsafeRawBufferPointer, UInt64) -> Bool)? = nil
     ) {
         self.containers = containers
+        self.outputJSON = outputJSON
         self.outputReadsEvents = outputReadsEvents
         self.catalog = catalog
         self.callDeadline = callDeadline
@@ -271,13 +276,20 @@ public final class Dispatcher: @unchecked Sendable {
             throw DirectiveError("-t \"\(QuotedInput.quote(spec.taskName))\": unknown task (loaded: \(loaded.isEmpty ? "none" : loaded))")
         }
         let destination = observer ?? output
-        let services = TaskServices(
+        var services = TaskServices(
             emit: { [statistics] record in
                 statistics.emitted()
                 destination(record)
             },
             processInfo: { [processes] pid in processes.snapshot(pid) }, logger: logger,
             attachesEvents: observer != nil || outputReadsEvents)
+        if observer == nil, let outputJSON {
+            services.emitJSON = { [statistics] taskName, directiveID, json, timestamp in
+                guard outputJSON(taskName, directiveID, json, timestamp) else { return false }
+                statistics.emitted()
+                return true
+            }
+        }
         do {
             return try TaskInstance(task: task, directiveID: directiveID, options: spec.options, services: services)
         } catch let error as TaskInstanceError {
@@ -313,7 +325,10 @@ public final class Dispatcher: @unchecked Sendable {
     /// Call with the kernel lock held.
     private func handleHeld(all: Bool = false) {
         guard !timeOrder.isEmpty else { return }
-        for event in timeOrder.release(now: UInt64(KernelClock.nanoseconds(CLOCK_BOOTTIME)), all: all) { handle(event) }
+        // Taken once: a directive added meanwhile waits for the kernel lock to be installed, and
+        // one removed keeps its instances until it has.
+        let running = runningDirectives
+        for event in timeOrder.release(now: UInt64(KernelClock.nanoseconds(CLOCK_BOOTTIME)), all: all) { handle(event, running: running) }
     }
 
     /// How many records wait for the time order.

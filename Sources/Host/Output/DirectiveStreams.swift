@@ -40,6 +40,7 @@ public final class DirectiveStreams: @unchecked Sendable {
     private var byDirective: [String: [Reader]] = [:]
     private var nextID = 0
     private let readerCount = Atomic<Int>(0)
+    private let compactReaderCount = Atomic<Int>(0)
     private let closedDrops = Atomic<UInt64>(0)
 
     public init(capacity: Int) {
@@ -54,7 +55,7 @@ public final class DirectiveStreams: @unchecked Sendable {
             let reader = Reader(id: nextID, directiveID: directiveID, format: format, continuation: continuation)
             readers[reader.id] = reader
             byDirective[directiveID, default: []].append(reader)
-            readerCount.store(readers.count, ordering: .relaxed)
+            countReaders()
             return reader
         }
         continuation.onTermination = { [weak self] _ in self?.remove(reader.id) }
@@ -63,6 +64,14 @@ public final class DirectiveStreams: @unchecked Sendable {
 
     /// Whether anyone reads at all: checked per record before anything else.
     var hasReaders: Bool { readerCount.load(ordering: .relaxed) > 0 }
+    /// Whether someone reads compact lines, which are made from the event, not the task's JSON.
+    var hasCompactReaders: Bool { compactReaderCount.load(ordering: .relaxed) > 0 }
+
+    /// Call with the lock held.
+    private func countReaders() {
+        readerCount.store(readers.count, ordering: .relaxed)
+        compactReaderCount.store(readers.values.count { $0.format != .json }, ordering: .relaxed)
+    }
 
     /// Ends every reader of a directive (it was removed).
     public func finish(directiveID: String) {
@@ -99,7 +108,7 @@ public final class DirectiveStreams: @unchecked Sendable {
             guard let reader = readers.removeValue(forKey: id) else { return nil }
             byDirective[reader.directiveID]?.removeAll { $0.id == id }
             if byDirective[reader.directiveID]?.isEmpty == true { byDirective[reader.directiveID] = nil }
-            readerCount.store(readers.count, ordering: .relaxed)
+            countReaders()
             return reader
         }
         if let removed { closedDrops.add(removed.dropped, ordering: .relaxed) }

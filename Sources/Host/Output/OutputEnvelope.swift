@@ -49,8 +49,22 @@ public enum OutputEnvelope {
         mutating func append(_ record: EmittedRecord, to text: inout JSONText) {
             text.raw("{\"data\":[{\"data\":")
             text.rawJSON(record.json)
-            text.rawJSON(tail(record.taskName, record.directiveID))
-            clock.append(nanosecondsSinceEpoch: Int64(record.timestampNanoseconds), to: &text)
+            end(record.taskName, record.directiveID, record.timestampNanoseconds, to: &text)
+        }
+
+        /// The envelope of a task's JSON as it emitted it, lent for the call.
+        mutating func append(
+            json: UnsafeRawBufferPointer, taskName: String, directiveID: String, timestampNanoseconds: UInt64,
+            to text: inout JSONText
+        ) {
+            text.raw("{\"data\":[{\"data\":")
+            text.rawJSON(bytes: json)
+            end(taskName, directiveID, timestampNanoseconds, to: &text)
+        }
+
+        private mutating func end(_ taskName: String, _ directiveID: String, _ timestampNanoseconds: UInt64, to text: inout JSONText) {
+            text.rawJSON(tail(taskName, directiveID))
+            clock.append(nanosecondsSinceEpoch: Int64(timestampNanoseconds), to: &text)
             text.raw("\"}")
         }
 

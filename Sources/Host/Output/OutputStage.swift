@@ -15,6 +15,8 @@ public final class OutputStage: @unchecked Sendable {
     private let observers: [@Sendable (EmittedRecord) -> Void]
     private let sinkStyles: Set<LineStyle>
     private let sinkStyleList: [LineStyle]
+    /// Some sink writes compact lines, made from the events records carry.
+    private let sinksReadEvents: Bool
     private let lock = NSLock()
     /// Lines formatted since the last flush, by `LineStyle.index`.
     private var pending = LineStyle.allCases.map { _ in PendingBatch() }
@@ -37,6 +39,7 @@ public final class OutputStage: @unchecked Sendable {
         queues = sinks.map { SinkQueue($0, capacity: sinkQueueBytes) }
         sinkStyles = Set(sinks.map(\.style))
         sinkStyleList = LineStyle.allCases.filter(sinkStyles.contains)
+        sinksReadEvents = sinkStyles.contains { $0 != .json }
         envelopes = OutputEnvelope.Writer(source: source)
     }
 
@@ -49,32 +52,68 @@ public final class OutputStage: @unchecked Sendable {
     public func accept(_ record: EmittedRecord) {
         for observer in observers { observer(record) }
         lock.withLock {
-            // Where each style's line lies in its batch, for the readers (no allocation per record).
-            var formatted: (Range<Int>?, Range<Int>?, Range<Int>?) = (nil, nil, nil)
-            for style in sinkStyleList {
-                let range = append(record, style: style)
-                switch style.index {
-                case 0: formatted.0 = range
-                case 1: formatted.1 = range
-                default: formatted.2 = range
-                }
-            }
-            if let streams, streams.hasReaders {
-                streams.offer(directiveID: record.directiveID) { format in
-                    let style = LineStyle(format, colored: false)
-                    if let range = [formatted.0, formatted.1, formatted.2][style.index] {
-                        return String(decoding: pending[style.index].lines.bytes[range], as: UTF8.self)
-                    }
-                    return line(record, style: style)
-                }
-            }
-            for style in sinkStyleList where pending[style.index].lines.bytes.count >= Self.batchBytes { handOver(style) }
+            let formatted = formatForSinks { style in append(record, style: style) }
+            offer(directiveID: record.directiveID, formatted) { style in line(record, style: style) }
         }
+    }
+
+    /// Formats a task's JSON, lent for the call, as `accept` would its record, without making
+    /// a record of it: where every output wants JSON lines and nothing observes records. False
+    /// (nothing done) where some output needs the event (compact lines): `accept` then.
+    func acceptJSON(_ json: UnsafeRawBufferPointer, taskName: String, directiveID: String, timestampNanoseconds: UInt64) -> Bool {
+        guard observers.isEmpty, !sinksReadEvents, !(streams?.hasCompactReaders ?? false) else { return false }
+        lock.withLock {
+            let formatted = formatForSinks { style in
+                let start = pending[style.index].lines.bytes.count
+                envelopes.append(
+                    json: json, taskName: taskName, directiveID: directiveID, timestampNanoseconds: timestampNanoseconds,
+                    to: &pending[style.index].lines)
+                return finishLine(style, from: start)
+            }
+            offer(directiveID: directiveID, formatted) { _ in
+                var text = JSONText(capacity: json.count + 256)
+                envelopes.append(json: json, taskName: taskName, directiveID: directiveID, timestampNanoseconds: timestampNanoseconds, to: &text)
+                return text.string + "\n"
+            }
+        }
+        return true
+    }
+
+    /// Where each style's line lies in its batch, for the readers (no allocation per record).
+    private typealias FormattedLines = (Range<Int>?, Range<Int>?, Range<Int>?)
+
+    /// Appends the line of each style a sink wants with `append`. Call with the lock held.
+    private func formatForSinks(_ append: (LineStyle) -> Range<Int>) -> FormattedLines {
+        var formatted: FormattedLines = (nil, nil, nil)
+        for style in sinkStyleList {
+            let range = append(style)
+            switch style.index {
+            case 0: formatted.0 = range
+            case 1: formatted.1 = range
+            default: formatted.2 = range
+            }
+        }
+        return formatted
+    }
+
+    /// Gives the readers of the directive their lines, the sinks' where formatted, else made by
+    /// `line`; then hands on full batches. Call with the lock held.
+    private func offer(directiveID: String, _ formatted: FormattedLines, line: (LineStyle) -> String) {
+        if let streams, streams.hasReaders {
+            streams.offer(directiveID: directiveID) { format in
+                let style = LineStyle(format, colored: false)
+                if let range = [formatted.0, formatted.1, formatted.2][style.index] {
+                    return String(decoding: pending[style.index].lines.bytes[range], as: UTF8.self)
+                }
+                return line(style)
+            }
+        }
+        for style in sinkStyleList where pending[style.index].lines.bytes.count >= Self.batchBytes { handOver(style) }
     }
 
     /// Whether some output reads the event a record was emitted for: compact lines are made
     /// from it, and a live reader may ask for them.
-    var readsEvents: Bool { streams != nil || sinkStyles.contains { $0 != .json } }
+    var readsEvents: Bool { streams != nil || sinksReadEvents }
 
     /// Hands what was formatted since the last flush to the sinks' queues.
     public func flush() {
@@ -122,9 +161,14 @@ public final class OutputStage: @unchecked Sendable {
         case .compact, .compactColored:
             pending[index].lines.rawJSON(CompactLine.render(record, colored: style == .compactColored))
         }
-        pending[index].lines.raw("\n")
-        pending[index].records += 1
-        return start..<pending[index].lines.bytes.count
+        return finishLine(style, from: start)
+    }
+
+    /// Ends the line that starts at `start` in the batch of `style`; returns where it lies.
+    private func finishLine(_ style: LineStyle, from start: Int) -> Range<Int> {
+        pending[style.index].lines.raw("\n")
+        pending[style.index].records += 1
+        return start..<pending[style.index].lines.bytes.count
     }
 
     private func line(_ record: EmittedRecord, style: LineStyle) -> String {

@@ -41,7 +41,10 @@ public struct PipelineBuilder {
         let dispatcher = Dispatcher(
             catalog: catalog, configuration: kernel, processes: processes, statistics: statistics,
             logger: logger, callDeadline: callDeadline, orderWindow: orderWindow, outputReadsEvents: output.readsEvents || !observers.isEmpty,
-            containers: containers, output: { output.accept($0) })
+            containers: containers, output: { output.accept($0) },
+            outputJSON: observers.isEmpty ? { @Sendable taskName, directiveID, json, timestamp in
+                output.acceptJSON(json, taskName: taskName, directiveID: directiveID, timestampNanoseconds: timestamp)
+            } : nil)
         containers.onChange { [weak dispatcher] id in dispatcher?.processesChanged(processes.containerChanged(id)) }
         containers.start(
             sockets: containerSockets ?? Self.configured("TAWON_CONTAINER_SOCKETS", ContainerDirectory.defaultSockets),

@@ -38,6 +38,9 @@ private func hostEmit(_ context: OpaquePointer?, _ record: UnsafePointer<tawon_r
     }
     var timestamp = record.pointee.timestamp_ns
     if timestamp == 0 { timestamp = UInt64(KernelClock.nanoseconds(CLOCK_REALTIME)) }
+    if let emitJSON = context.emitJSON, emitJSON(context.taskName, context.directiveID, bytes, timestamp) {
+        return tawon_rc(TAWON_RC_OK)
+    }
     context.emit(
         EmittedRecord(
             taskName: context.taskName, directiveID: context.directiveID,

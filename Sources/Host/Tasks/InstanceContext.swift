@@ -14,6 +14,7 @@ final class InstanceContext: @unchecked Sendable {
     /// the services (closures and a logger, retained on every copy).
     let attachesEvents: Bool
     let emit: @Sendable (EmittedRecord) -> Void
+    let emitJSON: (@Sendable (String, String, UnsafeRawBufferPointer, UInt64) -> Bool)?
     private let lock = NSLock()
     private var hooked: [UInt64] = []
     private var calls: [UInt64] = []
@@ -43,6 +44,7 @@ final class InstanceContext: @unchecked Sendable {
         self.services = services
         attachesEvents = services.attachesEvents
         emit = services.emit
+        emitJSON = services.emitJSON
     }
 
     deinit {

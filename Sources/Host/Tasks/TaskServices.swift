@@ -12,6 +12,9 @@ public struct TaskServices: Sendable {
     /// where something reads it (compact output, live streams, the health check), for it costs
     /// a copy of the event per record.
     public var attachesEvents: Bool
+    /// Takes a record's JSON as the task lent it (task name, directive id, JSON, timestamp)
+    /// where no record needs to be made of it; false where one does (then `emit` is used).
+    var emitJSON: (@Sendable (String, String, UnsafeRawBufferPointer, UInt64) -> Bool)?
 
     public init(
         emit: @escaping @Sendable (EmittedRecord) -> Void,
