@@ -50,6 +50,9 @@ public final class ContainerDirectory: @unchecked Sendable {
     /// Ids asked of the sources, with how many have not answered yet (-1: asked before the
     /// probe finished), and whether those are the fallbacks.
     private var asked: [String: (remaining: Int, ofFallbacks: Bool)] = [:]
+    /// When each id in `asked` was first asked: the log says how long describing it took.
+    private var askedAt: [String: ContinuousClock.Instant] = [:]
+    private var logger: Logger?
     /// Removed containers, kept a while: their last processes' events may still be queued.
     private var removedAt: [String: ContinuousClock.Instant] = [:]
     private var sources: [any ContainerSource] = []
@@ -77,6 +80,7 @@ public final class ContainerDirectory: @unchecked Sendable {
             if let metadata = known[id] { return (.known(metadata), []) }
             if unknownIDs.contains(id) { return (.unknown, []) }
             if asked[id] != nil { return (.pending, []) }
+            askedAt[id] = .now
             guard probeDone else {
                 asked[id] = (-1, false)
                 return (.pending, [])
@@ -154,15 +158,20 @@ public final class ContainerDirectory: @unchecked Sendable {
         metadata.pod.namespace = Self.withoutNUL(metadata.pod.namespace)
         metadata.pod.id = Self.withoutNUL(metadata.pod.id)
         metadata.pod.labels = Self.withoutNUL(metadata.pod.labels)
+        var askedAt: ContinuousClock.Instant?
         let handlers: [@Sendable (String) -> Void]? = lock.withLock {
             if known[metadata.id] == metadata { return nil }
             if known[metadata.id] == nil, known.count >= Self.maximumContainers { evictRemovedLocked(all: true) }
             guard known[metadata.id] != nil || known.count < Self.maximumContainers else { return nil }
             known[metadata.id] = metadata
             asked[metadata.id] = nil
+            askedAt = self.askedAt.removeValue(forKey: metadata.id)
             removedAt[metadata.id] = nil
             if unknownIDs.remove(metadata.id) != nil { unknownOrder.removeAll { $0 == metadata.id } }
             return changeHandlers
+        }
+        if let askedAt, let logger = lock.withLock({ logger }) {
+            logger.debug("container \(metadata.id.prefix(12)) described \((ContinuousClock.now - askedAt).nanoseconds / 1000) µs after it was asked for")
         }
         handlers?.forEach { $0(metadata.id) }
     }
@@ -206,6 +215,7 @@ public final class ContainerDirectory: @unchecked Sendable {
 
     private func markUnknownLocked(_ id: String) {
         asked[id] = nil
+        askedAt[id] = nil
         guard unknownIDs.insert(id).inserted else { return }
         unknownOrder.append(id)
         if unknownOrder.count > 4096 { unknownIDs.remove(unknownOrder.removeFirst()) }
@@ -246,7 +256,10 @@ public final class ContainerDirectory: @unchecked Sendable {
     /// do. Sockets that lead to the same file are probed once. The OCI bundles under those of
     /// `bundleRoots` that exist describe what no socket does.
     public func start(sockets: [String], bundleRoots: [String] = [], logger: Logger) {
-        lock.withLock { probedSockets = sockets }
+        lock.withLock {
+            probedSockets = sockets
+            self.logger = logger
+        }
         let roots = OCIBundleSource.existing(bundleRoots)
         let bundles: [any ContainerSource] = roots.isEmpty ? [] : [OCIBundleSource(roots: roots, directory: self, logger: logger)]
         if !roots.isEmpty { logger.info("container bundles read from \(roots.joined(separator: ", "))") }
