@@ -63,15 +63,14 @@ int BPF_PROG(process_fork, struct task_struct *parent, struct task_struct *child
     __u32 child_pid = BPF_CORE_READ(child, pid);
     if (child_pid != (__u32)BPF_CORE_READ(child, tgid))
         return 0; /* a thread: covered by its process's entry */
-    __u64 *mask = bpf_map_lookup_elem(&watched_processes, &parent_tgid);
-    if (!mask)
+    struct tawon_watched_process *parent_watched = bpf_map_lookup_elem(&watched_processes, &parent_tgid);
+    if (!parent_watched)
         return 0;
-    __u64 inherited = *mask;
-    bpf_map_update_elem(&watched_processes, &child_pid, &inherited, BPF_ANY);
-    if (bpf_map_lookup_elem(&undecided_processes, &parent_tgid)) {
-        __u32 budget = TAWON_UNDECIDED_BUDGET;
-        bpf_map_update_elem(&undecided_processes, &child_pid, &budget, BPF_ANY);
-    }
+    __u64 inherited = parent_watched->directives;
+    struct tawon_watched_process watched = {.directives = inherited};
+    if (parent_watched->undecided)
+        watched = undecided_process(inherited);
+    bpf_map_update_elem(&watched_processes, &child_pid, &watched, BPF_ANY);
     struct process_event *record = begin_process_record(TAWON_RECORD_PROCESS_FORK, child, inherited);
     if (record)
         finish_process_record(record);
@@ -90,9 +89,8 @@ int BPF_PROG(process_exec, struct task_struct *task, int old_pid, struct linux_b
     if (tgid == tawon_config.host_tgid)
         return 0;
     __u64 directives = *active;
-    bpf_map_update_elem(&watched_processes, &tgid, &directives, BPF_ANY);
-    __u32 budget = TAWON_UNDECIDED_BUDGET;
-    bpf_map_update_elem(&undecided_processes, &tgid, &budget, BPF_ANY);
+    struct tawon_watched_process watched = undecided_process(directives);
+    bpf_map_update_elem(&watched_processes, &tgid, &watched, BPF_ANY);
     struct process_event *record = begin_process_record(TAWON_RECORD_PROCESS_EXEC, task, directives);
     if (!record)
         return 0;
@@ -123,13 +121,14 @@ int BPF_PROG(process_rename, struct task_struct *task, const char *comm)
     if ((__u32)BPF_CORE_READ(task, pid) != tgid || tgid == tawon_config.host_tgid)
         return 0;
     __u64 directives = *active;
-    __u64 *mask = bpf_map_lookup_elem(&watched_processes, &tgid);
-    if (mask)
-        directives |= *mask;
-    bpf_map_update_elem(&watched_processes, &tgid, &directives, BPF_ANY);
-    if (!mask) {
-        __u32 budget = TAWON_UNDECIDED_BUDGET;
-        bpf_map_update_elem(&undecided_processes, &tgid, &budget, BPF_ANY);
+    struct tawon_watched_process *known = bpf_map_lookup_elem(&watched_processes, &tgid);
+    if (known) {
+        /* Widened in place: a budget already running keeps counting down. */
+        __sync_fetch_and_or(&known->directives, directives);
+        directives = known->directives;
+    } else {
+        struct tawon_watched_process watched = undecided_process(directives);
+        bpf_map_update_elem(&watched_processes, &tgid, &watched, BPF_ANY);
     }
     struct process_event *record = begin_process_record(TAWON_RECORD_PROCESS_RENAME, task, directives);
     if (!record)
@@ -152,10 +151,10 @@ static __always_inline void report_ending_call(struct task_struct *task)
         return;
     __u64 pid_tgid = bpf_get_current_pid_tgid();
     __u32 tgid = pid_tgid >> 32;
-    __u64 *watching = bpf_map_lookup_elem(&watched_processes, &tgid);
+    struct tawon_watched_process *watched = bpf_map_lookup_elem(&watched_processes, &tgid);
     __u32 key = (__u32)id + (compat ? SYSCALLS_COMPAT_BASE : 0);
     __u64 *hooking = bpf_map_lookup_elem(&exit_hooked_syscalls, &key);
-    if (!watching || !hooking || !(*watching & *hooking) || tgid == tawon_config.host_tgid)
+    if (!watched || !hooking || !(watched->directives & *hooking) || tgid == tawon_config.host_tgid)
         return;
     struct syscalls_event_header *record = bpf_ringbuf_reserve(&events, sizeof(*record), 0);
     if (!record) {
@@ -165,7 +164,7 @@ static __always_inline void report_ending_call(struct task_struct *task)
     __u64 args[SYSCALLS_ARGS];
     read_arguments(regs, compat, args);
     fill_syscall_header(record, TAWON_RECORD_SYSCALL_FINAL, task, args, id, pid_tgid, compat,
-                        *watching & *hooking, 0);
+                        watched->directives & *hooking, 0);
     bpf_ringbuf_submit(record, 0);
 }
 
@@ -176,11 +175,10 @@ int BPF_PROG(process_exit, struct task_struct *task)
     __u32 pid = BPF_CORE_READ(task, pid);
     if (pid != (__u32)BPF_CORE_READ(task, tgid))
         return 0; /* a thread */
-    bpf_map_delete_elem(&undecided_processes, &pid);
-    __u64 *mask = bpf_map_lookup_elem(&watched_processes, &pid);
-    if (!mask)
+    struct tawon_watched_process *watched = bpf_map_lookup_elem(&watched_processes, &pid);
+    if (!watched)
         return 0;
-    __u64 directives = *mask;
+    __u64 directives = watched->directives;
     bpf_map_delete_elem(&watched_processes, &pid);
     struct process_event *record = begin_process_record(TAWON_RECORD_PROCESS_EXIT, task, directives);
     if (!record)

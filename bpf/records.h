@@ -61,4 +61,12 @@ struct tawon_config {
  * first syscalls, too few for a flood from a process nobody will select. */
 #define TAWON_UNDECIDED_BUDGET 4096
 
+/* A watched process (the watched_processes map's value): one lookup per call says both who
+ * watches it and whether it is still held to the undecided budget. */
+struct tawon_watched_process {
+    __u64 directives;       /* bit n: directive slot n watches the process */
+    __u32 undecided;        /* 1 until the host has decided about the process */
+    __u32 undecided_budget; /* records it may still send while undecided */
+};
+
 #endif /* TAWON_RECORDS_H */

@@ -10,22 +10,23 @@
 
 #include "records.h"
 
-/* tgid -> bitmask of the directives watching the process. */
+/* tgid -> the directives watching the process. A process just exec'd (or forked by one) is
+ * watched by every directive until the host has decided about it, and may send only its
+ * undecided budget meanwhile. */
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
     __uint(max_entries, 65536);
     __type(key, __u32);
-    __type(value, __u64);
+    __type(value, struct tawon_watched_process);
 } watched_processes SEC(".maps");
 
-/* tgid -> records it may still send: a process just exec'd (or forked by one) is watched by
- * every directive until the host has decided about it; this bounds what it sends meanwhile. */
-struct {
-    __uint(type, BPF_MAP_TYPE_HASH);
-    __uint(max_entries, 16384);
-    __type(key, __u32);
-    __type(value, __u32);
-} undecided_processes SEC(".maps");
+/* A process not yet decided about, watched by `directives`. */
+static __always_inline struct tawon_watched_process undecided_process(__u64 directives)
+{
+    struct tawon_watched_process watched = {
+        .directives = directives, .undecided = 1, .undecided_budget = TAWON_UNDECIDED_BUDGET};
+    return watched;
+}
 
 /* [0]: the mask of all active directives, given to a process that just exec'd until the host
  * has decided about it, so that its first events are not lost. */

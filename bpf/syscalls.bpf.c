@@ -292,22 +292,21 @@ static __always_inline void report_call(__u16 kind, struct task_struct *task, co
 
 /* The directives that want this call of this process, from `hooks`; 0 when none. A process the
  * host has not decided about yet may send only a bounded number of records. */
-static __always_inline __u64 wanted_by(__u64 *watching, void *hooks, __u32 tgid, __u32 key)
+static __always_inline __u64 wanted_by(struct tawon_watched_process *watched, void *hooks, __u32 key)
 {
     __u64 *hooking = bpf_map_lookup_elem(hooks, &key);
-    if (!hooking || !(*watching & *hooking))
+    if (!hooking || !(watched->directives & *hooking))
         return 0;
-    __u32 *budget = bpf_map_lookup_elem(&undecided_processes, &tgid);
-    if (budget) {
-        if (*budget == 0) {
+    if (watched->undecided) {
+        if (watched->undecided_budget == 0) {
             struct tawon_counters *count = cpu_counters();
             if (count)
                 __sync_fetch_and_add(&count->held_undecided, 1);
             return 0;
         }
-        __sync_fetch_and_sub(budget, 1);
+        __sync_fetch_and_sub(&watched->undecided_budget, 1);
     }
-    return *watching & *hooking;
+    return watched->directives & *hooking;
 }
 
 /*
@@ -322,8 +321,8 @@ static __always_inline void report_from_registers(__u16 kind, struct pt_regs *re
     if (tgid == tawon_config.host_tgid)
         return;
     /* The cheapest test first: most processes are not watched. */
-    __u64 *watching = bpf_map_lookup_elem(&watched_processes, &tgid);
-    if (!watching)
+    struct tawon_watched_process *watched = bpf_map_lookup_elem(&watched_processes, &tgid);
+    if (!watched)
         return;
     struct task_struct *task = bpf_get_current_task_btf();
     bool compat = is_compat_task(task);
@@ -334,7 +333,7 @@ static __always_inline void report_from_registers(__u16 kind, struct pt_regs *re
     if (id < 0 || id >= SYSCALLS_TABLE_SIZE)
         return;
     __u32 key = (__u32)id + (compat ? SYSCALLS_COMPAT_BASE : 0);
-    __u64 directives = wanted_by(watching, hooks, tgid, key);
+    __u64 directives = wanted_by(watched, hooks, key);
     if (!directives)
         return;
     report_call(kind, task, args, id, pid_tgid, compat, directives, ret, bpf_map_lookup_elem(plans, &key));

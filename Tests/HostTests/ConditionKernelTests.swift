@@ -170,6 +170,30 @@ struct ConditionKernelTests {
 }
 
 extension ConditionKernelTests {
+    @Test("A process exec'd while the host does not read sends at most its undecided budget; the rest is counted as held back")
+    func undecidedBudget() throws {
+        try KernelSupport.require()
+        let directory = try TestSupport.temporaryDirectory("budget")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let target = directory.appending(path: "tawon-budget").path
+        let source = directory.appending(path: "budget.c")
+        try "#include <unistd.h>\nint main(void) { for (int i = 0; i < 20000; i++) getppid(); return 0; }\n"
+            .write(to: source, atomically: true, encoding: .utf8)
+        try #require(try TestSupport.run("/usr/bin/env", ["cc", "-O1", "-o", target, source.path]).status == 0)
+        let execer = try TracedWorkload(["execer", "1", target])
+        let tracer = CollectingSession()
+        let directive = try tracer.session.add(
+            DirectiveRequest(conditions: "process.name:nothing-is-named-this", tasks: [try TaskSpec.parse("syscalls|functions:getppid")]))
+        execer.go()
+        execer.process.waitUntilExit()
+        for _ in 0..<20 { try tracer.session.poll(timeoutMilliseconds: 20) }
+        let counters = tracer.session.counters()
+        tracer.session.close()
+        #expect(counters.kernel.heldUndecided >= 20000 - 4096, "\(counters.kernel)")
+        #expect(counters.kernel.ringBufferFull == 0)
+        #expect(!tracer.collector.all.contains { $0.directiveID == directive.id })
+    }
+
     @Test("A process that execs and exits before the host reads /proc is still fully described")
     func shortLivedProcessKeepsItsInformation() throws {
         try KernelSupport.require()

@@ -3,15 +3,14 @@ import CTawonBPF
 import Foundation
 
 /// Loader for `bpf/process.bpf.c`: fork, exec and exit, and the maps every program shares
-/// (the ring buffer, the process mask, the undecided budget, the counters). Other programs are
+/// (the ring buffer, the watched processes with their undecided budget, the counters). Other programs are
 /// loaded after it and reuse its maps (`shareMaps(with:)`).
 public final class ProcessProgram {
     /// The maps other programs take from this one, by name.
-    static let sharedMapNames = ["watched_processes", "undecided_processes", "active_directives", "exit_hooked_syscalls", "events", "counters"]
+    static let sharedMapNames = ["watched_processes", "active_directives", "exit_hooked_syscalls", "events", "counters"]
 
     private let object: BPFObject
     private let watched: Int32
-    private let undecided: Int32
     private let active: Int32
     private let counterMap: Int32
     let eventsMap: Int32
@@ -24,7 +23,6 @@ public final class ProcessProgram {
         try object.load()
         try object.attachAll()
         watched = try object.mapDescriptor("watched_processes")
-        undecided = try object.mapDescriptor("undecided_processes")
         active = try object.mapDescriptor("active_directives")
         counterMap = try object.mapDescriptor("counters")
         eventsMap = try object.mapDescriptor("events")
@@ -44,7 +42,6 @@ public final class ProcessProgram {
     /// decided about the process: it is no longer held to the undecided budget.
     public func watch(tgid: UInt32, directives mask: UInt64) throws {
         var key = tgid
-        _ = bpf_map_delete_elem(undecided, &key)
         if mask == 0 {
             let result = bpf_map_delete_elem(watched, &key)
             if result < 0 && result != -ENOENT {
@@ -52,7 +49,7 @@ public final class ProcessProgram {
             }
             return
         }
-        var value = mask
+        var value = tawon_watched_process(directives: mask, undecided: 0, undecided_budget: 0)
         try LibbpfCallError.check(
             bpf_map_update_elem(watched, &key, &value, UInt64(BPF_ANY)), "bpf_map_update_elem",
             subject: "watched_processes")
@@ -61,8 +58,8 @@ public final class ProcessProgram {
     /// The directive mask of a watched process, or nil.
     public func watchMask(tgid: UInt32) -> UInt64? {
         var key = tgid
-        var value: UInt64 = 0
-        return bpf_map_lookup_elem(watched, &key, &value) == 0 ? value : nil
+        var value = tawon_watched_process()
+        return bpf_map_lookup_elem(watched, &key, &value) == 0 ? value.directives : nil
     }
 
     /// Every watched process and its directive mask, as the kernel holds them now.
