@@ -54,6 +54,8 @@ SIGNATURES = {
     "listns": [("req", "const struct ns_id_req *"), ("ns_ids", "u64 *"), ("nr_ns_ids", "size_t"), ("flags", "unsigned int")],
     "uretprobe": [], "uprobe": [],
     # i386-only
+    # i386's clone takes tls before child_tidptr (the kernel's CONFIG_CLONE_BACKWARDS).
+    "clone": [("clone_flags", "unsigned long"), ("newsp", "unsigned long"), ("parent_tidptr", "int *"), ("tls", "unsigned long"), ("child_tidptr", "int *")],
     "waitpid": [("pid", "pid_t"), ("stat_addr", "int *"), ("options", "int")],
     "oldstat": [("filename", "const char *"), ("statbuf", "struct __old_kernel_stat *")],
     "oldfstat": [("fd", "unsigned int"), ("statbuf", "struct __old_kernel_stat *")],

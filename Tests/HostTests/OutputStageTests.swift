@@ -57,4 +57,21 @@ struct OutputStageTests {
         _ = lines
         #expect(Self.lend(json) { output.acceptJSON($0, taskName: "t", directiveID: "d", timestampNanoseconds: 1) }, "the compact reader is gone")
     }
+
+    @Test("Compact lines end as strace's do: a result, an errno with its text, '= ?' for exit_group, unfinished for a blocked call")
+    func compactEndings() {
+        func line(_ name: String, returnValue: Int64?, callID: UInt64 = 0) -> String {
+            var event = DeliverableEvent(
+                timestampNanoseconds: 1, cpu: 0, pid: 7, tid: 7, functionID: 0, functionName: name, comm: "sh",
+                arguments: [.init(name: "status", type: "int", raw: 0, value: .signed(0))], phase: returnValue == nil ? .entry : .exit,
+                returnValue: returnValue)
+            event.callID = callID
+            return CompactLine.render(
+                EmittedRecord(taskName: "syscalls", directiveID: "d", json: "{}", timestampNanoseconds: 1, event: event), colored: false)
+        }
+        #expect(line("exit_group", returnValue: nil).hasSuffix(" 7 sh exit_group(status=0) = ?"))
+        #expect(line("openat", returnValue: -2).hasSuffix("openat(status=0) = -1 ENOENT (No such file or directory)"))
+        #expect(line("read", returnValue: 3).hasSuffix("read(status=0) = 3"))
+        #expect(line("read", returnValue: nil, callID: 9).hasSuffix("read(status=0) <unfinished ...>"))
+    }
 }

@@ -51,6 +51,9 @@ struct ParsingTests {
         #expect(SyscallTable.signature(number: 4, abi: .i386)?.name == "write")
         #expect(SyscallTable.signature(number: 102, abi: .i386)?.name == "socketcall")
         #expect(SyscallTable.signature(number: 140, abi: .i386)?.argumentNames.count == 5)
+        // i386's clone passes tls before child_tidptr; x86_64's after.
+        #expect(SyscallTable.signature(number: 120, abi: .i386)?.argumentNames == ["clone_flags", "newsp", "parent_tidptr", "tls", "child_tidptr"])
+        #expect(SyscallTable.signature(number: 56)?.argumentNames == ["clone_flags", "newsp", "parent_tidptr", "child_tidptr", "tls"])
         for signature in x86 + SyscallTable.all(.i386) {
             #expect(signature.argumentNames.count == signature.argumentTypes.count)
             #expect(signature.argumentNames.count <= 6)

@@ -33,8 +33,8 @@ enum CompactLine {
     /// Calls that return an address, which strace shows in hex.
     static let addressReturning: Set<String> = ["mmap", "mmap2", "brk", "mremap", "shmat"]
 
-    /// As strace ends a line: ` = 3`, ` = -1 ENOENT (No such file or directory)`, or
-    /// ` <unfinished ...>` for a call still blocked.
+    /// As strace ends a line: ` = 3`, ` = -1 ENOENT (No such file or directory)`,
+    /// ` <unfinished ...>` for a call still blocked, ` = ?` for exit and exit_group.
     static func ending(_ event: DeliverableEvent) -> String {
         if let result = event.returnValue {
             guard result < 0 && result >= -4095 else {
@@ -45,6 +45,8 @@ enum CompactLine {
             return " = -1 \(name) (\(String(cString: strerror(number))))"
         }
         if event.kind == .syscall && event.callID != 0 { return " <unfinished ...>" }
+        // They end the thread: no result, ever (strace: `exit_group(0) = ?`).
+        if event.kind == .syscall && (event.functionName == "exit_group" || event.functionName == "exit") { return " = ?" }
         return ""
     }
 }
