@@ -53,6 +53,11 @@ public final class Dispatcher: @unchecked Sendable {
     /// never traced meanwhile, or a reader would feed on its own reading.
     private let excludedLock = NSLock()
     private var excluded: [UInt32: Int] = [:]
+    /// When each excluded process started (clock ticks, /proc's): a pid that outlived its
+    /// process (a stream reader killed while its stream was quiet) stops being excluded, so the
+    /// next process given that pid is traced.
+    private var excludedStarts: [UInt32: UInt64] = [:]
+    private var exclusionsCheckedAt = ContinuousClock.now
     private var exclusionsChanged: [UInt32] = []
     /// Records of processes whose container is not described yet. Only the polling thread touches them.
     var awaitingContainers = RecordsAwaitingContainers()
@@ -176,6 +181,7 @@ public final class Dispatcher: @unchecked Sendable {
             let wait = timeOrder.isEmpty ? timeoutMilliseconds : min(timeoutMilliseconds, timeOrder.windowMilliseconds)
             let read = try kernel.reader.poll(timeoutMilliseconds: wait, maxRecords: Self.recordsPerPoll)
             handleHeld()
+            endExclusionsOfProcessesGone()
             applyExclusions()
             publishOverdueCalls()
             decideChangedProcesses(toDecideLock.withLock { () -> [UInt32] in defer { toDecide = [] }; return toDecide })
@@ -195,9 +201,33 @@ public final class Dispatcher: @unchecked Sendable {
     /// Stops tracing `pid` until as many `stopExcluding` calls: it reads live records. The
     /// kernel's mask follows at the next poll; directives added from now on pass it by.
     public func exclude(_ pid: UInt32) {
+        let started = Self.startTicks(of: pid)
         excludedLock.withLock {
             excluded[pid, default: 0] += 1
+            if let started { excludedStarts[pid] = started }
             exclusionsChanged.append(pid)
+        }
+    }
+
+    private static func startTicks(of pid: UInt32) -> UInt64? {
+        ProcFS.read("/proc/\(pid)/stat").flatMap(ProcFS.statFields)?.startTicks
+    }
+
+    /// Ends the exclusions of processes gone (or whose pid now names another process), at
+    /// most once a second. Call with the kernel lock held.
+    private func endExclusionsOfProcessesGone() {
+        let now = ContinuousClock.now
+        guard now - exclusionsCheckedAt >= .seconds(1) else { return }
+        exclusionsCheckedAt = now
+        let starts = excludedLock.withLock { excludedStarts }
+        let gone = starts.filter { Self.startTicks(of: $0.key) != $0.value }.map(\.key)
+        guard !gone.isEmpty else { return }
+        excludedLock.withLock {
+            for pid in gone {
+                excluded[pid] = nil
+                excludedStarts[pid] = nil
+                exclusionsChanged.append(pid)
+            }
         }
     }
 
@@ -206,6 +236,7 @@ public final class Dispatcher: @unchecked Sendable {
         excludedLock.withLock {
             guard let count = excluded[pid] else { return }
             excluded[pid] = count > 1 ? count - 1 : nil
+            if count == 1 { excludedStarts[pid] = nil }
             exclusionsChanged.append(pid)
         }
     }

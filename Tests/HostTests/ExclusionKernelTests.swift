@@ -1,0 +1,38 @@
+import Foundation
+import Testing
+
+@testable import Host
+
+/// Processes excluded from tracing (live-stream readers) for as long as they live.
+@Suite("Excluded readers (kernel)", .serialized)
+struct ExclusionKernelTests {
+    static func sleeper() throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sleep")
+        process.arguments = ["30"]
+        try process.run()
+        return process
+    }
+
+    @Test("A reader that dies while its stream is quiet stops being excluded within about a second, so its pid's next process is traced; a live one stays excluded")
+    func exclusionEndsWithTheProcess() throws {
+        try KernelSupport.require()
+        let tracer = CollectingSession()
+        defer { tracer.session.close() }
+        let (dying, living) = (try Self.sleeper(), try Self.sleeper())
+        defer { kill(living.processIdentifier, SIGKILL) }
+        let (dyingPID, livingPID) = (UInt32(dying.processIdentifier), UInt32(living.processIdentifier))
+        _ = try tracer.session.add(DirectiveRequest(conditions: "process.name:sleep", tasks: [try TaskSpec.parse("syscalls|functions:read")]))
+        let dispatcher = tracer.session.dispatcher
+        dispatcher.exclude(dyingPID)
+        dispatcher.exclude(livingPID)
+        try tracer.session.poll(timeoutMilliseconds: 10)
+        #expect(dispatcher.isExcluded(dyingPID) && dispatcher.isExcluded(livingPID))
+        kill(dying.processIdentifier, SIGKILL)
+        dying.waitUntilExit()
+        let deadline = ContinuousClock.now + .seconds(3)
+        while ContinuousClock.now < deadline, dispatcher.isExcluded(dyingPID) { try tracer.session.poll(timeoutMilliseconds: 50) }
+        #expect(!dispatcher.isExcluded(dyingPID))
+        #expect(dispatcher.isExcluded(livingPID), "still alive: still excluded")
+    }
+}
