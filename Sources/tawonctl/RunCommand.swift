@@ -58,6 +58,9 @@ struct RunCommand: ParsableCommand {
         guard ringBufferMegabytes > 0, ringBufferMegabytes <= 1024, ringBufferMegabytes.nonzeroBitCount == 1 else {
             throw usageFailure("--ring-buffer-mb: \(ringBufferMegabytes) is not a power of two from 1 to 1024")
         }
+        for directory in containerBundleDirectories where !directory.hasPrefix("/") {
+            throw usageFailure("--container-bundles: expected an absolute directory, found '\(QuotedInput.quote(directory))'")
+        }
         guard (1...60_000).contains(callDeadlineMilliseconds) else {
             throw usageFailure("--call-deadline-ms: \(callDeadlineMilliseconds) is not from 1 to 60000")
         }

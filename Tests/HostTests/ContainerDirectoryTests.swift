@@ -94,6 +94,27 @@ struct ContainerDirectoryTests {
         #expect(model.containerChanged(Self.id) == [], "nothing new: no new generation")
     }
 
+    /// Answers as fast as can be: while it is being asked (a bundle answers in microseconds).
+    final class ImmediateSource: ContainerSource {
+        let name = "immediate"
+        let directory: ContainerDirectory
+        init(_ directory: ContainerDirectory) { self.directory = directory }
+        func requestLookup(_ id: String) { directory.learned(ContainerMetadata(id: id, name: "/web", labels: [:])) }
+        func start() {}
+        func stop() {}
+    }
+
+    @Test("A container described before the process model has stored the snapshot that asked is not left pending")
+    func answerBeforeStore() {
+        let directory = ContainerDirectory()
+        let model = ProcessModel(containers: directory, read: { _ in Self.process })
+        directory.onChange { id in _ = model.containerChanged(id) }
+        directory.probeFinished(with: [ImmediateSource(directory)])
+        let snapshot = model.snapshot(7)
+        #expect(snapshot?.containerPending == false && snapshot?.containerName == "/web")
+        #expect(!model.awaitsContainer(7))
+    }
+
     @Test("Warnings name each runtime field no source found can supply")
     func warnings() {
         let directory = ContainerDirectory()
@@ -190,5 +211,24 @@ struct ContainerDirectoryTests {
         if case .known(let db) = directory.lookup(other) { #expect(db.name == "db") } else { Issue.record("db not known") }
         #expect(directory.lookup("../../etc") == .unknown)
         source.stop()
+    }
+
+    @Test("A bundle folder made after start is read, and a bundle written a moment after its container was asked for is found")
+    func lateBundles() async throws {
+        let base = try TestSupport.temporaryDirectory("late-bundles")
+        defer { try? FileManager.default.removeItem(at: base) }
+        let root = base.appending(path: "tasks")
+        let directory = ContainerDirectory()
+        let source = OCIBundleSource(roots: [root.path], directory: directory, logger: .init(label: "test"))
+        defer { source.stop() }
+        directory.probeFinished(with: [], fallbacks: [source])
+        #expect(directory.foundSources.isEmpty, "no folder yet")
+        #expect(directory.lookup(Self.id) == .pending)
+        try await Task.sleep(for: .milliseconds(150))
+        let bundle = root.appending(path: "k8s.io/\(Self.id)")
+        try FileManager.default.createDirectory(at: bundle, withIntermediateDirectories: true)
+        try Data(#"{"annotations": {"io.kubernetes.cri.container-name": "late"}}"#.utf8).write(to: bundle.appending(path: "config.json"))
+        try await waitUntil(seconds: 5) { directory.isKnown(Self.id) }
+        #expect(directory.foundSources == ["oci-bundles " + root.path])
     }
 }

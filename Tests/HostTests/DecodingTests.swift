@@ -104,3 +104,31 @@ extension SyscallRecord {
         self.number = number
     }
 }
+
+@Suite("Calls in flight")
+struct PendingCallsTests {
+    @Test("An exit joins the held entry of its thread only when it is the same call: same function and arguments; another call's exit leaves the held one unreturned")
+    func joinsOnlyTheSameCall() throws {
+        var entry = try #require(SyscallRecord(testArguments: [], number: 1))
+        entry.arguments = SyscallArguments([1, 0x1000, 5])
+        entry.tid = 42
+        var calls = PendingCalls()
+        #expect(calls.hold(PendingCall(entry: entry, functionID: 1, directives: 1, generation: 1)) == nil)
+        var sameCall = entry
+        sameCall.moment = .exit
+        sameCall.returnValue = 5
+        guard case .joined = calls.take(matching: sameCall) else { Issue.record("the call's own exit did not join"); return }
+
+        #expect(calls.hold(PendingCall(entry: entry, functionID: 1, directives: 1, generation: 1)) == nil)
+        var nextWrite = entry
+        nextWrite.arguments = SyscallArguments([1, 0x2000, 6])
+        nextWrite.moment = .exit
+        nextWrite.returnValue = 6
+        guard case .unmatched(let unreturned) = calls.take(matching: nextWrite) else {
+            Issue.record("a later write's exit joined the held write")
+            return
+        }
+        #expect(unreturned?.entry.arguments[1] == 0x1000)
+        #expect(calls.isEmpty)
+    }
+}

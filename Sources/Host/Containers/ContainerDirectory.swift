@@ -38,7 +38,9 @@ public final class ContainerDirectory: @unchecked Sendable {
     /// Source names (e.g. "docker-engine /run/podman/podman.sock") as found by the probe, the
     /// bundles' last.
     public var foundSources: [String] { lock.withLock { foundSourcesLocked } }
-    private var foundSourcesLocked: [String] { (sources + fallbacks).map(\.name) }
+    private var foundSourcesLocked: [String] {
+        (sources + fallbacks.filter { ($0 as? OCIBundleSource)?.hasRoots ?? true }).map(\.name)
+    }
     /// Whether the probe of the sockets has finished.
     public var probed: Bool { lock.withLock { probeDone } }
 
@@ -117,6 +119,9 @@ public final class ContainerDirectory: @unchecked Sendable {
                     + "; the term is false for every process"
             }
             guard runtimes.isEmpty, labels || !bundles else { return nil }
+            if bundles {
+                return "\(field.rawValue): bundles describe no labels and no container runtime answered (probed \(sockets.isEmpty ? "none" : sockets.joined(separator: ", "))); the term is false for every process"
+            }
             return "\(field.rawValue): no container runtime found (probed \(sockets.isEmpty ? "none" : sockets.joined(separator: ", "))); the term is false for every process"
         }
     }
@@ -260,11 +265,12 @@ public final class ContainerDirectory: @unchecked Sendable {
             probedSockets = sockets
             self.logger = logger
         }
+        // Folders that do not exist yet are looked in once they do (a runtime started later).
         let roots = OCIBundleSource.existing(bundleRoots)
-        let bundles: [any ContainerSource] = roots.isEmpty ? [] : [OCIBundleSource(roots: roots, directory: self, logger: logger)]
-        if !roots.isEmpty { logger.info("container bundles read from \(roots.joined(separator: ", "))") }
+        let bundles: [any ContainerSource] = bundleRoots.isEmpty ? [] : [OCIBundleSource(roots: bundleRoots, directory: self, logger: logger)]
+        if !roots.isEmpty { logger.info("container bundles read from \(roots.map { QuotedInput.quote($0) }.joined(separator: ", "))") }
         for missing in bundleRoots where !roots.contains(missing) && !OCIBundleSource.defaultRoots.contains(missing) {
-            logger.warning("container bundles: \(missing) is not a directory; skipped")
+            logger.warning("container bundles: \(QuotedInput.quote(missing)) is not a directory yet; read once it is")
         }
         if sockets.isEmpty {
             lock.withLock { running = bundles }

@@ -241,6 +241,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
         for output in outputs where output.kind == .file && !output.path.hasPrefix("/") {
             throw Problem("outputs: a file output needs an absolute path, found '\(QuotedInput.quote(output.path))'")
         }
+        for directory in containerBundleDirectories ?? [] where !directory.hasPrefix("/") {
+            throw Problem("containerBundleDirectories (--container-bundles): expected an absolute directory, found '\(QuotedInput.quote(directory))'")
+        }
     }
 
     /// Parses a `--output` flag: `stdout`, `stdout:compact`, `file:/path`, `file:/path:compact`.

@@ -40,10 +40,14 @@ struct PendingCalls {
         return pushedOut
     }
 
-    /// The entry of the call `exit` ends, taken out.
+    /// The entry of the call `exit` ends, taken out. The argument registers still hold a call's
+    /// arguments when it returns: an exit whose arguments differ is another call of the same
+    /// function (the held call's own exit was not reported: its process stopped being watched
+    /// in between), and the held one will not return.
     mutating func take(matching exit: SyscallRecord) -> Completion {
         guard let held = byThread.removeValue(forKey: exit.tid) else { return .unmatched(nil) }
-        guard held.entry.number == exit.number, held.entry.isCompat == exit.isCompat else { return .unmatched(held) }
+        guard held.entry.number == exit.number, held.entry.isCompat == exit.isCompat, held.entry.arguments == exit.arguments
+        else { return .unmatched(held) }
         return .joined(held)
     }
 

@@ -64,8 +64,27 @@ public final class ProcessModel: @unchecked Sendable {
         if let known = lock.withLock({ processes[pid] }) { return known.snapshot }
         guard var fresh = read(pid).map(withContainer) else { return nil }
         fresh.generation = generations.add(1, ordering: .relaxed).newValue
-        lock.withLock { processes[pid] = Entry(fresh) }
-        return fresh
+        return store(fresh)
+    }
+
+    /// Holds a new snapshot. Its container may have been described between the lookup and
+    /// now (a bundle answers within microseconds), when `containerChanged` had nothing to
+    /// update: a pending lookup is made again once the snapshot is where `containerChanged`
+    /// finds it, so one of the two sees the answer.
+    private func store(_ snapshot: ProcessSnapshot) -> ProcessSnapshot {
+        lock.withLock { processes[snapshot.pid] = Entry(snapshot) }
+        guard snapshot.containerPending else { return snapshot }
+        var described = withContainer(snapshot)
+        guard described != snapshot else { return snapshot }
+        return lock.withLock {
+            // containerChanged updated it meanwhile, or it was replaced: that one stands.
+            guard let current = processes[snapshot.pid]?.snapshot, current.generation == snapshot.generation else {
+                return processes[snapshot.pid]?.snapshot ?? snapshot
+            }
+            described.generation = generations.add(1, ordering: .relaxed).newValue
+            processes[snapshot.pid] = Entry(described)
+            return described
+        }
     }
 
     /// The snapshot of `pid` if one is held, without reading /proc (for a process that is gone).
@@ -126,8 +145,7 @@ public final class ProcessModel: @unchecked Sendable {
         known.startedAtNanoseconds = KernelClock.wallNanoseconds(boot: kernel.startBoottimeNanoseconds)
         known = withContainer(known)
         known.generation = generations.add(1, ordering: .relaxed).newValue
-        lock.withLock { processes[pid] = Entry(known) }
-        return known
+        return store(known)
     }
 
     /// A process renamed itself (prctl(PR_SET_NAME) on its main thread): its snapshot gets the
