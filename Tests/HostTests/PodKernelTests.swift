@@ -14,9 +14,12 @@ struct PodKernelTests {
     /// Opens a raw ICMP socket (CAP_NET_RAW) every 0.2 s.
     static let rawSockets = ["/bin/sh", "-c", "while true; do ping -c 1 -W 1 127.0.0.1 >/dev/null 2>&1; sleep 0.2; done"]
 
-    /// A private containerd for one test, stopped and cleaned up by `stop`.
+    /// A private containerd for one test, with a CRI client connected to it; stopped and
+    /// cleaned up by `stop`.
     final class Containerd {
         let directory: URL
+        let client: RuntimeClient
+        private let connection: Task<Void, any Error>
         var socket: String { directory.appending(path: "containerd.sock").path }
 
         init() throws {
@@ -26,9 +29,13 @@ struct PodKernelTests {
                 _ = try? TestSupport.run("/bin/bash", [PodKernelTests.script, "stop", directory.path])
                 throw TestFailure("containerd-cri.sh start: \(started.stderr)")
             }
+            client = try RuntimeClient(socketPath: directory.appending(path: "containerd.sock").path)
+            connection = Task { [client] in try await client.run() }
         }
 
         func stop() {
+            client.close()
+            connection.cancel()
             _ = try? TestSupport.run("/bin/bash", [PodKernelTests.script, "stop", directory.path])
             try? FileManager.default.removeItem(at: directory)
         }
@@ -66,12 +73,7 @@ struct PodKernelTests {
         try KernelSupport.require()
         let containerd = try Containerd()
         defer { containerd.stop() }
-        let client = try RuntimeClient(socketPath: containerd.socket)
-        let connection = Task { try await client.run() }
-        defer {
-            client.close()
-            connection.cancel()
-        }
+        let client = containerd.client
         let suffix = String(UInt32.random(in: 0...UInt32.max), radix: 16)
         let web = try await Self.runPod(
             client, name: "web-\(suffix)", uid: "uid-web-\(suffix)", namespace: "default", labels: ["tier": "prod"],
@@ -148,12 +150,7 @@ struct PodKernelTests {
         try KernelSupport.require()
         let containerd = try Containerd()
         defer { containerd.stop() }
-        let client = try RuntimeClient(socketPath: containerd.socket)
-        let connection = Task { try await client.run() }
-        defer {
-            client.close()
-            connection.cancel()
-        }
+        let client = containerd.client
         let suffix = String(UInt32.random(in: 0...UInt32.max), radix: 16)
         let web = try await Self.runPod(
             client, name: "web-\(suffix)", uid: "uid-web-\(suffix)", namespace: "default", labels: ["tier": "prod"],
