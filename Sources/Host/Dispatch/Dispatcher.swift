@@ -223,7 +223,8 @@ public final class Dispatcher: @unchecked Sendable {
         let gone = starts.filter { Self.startTicks(of: $0.key) != $0.value }.map(\.key)
         guard !gone.isEmpty else { return }
         excludedLock.withLock {
-            for pid in gone {
+            // A pid excluded again meanwhile, for its new process, stays excluded.
+            for pid in gone where excludedStarts[pid] == starts[pid] {
                 excluded[pid] = nil
                 excludedStarts[pid] = nil
                 exclusionsChanged.append(pid)
