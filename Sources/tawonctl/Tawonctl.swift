@@ -17,6 +17,27 @@ struct Tawonctl: AsyncParsableCommand {
             DirectiveCommand.self, RunCommand.self, StatusCommand.self, HealthCommand.self, TaskCommand.self,
             ProbePluginCommand.self,
         ])
+
+    /// A command line that does not parse gets one line naming what was wrong, not the usage
+    /// text; --help and what the commands themselves throw go as ArgumentParser has them.
+    static func main() async {
+        var command: any ParsableCommand
+        do { command = try parseAsRoot() } catch {
+            guard exitCode(for: error) != .success, !message(for: error).isEmpty else { exit(withError: error) }
+            let line = message(for: error).split(whereSeparator: \.isNewline).joined(separator: "; ")
+            printToStandardError("tawonctl: \(line) (see tawonctl --help)")
+            exit(withError: ExitCode(64))
+        }
+        do {
+            if var asynchronous = command as? any AsyncParsableCommand {
+                try await asynchronous.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }
 
 /// Options every command that loads plugins shares.

@@ -35,8 +35,15 @@ struct Tawond: AsyncParsableCommand {
     /// Parses the command line and drops privileges on the main thread, before anything has
     /// started a thread: capabilities are per thread, and new threads inherit their creator's.
     static func main() async {
+        var parsed: any ParsableCommand
+        do { parsed = try parseAsRoot() } catch {
+            // One line naming what was wrong, not the usage text (--help goes as ArgumentParser has it).
+            guard exitCode(for: error) != .success, !message(for: error).isEmpty else { exit(withError: error) }
+            let line = message(for: error).split(whereSeparator: \.isNewline).joined(separator: "; ")
+            FileHandle.standardError.write(Data("tawond: \(line) (see tawond --help)\n".utf8))
+            exit(withError: ExitCode(64))
+        }
         do {
-            var parsed = try parseAsRoot()
             guard let command = parsed as? Tawond else {
                 try parsed.run()  // --help: ArgumentParser's help command prints it
                 return

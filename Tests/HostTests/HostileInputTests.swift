@@ -331,6 +331,28 @@ extension HostileInputTests {
         #expect(dash.stderr.contains("-process.name"), "\(dash.stderr)")
     }
 
+    @Test("A command line that does not parse (a malformed number, an unknown option, a missing value) gets one line and 64, from tawonctl and tawond; --help still prints help")
+    func unparsableCommandLines() throws {
+        let tawond = TestSupport.productsDirectory.appending(path: "tawond").path
+        let cases: [(String, [String], String)] = [
+            (tawonctl, ["run", "--buffer-limit", "abc", "-c", "process.name:x", "-t", "syscalls|functions:read"], "'abc'"),
+            (tawonctl, ["run", "--order-window-ms", "1e9"], "'1e9'"),
+            (tawonctl, ["run", "--duration", "3"], "--duration"),
+            (tawonctl, ["d", "sub", "-c"], "-c"),
+            (tawonctl, ["no-such-command"], "no-such-command"),
+            (tawond, ["--ring-buffer-mb", "nan", "--socket", "/tmp/tawon-unparsable.sock"], "'nan'"),
+            (tawond, ["--call-deadline-ms", "\u{1}\n2"], "--call-deadline-ms"),
+        ]
+        for (program, arguments, named) in cases {
+            let result = try TestSupport.run(program, arguments)
+            let lines = result.stderr.split(separator: "\n")
+            #expect(result.status == 64, "\(arguments)")
+            #expect(lines.count == 1 && lines[0].contains(named), "\(arguments): \(result.stderr)")
+        }
+        let help = try TestSupport.run(tawonctl, ["run", "--help"])
+        #expect(help.status == 0 && help.stdout.contains("--buffer-limit"))
+    }
+
     @Test("tawonctl fails within 2 s, saying why, when no daemon answers; an unknown route gets a JSON reason")
     func unreachableDaemonAndUnknownRoutes() async throws {
         try KernelSupport.require()
