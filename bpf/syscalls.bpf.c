@@ -239,7 +239,7 @@ static __always_inline void capture_arguments(struct syscalls_event *e,
                 continue;
             kind = SYSCALLS_CAPTURE_STRING;
         }
-        struct syscalls_capture *slot = &e->h.captures[e->h.capture_count & (SYSCALLS_MAX_CAPTURES - 1)];
+        struct syscalls_capture *slot = &e->captures[e->h.capture_count & (SYSCALLS_MAX_CAPTURES - 1)];
         slot->arg = i;
         slot->kind = kind;
         slot->truncated = 0;

@@ -81,12 +81,13 @@ struct syscalls_event_header {
     __u8 capture_count;
     __u16 data_length;
     char comm[TAWON_COMM_LEN];
-    struct syscalls_capture captures[SYSCALLS_MAX_CAPTURES];
 };
 
-/* A syscall record: the header, then data_length bytes of captured memory. */
+/* A syscall record: the header alone when nothing was captured (capture_count 0, most calls);
+ * else the header, the capture slots, then data_length bytes of captured memory. */
 struct syscalls_event {
     struct syscalls_event_header h;
+    struct syscalls_capture captures[SYSCALLS_MAX_CAPTURES];
     __u8 data[SYSCALLS_CAPTURE_AREA];
 };
 

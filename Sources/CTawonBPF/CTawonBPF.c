@@ -7,8 +7,11 @@
 
 /* The host reads these records straight out of the ring buffer: sizes must match the kernel's. */
 _Static_assert(sizeof(struct selfcheck_event) == 40, "selfcheck_event layout changed");
-_Static_assert(offsetof(struct syscalls_event, data) == sizeof(struct syscalls_event_header),
-               "syscalls_event data must follow its header directly");
+_Static_assert(offsetof(struct syscalls_event, captures) == sizeof(struct syscalls_event_header),
+               "syscalls_event capture slots must follow its header directly");
+_Static_assert(offsetof(struct syscalls_event, data) ==
+                   sizeof(struct syscalls_event_header) + SYSCALLS_MAX_CAPTURES * sizeof(struct syscalls_capture),
+               "syscalls_event data must follow its capture slots directly");
 _Static_assert(sizeof(struct syscalls_capture) == 8, "syscalls_capture layout changed");
 
 struct bpf_object *ctawon_bpf_open_mem(const void *buffer, size_t size, const char *name)

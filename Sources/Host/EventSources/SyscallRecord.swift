@@ -45,8 +45,11 @@ public struct SyscallRecord: Sendable, Equatable {
     public var comm: String
     public var captures: [Capture]
 
-    /// Bytes in a record before its captured memory.
+    /// Bytes in a record's fixed part: all of a record that captured nothing.
     static let headerSize = MemoryLayout<syscalls_event_header>.size
+    /// Where a record with captures has its capture slots, and where its captured memory starts.
+    static let slotsOffset = MemoryLayout<syscalls_event>.offset(of: \.captures)!
+    static let dataOffset = slotsOffset + Int(SYSCALLS_MAX_CAPTURES) * MemoryLayout<syscalls_capture>.stride
 
     init?(_ raw: UnsafeRawBufferPointer) {
         guard raw.count >= Self.headerSize, let base = raw.baseAddress else { return nil }
@@ -81,11 +84,13 @@ public struct SyscallRecord: Sendable, Equatable {
             captures = []
             return
         }
-        let data = UnsafeRawBufferPointer(rebasing: raw[Self.headerSize...])
-        let slots = UnsafeRawPointer(pointer).advanced(by: MemoryLayout<syscalls_event_header>.offset(of: \.captures)!)
-            .assumingMemoryBound(to: syscalls_capture.self)
+        guard raw.count >= Self.dataOffset else {
+            captures = []
+            return
+        }
+        let data = UnsafeRawBufferPointer(rebasing: raw[Self.dataOffset...])
         captures = (0..<count).map { index in
-            let slot = slots[index]
+            let slot = raw.loadUnaligned(fromByteOffset: Self.slotsOffset + index * MemoryLayout<syscalls_capture>.stride, as: syscalls_capture.self)
             let start = min(Int(slot.offset), data.count)
             let end = min(start + Int(slot.length), data.count)
             return Capture(
