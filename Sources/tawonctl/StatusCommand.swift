@@ -22,7 +22,9 @@ struct StatusCommand: AsyncParsableCommand {
             records: \(status.events.received) received, \(status.events.written) written
             lost: \(status.drops.ringBufferFull) ring buffer full, \(status.drops.taskFailures) task failures, \
             \(status.drops.streamReaders) for slow stream readers, \(status.drops.sinkQueueFull) for slow outputs, \
-            \(status.drops.awaitingContainer) waiting for containers; \(status.drops.lateForOrder) late for the time order
+            \(status.drops.awaitingContainer) waiting for containers, \(status.drops.heldUndecided) held back from processes \
+            not yet decided about; \(status.drops.lateForOrder) late for the time order; \(status.drops.unreadableArguments) \
+            unreadable arguments
             queues: ring buffer \(status.queues.ringBufferBytes >> 20) MiB; time order \(status.queues.orderWindowMilliseconds) ms \
             (\(status.queues.heldForOrder) held); \(status.queues.streamBufferRecords) records per stream reader; \
             \(status.queues.sinkQueueBytes >> 20) MiB per output; \(status.queues.pendingCalls) calls awaiting their return; \

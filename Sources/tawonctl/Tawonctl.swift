@@ -24,7 +24,8 @@ struct Tawonctl: AsyncParsableCommand {
         var command: any ParsableCommand
         do { command = try parseAsRoot() } catch {
             guard exitCode(for: error) != .success, !message(for: error).isEmpty else { exit(withError: error) }
-            let line = message(for: error).split(whereSeparator: \.isNewline).joined(separator: "; ")
+            // Quoted: what a user passed may hold a terminal's escapes, or be huge.
+            let line = QuotedInput.quote(message(for: error).split(whereSeparator: \.isNewline).joined(separator: "; "))
             printToStandardError("tawonctl: \(line) (see tawonctl --help)")
             exit(withError: ExitCode(64))
         }

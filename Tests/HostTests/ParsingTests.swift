@@ -1,5 +1,5 @@
 import Foundation
-import Host
+@testable import Host
 import SyscallTable
 import Testing
 
@@ -58,5 +58,18 @@ struct ParsingTests {
             #expect(signature.argumentNames.count == signature.argumentTypes.count)
             #expect(signature.argumentNames.count <= 6)
         }
+    }
+}
+
+@Suite("Paths from /proc")
+struct ProcPathTests {
+    @Test("A relative executable path is made absolute from the first working directory still there")
+    func relativeExecutables() {
+        let here = FileManager.default.currentDirectoryPath
+        let me = UInt32(getpid())
+        #expect(ProcFS.absolute("./bin/tool", fromWorkingDirectoryOf: [me]) == here + "/bin/tool")
+        #expect(ProcFS.absolute("tool", fromWorkingDirectoryOf: [UInt32.max, me]) == here + "/tool", "a pid gone: the next one's")
+        #expect(ProcFS.absolute("../tool", fromWorkingDirectoryOf: [me]) == URL(fileURLWithPath: here).deletingLastPathComponent().appending(path: "tool").path)
+        #expect(ProcFS.absolute("tool", fromWorkingDirectoryOf: [UInt32.max]) == nil)
     }
 }

@@ -241,6 +241,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
         for output in outputs where output.kind == .file && !output.path.hasPrefix("/") {
             throw Problem("outputs: a file output needs an absolute path, found '\(QuotedInput.quote(output.path))'")
         }
+        guard socketPath.hasPrefix("/") else {
+            throw Problem("socketPath (--socket): expected an absolute path, found '\(QuotedInput.quote(socketPath))'")
+        }
         for directory in containerBundleDirectories ?? [] where !directory.hasPrefix("/") {
             throw Problem("containerBundleDirectories (--container-bundles): expected an absolute directory, found '\(QuotedInput.quote(directory))'")
         }

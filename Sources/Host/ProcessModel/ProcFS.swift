@@ -57,4 +57,16 @@ public enum ProcFS {
     static func read(_ path: String) -> String? {
         SystemFile.text(path)
     }
+
+    /// A relative path made absolute against the working directory of the first of `pids`
+    /// that still has one (an exec'd process gone before it was read: its parent's, which
+    /// started it from there); nil when none does.
+    static func absolute(_ path: String, fromWorkingDirectoryOf pids: [UInt32], root: String = "/proc") -> String? {
+        for pid in pids {
+            guard let directory = try? FileManager.default.destinationOfSymbolicLink(atPath: "\(root)/\(pid)/cwd"),
+                  directory.hasPrefix("/") else { continue }
+            return URL(fileURLWithPath: path, relativeTo: URL(fileURLWithPath: directory, isDirectory: true)).standardizedFileURL.path
+        }
+        return nil
+    }
 }

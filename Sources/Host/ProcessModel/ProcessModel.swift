@@ -131,8 +131,12 @@ public final class ProcessModel: @unchecked Sendable {
                 pid: pid, ppid: kernel.ppid, name: kernel.comm, cmd: "", exe: "",
                 ns: "", startedAtNanoseconds: 0)
             known.cmd = kernel.arguments.joined(separator: " ")
-            // The kernel has the path as execve was given it; /proc resolves a relative one.
-            if kernel.exe.hasPrefix("/") || known.exe.isEmpty { known.exe = kernel.exe }
+            // The kernel has the path as execve was given it; /proc resolves a relative one, or,
+            // for a process already gone, the working directory it was started from.
+            if kernel.exe.hasPrefix("/") || known.exe.isEmpty {
+                known.exe = kernel.exe.hasPrefix("/") || kernel.exe.isEmpty ? kernel.exe
+                    : ProcFS.absolute(kernel.exe, fromWorkingDirectoryOf: [pid, kernel.ppid]) ?? kernel.exe
+            }
         case .exit, .rename:
             return cached(pid)
         }

@@ -24,8 +24,13 @@ final class TracedWorkload: @unchecked Sendable {
 
     /// Lets it run and waits for it to end.
     func go() {
-        input.fileHandleForWriting.write(Data("go\n".utf8))
+        start()
         process.waitUntilExit()
+    }
+
+    /// Lets it run, without waiting for it to end.
+    func start() {
+        input.fileHandleForWriting.write(Data("go\n".utf8))
     }
 }
 
