@@ -367,6 +367,16 @@ extension HostileInputTests {
             "/usr/bin/curl", ["-s", "-w", "\n%{http_code}", "--unix-socket", daemon.socket, "http://tawond/v1/nothing-here"])
         #expect(unknown.stdout.hasSuffix("\n404"))
         #expect(unknown.stdout.contains("no resource GET") && unknown.stdout.contains("nothing-here"), "\(unknown.stdout)")
+        // A stream in a format that does not exist is refused, not served as JSON.
+        let created = try TestSupport.run("/usr/bin/curl", [
+            "-s", "--unix-socket", daemon.socket, "-H", "Content-Type: application/json", "-d",
+            #"{"conditions": "process.name:nothing-is-named-this", "tasks": ["syscalls|functions:read"]}"#, "http://tawond/v1/directives"])
+        let id = try #require(try JSONDecoder().decode(DirectiveSummary.self, from: Data(created.stdout.utf8)).id)
+        for format in ["xml", "COMPACT", ""] {
+            let stream = try TestSupport.run(
+                "/usr/bin/curl", ["-s", "-m", "3", "-w", "\n%{http_code}", "--unix-socket", daemon.socket, "http://tawond/v1/directives/\(id)/stream?format=\(format)"])
+            #expect(stream.stdout.hasSuffix("\n400") && stream.stdout.contains("expected json or compact"), "format=\(format): \(stream.stdout)")
+        }
         // Forbidden by the socket file's mode: fails at once too.
         let forbidden = try TestSupport.run(
             "/usr/bin/setpriv", ["--reuid=nobody", "--regid=nogroup", "--clear-groups", tawonctl, "status", "--socket", daemon.socket])

@@ -117,7 +117,10 @@ public enum ControlAPI {
         guard daemon.pipeline.summaries.contains(where: { $0.id == id }) else {
             throw HTTPError(.notFound, message: "no directive \(id)")
         }
-        let format = request.uri.queryParameters.get("format").flatMap { OutputFormat(rawValue: String($0)) } ?? .json
+        let asked = request.uri.queryParameters.get("format").map { String($0) }
+        guard let format = asked.map({ OutputFormat(rawValue: $0) }) ?? .json else {
+            throw HTTPError(.badRequest, message: "format: expected json or compact, found '\(QuotedInput.quote(asked ?? ""))'")
+        }
         // `tawonctl d sub` owns its directive: gone with the stream, however the client ended.
         let removeOnClose = request.uri.queryParameters.get("removeOnClose") == "true"
         // A stream's reader is not traced while it reads: it would feed on its own reading.

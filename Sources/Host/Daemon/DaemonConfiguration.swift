@@ -231,7 +231,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
         guard limits.contains(bufferLimit) else {
             throw Problem("bufferLimit: \(bufferLimit) is not from \(limits.lowerBound) to \(limits.upperBound)")
         }
-        guard streamBufferRecords > 0 else { throw Problem("streamBufferRecords: must be at least 1") }
+        guard (1...1_048_576).contains(streamBufferRecords) else {
+            throw Problem("streamBufferRecords: \(streamBufferRecords) is not from 1 to 1048576")
+        }
         guard (1...60_000).contains(callDeadlineMilliseconds) else {
             throw Problem("callDeadlineMilliseconds: \(callDeadlineMilliseconds) is not from 1 to 60000")
         }
