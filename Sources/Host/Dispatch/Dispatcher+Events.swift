@@ -152,6 +152,10 @@ extension Dispatcher {
     /// deadline. A call that blocks again is the call already held.
     private func hold(_ record: SyscallRecord, functionID: UInt64, running: [ActiveDirective]) {
         guard !pendingCalls.holds(sameCallAs: record) else { return }
+        // An exec belongs to the image that made it. A process the model holds nothing of was
+        // decided against (and forgotten), and /proc may already show the image the exec
+        // started, which a directive may select.
+        if [59, 322].contains(functionID), processes.cachedGeneration(record.pid) == nil { return }
         let (whole, generation) = selectingWholeCalls(record, functionID: functionID, running: running)
         guard whole != 0 else { return }
         if let unreturned = pendingCalls.hold(PendingCall(entry: record, functionID: functionID, directives: whole, generation: generation)) {
