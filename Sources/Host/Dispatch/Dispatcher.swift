@@ -46,9 +46,10 @@ public final class Dispatcher: @unchecked Sendable {
     /// How long a call may block before its entry is published as unfinished.
     let callDeadline: Duration
     /// Processes whose container became known (or unknown) since the last poll; decided again
-    /// there, on the polling thread.
-    private let toDecideLock = NSLock()
-    private var toDecide: [UInt32] = []
+    /// there, on the polling thread. Its own object, so that what outlives the dispatcher (the
+    /// container sources) holds it weakly, not the dispatcher: an object weakly referenced pays
+    /// a slower retain and release, and the dispatcher's are per record.
+    public let changedProcesses = ChangedProcesses()
     /// Processes that read live records (a client's stream), by how many streams they read:
     /// never traced meanwhile, or a reader would feed on its own reading.
     private let excludedLock = NSLock()
@@ -184,7 +185,7 @@ public final class Dispatcher: @unchecked Sendable {
             endExclusionsOfProcessesGone()
             applyExclusions()
             publishOverdueCalls()
-            decideChangedProcesses(toDecideLock.withLock { () -> [UInt32] in defer { toDecide = [] }; return toDecide })
+            decideChangedProcesses(changedProcesses.take())
             deliverContainerEvents()
             publishObservations()
             return read
@@ -259,8 +260,7 @@ public final class Dispatcher: @unchecked Sendable {
 
     /// Asks for `pids` to be decided again at the next poll (their process snapshots changed).
     public func processesChanged(_ pids: [UInt32]) {
-        guard !pids.isEmpty else { return }
-        toDecideLock.withLock { toDecide += pids }
+        changedProcesses.add(pids)
     }
 
     /// The kernel's IDs of the programs loaded; empty while none is.
@@ -455,5 +455,23 @@ extension Duration {
     /// Whole nanoseconds of a non-negative duration (the boot clock's unit).
     var nanoseconds: UInt64 {
         UInt64(components.seconds) &* 1_000_000_000 &+ UInt64(components.attoseconds / 1_000_000_000)
+    }
+}
+
+/// Pids to decide again at the next poll, from any thread.
+public final class ChangedProcesses: @unchecked Sendable {
+    private let lock = NSLock()
+    private var pids: [UInt32] = []
+
+    public func add(_ changed: [UInt32]) {
+        guard !changed.isEmpty else { return }
+        lock.withLock { pids += changed }
+    }
+
+    func take() -> [UInt32] {
+        lock.withLock {
+            defer { pids = [] }
+            return pids
+        }
     }
 }

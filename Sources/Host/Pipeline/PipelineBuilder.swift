@@ -45,7 +45,7 @@ public struct PipelineBuilder {
             outputJSON: observers.isEmpty ? { @Sendable taskName, directiveID, json, timestamp in
                 output.acceptJSON(json, taskName: taskName, directiveID: directiveID, timestampNanoseconds: timestamp)
             } : nil)
-        containers.onChange { [weak dispatcher] id in dispatcher?.processesChanged(processes.containerChanged(id)) }
+        containers.onChange { [weak changed = dispatcher.changedProcesses] id in changed?.add(processes.containerChanged(id)) }
         containers.start(
             sockets: containerSockets ?? Self.configured("TAWON_CONTAINER_SOCKETS", ContainerDirectory.defaultSockets),
             bundleRoots: containerBundleRoots ?? Self.configured("TAWON_CONTAINER_BUNDLES", OCIBundleSource.defaultRoots),
