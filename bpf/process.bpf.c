@@ -30,13 +30,7 @@ static __always_inline struct process_event *begin_process_record(__u16 kind, st
     record->parent_tgid = BPF_CORE_READ(task, real_parent, tgid);
     record->mnt_ns = BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum);
     record->start_boottime = BPF_CORE_READ(task, start_boottime);
-    /* Direct BTF loads: the tracepoints hand over trusted task pointers. */
-    const struct cred *cred = task->cred;
-    record->cap_inheritable = cred->cap_inheritable.val;
-    record->cap_permitted = cred->cap_permitted.val;
-    record->cap_effective = cred->cap_effective.val;
-    record->cap_bounding = cred->cap_bset.val;
-    record->cap_ambient = cred->cap_ambient.val;
+    read_capabilities(task, record);
     record->exit_code = 0;
     record->exe_length = 0;
     record->args_length = 0;

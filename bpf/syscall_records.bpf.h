@@ -49,16 +49,18 @@ static __always_inline void read_arguments(struct pt_regs *regs, bool compat, __
     }
 }
 
-/* Direct BTF loads (CO-RE relocated): no helper calls on the hot path. */
-static __always_inline void read_capabilities(struct task_struct *task, struct syscalls_event_header *h)
-{
-    const struct cred *cred = task->cred;
-    h->cap_inheritable = cred->cap_inheritable.val;
-    h->cap_permitted = cred->cap_permitted.val;
-    h->cap_effective = cred->cap_effective.val;
-    h->cap_bounding = cred->cap_bset.val;
-    h->cap_ambient = cred->cap_ambient.val;
-}
+/* The task's five capability sets into the cap_* fields of `record` (a syscall or a process
+ * record). Direct BTF loads (CO-RE relocated): no helper calls on the hot path; the tracepoints
+ * hand over trusted task pointers. */
+#define read_capabilities(task, record)                                   \
+    do {                                                                  \
+        const struct cred *cred_ = (task)->cred;                          \
+        (record)->cap_inheritable = cred_->cap_inheritable.val;           \
+        (record)->cap_permitted = cred_->cap_permitted.val;               \
+        (record)->cap_effective = cred_->cap_effective.val;               \
+        (record)->cap_bounding = cred_->cap_bset.val;                     \
+        (record)->cap_ambient = cred_->cap_ambient.val;                   \
+    } while (0)
 
 static __always_inline void fill_syscall_header(struct syscalls_event_header *h, __u16 kind,
                                                 struct task_struct *task, const __u64 *args, long id,

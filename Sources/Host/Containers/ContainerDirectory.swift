@@ -37,9 +37,10 @@ public final class ContainerDirectory: @unchecked Sendable {
 
     /// Source names (e.g. "docker-engine /run/podman/podman.sock") as found by the probe, the
     /// bundles' last.
-    public var foundSources: [String] { lock.withLock { foundSourcesLocked } }
-    private var foundSourcesLocked: [String] {
-        (sources + fallbacks.filter { ($0 as? OCIBundleSource)?.hasRoots ?? true }).map(\.name)
+    public var foundSources: [String] { lock.withLock { (sources + availableFallbacksLocked).map(\.name) } }
+    /// The fallbacks that can answer now: bundle folders appear when their runtime starts.
+    private var availableFallbacksLocked: [any ContainerSource] {
+        fallbacks.filter { ($0 as? OCIBundleSource)?.hasRoots ?? true }
     }
     /// Whether the probe of the sockets has finished.
     public var probed: Bool { lock.withLock { probeDone } }
@@ -106,23 +107,22 @@ public final class ContainerDirectory: @unchecked Sendable {
         while !probed && ContinuousClock.now < deadline { usleep(5000) }
         // A probe still running (a socket that accepts but is slow to answer) may yet find one.
         guard probed else { return [] }
-        let (found, sockets) = lock.withLock { (foundSourcesLocked, probedSockets) }
-        let bundles = found.contains { $0.hasPrefix(OCIBundleSource.namePrefix) }
-        let runtimes = found.filter { !$0.hasPrefix(OCIBundleSource.namePrefix) }
+        let (runtimes, available, sockets) = lock.withLock { (sources, availableFallbacksLocked, probedSockets) }
+        let found = (runtimes + available).map(\.name)
+        let bundles = !available.isEmpty
+        let probed = "probed \(sockets.isEmpty ? "none" : sockets.joined(separator: ", "))"
         return runtimeFields.sorted { $0.rawValue < $1.rawValue }.compactMap { field in
             let labels = field == .podLabel || field == .containerLabel
             if field.rawValue.hasPrefix("pod.") {
                 // The Docker Engine API knows no pods; a CRI runtime does, and bundles (no labels).
-                guard !runtimes.contains(where: { $0.hasPrefix("cri ") }), labels || !bundles else { return nil }
+                guard !runtimes.contains(where: { $0 is CRISource }), labels || !bundles else { return nil }
                 return "\(field.rawValue): no source here describes pods\(labels && bundles ? "' labels" : "")"
                     + (found.isEmpty ? " (no container runtime found)" : " (found: \(found.joined(separator: ", ")))")
                     + "; the term is false for every process"
             }
             guard runtimes.isEmpty, labels || !bundles else { return nil }
-            if bundles {
-                return "\(field.rawValue): bundles describe no labels and no container runtime answered (probed \(sockets.isEmpty ? "none" : sockets.joined(separator: ", "))); the term is false for every process"
-            }
-            return "\(field.rawValue): no container runtime found (probed \(sockets.isEmpty ? "none" : sockets.joined(separator: ", "))); the term is false for every process"
+            let reason = bundles ? "bundles describe no labels and no container runtime answered" : "no container runtime found"
+            return "\(field.rawValue): \(reason) (\(probed)); the term is false for every process"
         }
     }
 

@@ -20,7 +20,6 @@ final class OCIBundleSource: ContainerSource, @unchecked Sendable {
     private var stopped = false
     private var warnedOfNamespaces = false
 
-    static let namePrefix = "oci-bundles "
     /// Where runtimes keep bundles: containerd's tasks (a folder per namespace: k8s.io, moby),
     /// cri-o's and podman's containers (`ID/userdata`).
     static let defaultRoots = [
@@ -41,7 +40,7 @@ final class OCIBundleSource: ContainerSource, @unchecked Sendable {
 
     init(roots: [String], directory: ContainerDirectory, logger: Logger) {
         self.roots = roots
-        self.name = Self.namePrefix + roots.joined(separator: ",")
+        self.name = "oci-bundles " + roots.joined(separator: ",")
         self.directory = directory
         self.logger = logger
     }
@@ -209,7 +208,7 @@ final class SerialWorker: @unchecked Sendable {
                     if let next = due.indices.min(by: { (due[$0].at, due[$0].sequence) < (due[$1].at, due[$1].sequence) }) {
                         let wait = due[next].at - .now
                         if wait <= .zero { return due.remove(at: next).work }
-                        _ = condition.wait(until: Date(timeIntervalSinceNow: Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18))
+                        _ = condition.wait(until: Date(timeIntervalSinceNow: wait.timeInterval))
                     } else if stopping {
                         return nil
                     } else {

@@ -155,7 +155,7 @@ extension Dispatcher {
         // An exec belongs to the image that made it. A process the model holds nothing of was
         // decided against (and forgotten), and /proc may already show the image the exec
         // started, which a directive may select.
-        if [59, 322].contains(functionID), processes.cachedGeneration(record.pid) == nil { return }
+        if PendingCalls.execFunctionIDs.contains(functionID), processes.cachedGeneration(record.pid) == nil { return }
         let (whole, generation) = selectingWholeCalls(record, functionID: functionID, running: running)
         guard whole != 0 else { return }
         if let unreturned = pendingCalls.hold(PendingCall(entry: record, functionID: functionID, directives: whole, generation: generation)) {

@@ -258,11 +258,6 @@ public final class Dispatcher: @unchecked Sendable {
 
     func isExcluded(_ pid: UInt32) -> Bool { excludedLock.withLock { excluded[pid] != nil } }
 
-    /// Asks for `pids` to be decided again at the next poll (their process snapshots changed).
-    public func processesChanged(_ pids: [UInt32]) {
-        changedProcesses.add(pids)
-    }
-
     /// The kernel's IDs of the programs loaded; empty while none is.
     public func loadedProgramIDs() throws -> [UInt32] {
         try kernelLock.withLock { try kernel?.programIDs() ?? [] }
@@ -448,13 +443,6 @@ public final class Dispatcher: @unchecked Sendable {
                 processes.forget(pid)
             }
         }
-    }
-}
-
-extension Duration {
-    /// Whole nanoseconds of a non-negative duration (the boot clock's unit).
-    var nanoseconds: UInt64 {
-        UInt64(components.seconds) &* 1_000_000_000 &+ UInt64(components.attoseconds / 1_000_000_000)
     }
 }
 

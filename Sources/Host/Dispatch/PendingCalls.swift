@@ -23,6 +23,9 @@ struct PendingCalls {
         case unmatched(PendingCall?)
     }
 
+    /// execve and execveat (the function ids of their 32-bit forms too).
+    static let execFunctionIDs: Set<UInt64> = [59, 322]
+
     private var byThread: [UInt32: PendingCall] = [:]
     private var nextCallID: UInt64 = 0
 
@@ -81,7 +84,7 @@ struct PendingCalls {
 
     /// Takes out the process's execve or execveat: its exec has happened, so it succeeded.
     mutating func takeExec(of pid: UInt32) -> PendingCall? {
-        guard let thread = byThread.first(where: { $0.value.entry.pid == pid && [59, 322].contains($0.value.functionID) })?.key
+        guard let thread = byThread.first(where: { $0.value.entry.pid == pid && Self.execFunctionIDs.contains($0.value.functionID) })?.key
         else { return nil }
         return byThread.removeValue(forKey: thread)
     }

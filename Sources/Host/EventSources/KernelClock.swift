@@ -48,3 +48,15 @@ public enum KernelClock {
         return wall - (before + (after - before) / 2)
     }
 }
+
+extension Duration {
+    /// Whole nanoseconds of a non-negative duration (the boot clock's unit).
+    var nanoseconds: UInt64 {
+        UInt64(components.seconds) &* 1_000_000_000 &+ UInt64(components.attoseconds / 1_000_000_000)
+    }
+
+    /// In seconds, as Foundation's timeouts take them.
+    var timeInterval: TimeInterval {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+}

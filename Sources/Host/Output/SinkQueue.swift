@@ -71,7 +71,7 @@ final class SinkQueue: @unchecked Sendable {
         condition.lock()
         closing = true
         condition.broadcast()
-        let limit = Date().addingTimeInterval(Double(deadline.components.seconds) + Double(deadline.components.attoseconds) / 1e18)
+        let limit = Date().addingTimeInterval(deadline.timeInterval)
         while !finished && condition.wait(until: limit) {}
         let abandoned = batches.reduce(0) { $0 + $1.records }
         batches.removeAll()

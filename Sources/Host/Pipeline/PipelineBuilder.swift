@@ -42,9 +42,9 @@ public struct PipelineBuilder {
             catalog: catalog, configuration: kernel, processes: processes, statistics: statistics,
             logger: logger, callDeadline: callDeadline, orderWindow: orderWindow, outputReadsEvents: output.readsEvents || !observers.isEmpty,
             containers: containers, output: { output.accept($0) },
-            outputJSON: observers.isEmpty ? { @Sendable taskName, directiveID, json, timestamp in
+            outputJSON: { taskName, directiveID, json, timestamp in
                 output.acceptJSON(json, taskName: taskName, directiveID: directiveID, timestampNanoseconds: timestamp)
-            } : nil)
+            })
         containers.onChange { [weak changed = dispatcher.changedProcesses] id in changed?.add(processes.containerChanged(id)) }
         containers.start(
             sockets: containerSockets ?? Self.configured("TAWON_CONTAINER_SOCKETS", ContainerDirectory.defaultSockets),
