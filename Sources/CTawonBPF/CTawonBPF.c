@@ -4,6 +4,8 @@
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
 
 /* The host reads these records straight out of the ring buffer: sizes must match the kernel's. */
 _Static_assert(sizeof(struct selfcheck_event) == 40, "selfcheck_event layout changed");
@@ -64,4 +66,25 @@ void *ctawon_bpf_global(struct bpf_object *object, const char *section, const ch
     }
     *size = info->size;
     return base + info->offset;
+}
+
+int ctawon_ring_wait_descriptor(int map_fd)
+{
+    int wait_fd = epoll_create1(EPOLL_CLOEXEC);
+    if (wait_fd < 0)
+        return -1;
+    struct epoll_event event = {.events = EPOLLIN, .data.fd = map_fd};
+    if (epoll_ctl(wait_fd, EPOLL_CTL_ADD, map_fd, &event) < 0) {
+        int error = errno;
+        close(wait_fd);
+        errno = error;
+        return -1;
+    }
+    return wait_fd;
+}
+
+int ctawon_ring_wait(int wait_fd, int timeout_ms)
+{
+    struct epoll_event event;
+    return epoll_wait(wait_fd, &event, 1, timeout_ms);
 }

@@ -33,4 +33,35 @@ struct bpf_object *ctawon_bpf_open_mem(const void *buffer, size_t size, const ch
 void *ctawon_bpf_global(struct bpf_object *object, const char *section, const char *variable,
                         size_t *size);
 
+/*
+ * An epoll instance that reports when the ring buffer map `map_fd` has data (level-triggered).
+ * Returns its descriptor, or -1 with errno set.
+ */
+int ctawon_ring_wait_descriptor(int map_fd);
+
+/*
+ * Waits up to `timeout_ms` on a descriptor from ctawon_ring_wait_descriptor. Returns 1 when the
+ * ring has data, 0 on timeout, or -1 with errno set (EINTR included).
+ */
+int ctawon_ring_wait(int wait_fd, int timeout_ms);
+
+/*
+ * The ordered loads and stores a ring buffer's reader needs on the positions and record headers
+ * it shares with the kernel's producers (C11 acquire/release, as the kernel's own reader uses).
+ */
+static inline uint64_t ctawon_load_acquire_u64(const uint64_t *location)
+{
+    return __atomic_load_n(location, __ATOMIC_ACQUIRE);
+}
+
+static inline uint32_t ctawon_load_acquire_u32(const uint32_t *location)
+{
+    return __atomic_load_n(location, __ATOMIC_ACQUIRE);
+}
+
+static inline void ctawon_store_release_u64(uint64_t *location, uint64_t value)
+{
+    __atomic_store_n(location, value, __ATOMIC_RELEASE);
+}
+
 #endif /* CTAWON_BPF_H */

@@ -1,89 +1,138 @@
 import CLibBPF
+import CTawonBPF
 import Foundation
 
 /// Drains a BPF ring buffer map, handing each record to `onRecord` on the polling thread.
+///
+/// The reader maps the ring itself rather than using libbpf's, which hands back each record's
+/// space as soon as its handler returns. Every producer reads the reader's position when it
+/// reserves, so a position written once per record moves its cache line between the CPUs on
+/// every traced call. Space is handed back in batches instead (`releaseBytes`).
 public final class RingBufferReader {
     /// Called with each record; the bytes are valid only during the call.
     public typealias RecordHandler = (UnsafeRawBufferPointer) -> Void
 
-    private var ring: OpaquePointer?
-    private let sink: Unmanaged<RingBufferSink>
+    /// How many consumed bytes are handed back to the producers at once; also at the end of
+    /// every poll. Small beside any ring, large beside a record.
+    static let releaseBytes: UInt64 = 128 << 10
+
+    private static let busyBit: UInt32 = 1 << 31
+    private static let discardBit: UInt32 = 1 << 30
+    private static let recordHeaderSize: UInt64 = 8
+
+    private let onRecord: RecordHandler
+    private let pageSize: Int
+    private let dataSize: Int
+    private var consumerPage: UnsafeMutableRawPointer?
+    private var producerArea: UnsafeMutableRawPointer?
+    private var waitDescriptor: Int32 = -1
 
     /// Opens a reader on the ring buffer map `mapDescriptor`.
     public init(mapDescriptor: Int32, onRecord: @escaping RecordHandler) throws {
-        sink = Unmanaged.passRetained(RingBufferSink(onRecord))
-        errno = 0
-        guard let ring = ring_buffer__new(mapDescriptor, deliverRecord, sink.toOpaque(), nil) else {
-            sink.release()
-            throw LibbpfCallError("ring_buffer__new", errno: errno == 0 ? EINVAL : errno)
+        self.onRecord = onRecord
+        pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
+        var info = bpf_map_info()
+        var infoSize = UInt32(MemoryLayout<bpf_map_info>.size)
+        try LibbpfCallError.check(bpf_obj_get_info_by_fd(mapDescriptor, &info, &infoSize), "bpf_obj_get_info_by_fd")
+        guard info.type == BPF_MAP_TYPE_RINGBUF.rawValue, info.max_entries.nonzeroBitCount == 1 else {
+            throw LibbpfCallError("RingBufferReader", errno: EINVAL, subject: "not a ring buffer map")
         }
-        self.ring = ring
+        dataSize = Int(info.max_entries)
+
+        // The reader's position: the one page the reader writes.
+        let consumer = mmap(nil, pageSize, PROT_READ | PROT_WRITE, MAP_SHARED, mapDescriptor, 0)
+        guard let consumer, consumer != MAP_FAILED else {
+            throw LibbpfCallError("mmap", errno: errno, subject: "ring buffer reader page")
+        }
+        consumerPage = consumer
+        // The producers' position, then the data mapped twice in a row, so that a record that
+        // wraps around the end reads as one piece.
+        let producer = mmap(nil, pageSize + 2 * dataSize, PROT_READ, MAP_SHARED, mapDescriptor, off_t(pageSize))
+        guard let producer, producer != MAP_FAILED else {
+            let error = errno
+            close()
+            throw LibbpfCallError("mmap", errno: error, subject: "ring buffer data")
+        }
+        producerArea = producer
+
+        waitDescriptor = ctawon_ring_wait_descriptor(mapDescriptor)
+        guard waitDescriptor >= 0 else {
+            let error = errno
+            close()
+            throw LibbpfCallError("epoll_ctl", errno: error, subject: "ring buffer")
+        }
     }
 
     deinit { close() }
 
-    /// Waits up to `timeoutMilliseconds` for a wake-up, then handles available records, at most
-    /// `maxRecords`: under a flood the producers never let the buffer run empty, and the caller
-    /// must get control back. Returns how many were handled.
+    /// Handles available records, at most `maxRecords`, after waiting up to
+    /// `timeoutMilliseconds` for a wake-up if none were waiting: under a flood the producers
+    /// never let the buffer run empty, and the caller must get control back. Returns how many
+    /// were handled.
     @discardableResult
     public func poll(timeoutMilliseconds: Int32, maxRecords: Int = .max) throws -> Int {
-        guard let ring else { return 0 }
-        sink.takeUnretainedValue().begin(budget: maxRecords)
-        let woken = ring_buffer__poll(ring, timeoutMilliseconds)
-        try Self.check(woken, "ring_buffer__poll")
-        // Producers wake the reader only past a fill threshold (batched wake-ups), so records
-        // that arrived without a wake-up are consumed here, on the timer.
-        if !sink.takeUnretainedValue().exhausted {
-            try Self.check(ring_buffer__consume(ring), "ring_buffer__consume")
+        guard waitDescriptor >= 0 else { return 0 }
+        // Producers wake the reader only once per batch, so records may wait without a
+        // wake-up: they are looked for first, and again when the wait times out.
+        if !hasWaitingRecords, ctawon_ring_wait(waitDescriptor, timeoutMilliseconds) < 0, errno != EINTR {
+            throw LibbpfCallError("epoll_wait", errno: errno, subject: "ring buffer")
         }
-        return sink.takeUnretainedValue().handled
+        return consume(maxRecords: maxRecords)
     }
 
-    /// libbpf's results: a count, an interrupted wait, the budget reached, or an error.
-    private static func check(_ result: Int32, _ call: String) throws {
-        if result < 0 && result != -EINTR && result != RingBufferSink.budgetReached {
-            try LibbpfCallError.check(result, call)
-        }
+    private var hasWaitingRecords: Bool {
+        guard let consumerPage, let producerArea else { return false }
+        return ctawon_load_acquire_u64(producerArea.assumingMemoryBound(to: UInt64.self))
+            > consumerPage.load(as: UInt64.self)
     }
 
-    /// Frees the reader. Safe to call twice.
+    /// Handles the records committed so far, in ring order, up to `maxRecords`; stops at the
+    /// first record still being written.
+    private func consume(maxRecords: Int) -> Int {
+        guard let consumerPage, let producerArea else { return 0 }
+        let consumerPosition = consumerPage.assumingMemoryBound(to: UInt64.self)
+        let producerPosition = UnsafePointer(producerArea.assumingMemoryBound(to: UInt64.self))
+        let data = producerArea + pageSize
+        let mask = UInt64(dataSize - 1)
+        var position = ctawon_load_acquire_u64(consumerPosition)
+        var released = position
+        var handled = 0
+        scan: while handled < maxRecords {
+            let committed = ctawon_load_acquire_u64(producerPosition)
+            if position >= committed { break }
+            while position < committed, handled < maxRecords {
+                let header = data + Int(position & mask)
+                let length = ctawon_load_acquire_u32(header.assumingMemoryBound(to: UInt32.self))
+                if length & Self.busyBit != 0 { break scan }
+                let size = UInt64(length & ~(Self.busyBit | Self.discardBit))
+                position += (size + Self.recordHeaderSize + 7) & ~7
+                if length & Self.discardBit == 0 {
+                    onRecord(UnsafeRawBufferPointer(start: header + Int(Self.recordHeaderSize), count: Int(size)))
+                    handled += 1
+                }
+                if position - released >= Self.releaseBytes {
+                    ctawon_store_release_u64(consumerPosition, position)
+                    released = position
+                }
+            }
+        }
+        if position != released { ctawon_store_release_u64(consumerPosition, position) }
+        return handled
+    }
+
+    /// Unmaps the ring and stops waiting on it. Safe to call twice.
     public func close() {
-        guard let ring else { return }
-        ring_buffer__free(ring)
-        self.ring = nil
-        sink.release()
+        if waitDescriptor >= 0 {
+            Glibc.close(waitDescriptor)
+            waitDescriptor = -1
+        }
+        if let producerArea {
+            munmap(producerArea, pageSize + 2 * dataSize)
+            self.producerArea = nil
+        }
+        if let consumerPage {
+            munmap(consumerPage, pageSize)
+            self.consumerPage = nil
+        }
     }
-}
-
-/// The handler, retained for as long as libbpf may call back with it as context, and the count
-/// of records handled in the current poll.
-private final class RingBufferSink {
-    /// Returned to libbpf to stop consuming (the record just handled is committed).
-    static let budgetReached: Int32 = -EAGAIN
-    let onRecord: RingBufferReader.RecordHandler
-    private(set) var handled = 0
-    private var budget = Int.max
-
-    init(_ onRecord: @escaping RingBufferReader.RecordHandler) { self.onRecord = onRecord }
-
-    func begin(budget: Int) {
-        handled = 0
-        self.budget = budget
-    }
-
-    var exhausted: Bool { handled >= budget }
-
-    func deliver(_ record: UnsafeRawBufferPointer) -> Int32 {
-        onRecord(record)
-        handled += 1
-        return exhausted ? Self.budgetReached : 0
-    }
-}
-
-private func deliverRecord(
-    context: UnsafeMutableRawPointer?, data: UnsafeMutableRawPointer?, size: Int
-) -> Int32 {
-    guard let context, let data else { return 0 }
-    let sink = Unmanaged<RingBufferSink>.fromOpaque(context).takeUnretainedValue()
-    return sink.deliver(UnsafeRawBufferPointer(start: data, count: size))
 }
