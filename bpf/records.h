@@ -54,7 +54,7 @@ struct tawon_counters {
 struct tawon_config {
     __u32 host_tgid;    /* never traced: the host would trace its own reading */
     __u32 buffer_limit; /* bytes captured of a write/send buffer */
-    __u64 wakeup_bytes; /* wake the reader once this much is waiting */
+    __u64 wakeup_bytes; /* a CPU wakes the reader each time it has submitted this much */
 };
 
 /* Records a process may send before the host has decided about it (after exec): enough for its

@@ -74,16 +74,30 @@ static __always_inline void count_lost(void)
         __sync_fetch_and_add(&count->ringbuf_full, 1);
 }
 
+/* Per CPU: the bytes of records this CPU submitted since it last woke the reader. */
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, __u64);
+} unannounced_bytes SEC(".maps");
+
 /*
- * Wake the reader only when this record makes the waiting data cross the threshold: one wake-up
- * per batch, not one per record, even while the reader is behind. It also polls on a timer.
+ * Wake the reader once per `wakeup_bytes` a CPU submits: one wake-up per batch, not one per
+ * record, and no read of the ring's shared positions (a helper call and a cache line the reader
+ * writes). The reader also polls on a timer, and does not wait while records are waiting.
  */
 static __always_inline __u64 wakeup_flag(__u64 size)
 {
-    __u64 waiting = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
-    __u64 threshold = tawon_config.wakeup_bytes;
-    return waiting < threshold && waiting + size >= threshold ? BPF_RB_FORCE_WAKEUP
-                                                              : BPF_RB_NO_WAKEUP;
+    __u32 zero = 0;
+    __u64 *unannounced = bpf_map_lookup_elem(&unannounced_bytes, &zero);
+    if (!unannounced)
+        return BPF_RB_FORCE_WAKEUP;
+    *unannounced += size;
+    if (*unannounced < tawon_config.wakeup_bytes)
+        return BPF_RB_NO_WAKEUP;
+    *unannounced = 0;
+    return BPF_RB_FORCE_WAKEUP;
 }
 
 static __always_inline void fill_record_header(struct tawon_record_header *h, __u16 kind, __u32 size,

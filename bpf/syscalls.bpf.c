@@ -267,14 +267,13 @@ static __always_inline void report_call(__u16 kind, struct task_struct *task, co
 {
     if (!plan || !plan_captures(plan)) {
         __u64 size = sizeof(struct syscalls_event_header);
-        __u64 flags = wakeup_flag(size); /* before reserving, which counts as waiting data */
         struct syscalls_event_header *h = bpf_ringbuf_reserve(&events, size, 0);
         if (!h) {
             count_lost();
             return;
         }
         fill_syscall_header(h, kind, task, args, id, pid_tgid, compat, directives, ret);
-        bpf_ringbuf_submit(h, flags);
+        bpf_ringbuf_submit(h, wakeup_flag(size));
         return;
     }
     __u32 zero = 0;

@@ -7,7 +7,9 @@ import Foundation
 /// loaded after it and reuse its maps (`shareMaps(with:)`).
 public final class ProcessProgram {
     /// The maps other programs take from this one, by name.
-    static let sharedMapNames = ["watched_processes", "active_directives", "exit_hooked_syscalls", "events", "counters"]
+    static let sharedMapNames = [
+        "watched_processes", "active_directives", "exit_hooked_syscalls", "events", "counters", "unannounced_bytes",
+    ]
 
     private let object: BPFObject
     private let watched: Int32
@@ -121,8 +123,13 @@ public struct KernelConfiguration: Sendable, Equatable {
         let power = share == 0 ? 0 : UInt64(1) << (63 - UInt64(share.leadingZeroBitCount))
         return UInt32(min(max(power, 16 << 20), 256 << 20))
     }()
-    /// Wake the reader once this many bytes wait; it also polls on a timer.
-    public var wakeupBytes: UInt64 = 256 << 10
+    /// A CPU wakes the reader each time it has submitted this many bytes, so that all CPUs
+    /// together fill at most a quarter of the ring between wake-ups. The reader also polls on a
+    /// timer.
+    var wakeupBytes: UInt64 {
+        let cpus = UInt64(max(ProcessInfo.processInfo.activeProcessorCount, 1))
+        return max(min(256 << 10, UInt64(ringBufferBytes) / (4 * cpus)), 1)
+    }
 
     public init() {}
 
