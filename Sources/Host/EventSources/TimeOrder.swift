@@ -9,7 +9,11 @@
 struct TimeOrder {
     /// How long a record is held for records older than it to arrive.
     let window: UInt64
-    private var held: [(timestamp: UInt64, sequence: UInt64, event: KernelEvent)] = []
+    /// The records held, and beside each its timestamp and arrival number (equal timestamps
+    /// keep the ring's order). Kept apart so that a batch released whole leaves as it is,
+    /// without a copy of each record.
+    private var held: [KernelEvent] = []
+    private var keys: [(timestamp: UInt64, sequence: UInt64)] = []
     private var sorted = true
     private var sequence: UInt64 = 0
     /// The timestamp of the last record released.
@@ -29,9 +33,10 @@ struct TimeOrder {
     mutating func add(_ event: KernelEvent) -> KernelEvent? {
         let timestamp = event.bootNanoseconds
         if timestamp < released { return event }
-        if let last = held.last, timestamp < last.timestamp { sorted = false }
+        if let last = keys.last, timestamp < last.timestamp { sorted = false }
         sequence += 1
-        held.append((timestamp, sequence, event))
+        held.append(event)
+        keys.append((timestamp, sequence))
         return nil
     }
 
@@ -40,17 +45,29 @@ struct TimeOrder {
     mutating func release(now: UInt64, all: Bool = false) -> [KernelEvent] {
         guard !held.isEmpty else { return [] }
         if !sorted {
-            // Equal timestamps keep the ring's order.
-            held.sort { ($0.timestamp, $0.sequence) < ($1.timestamp, $1.sequence) }
+            let order = keys.indices.sorted { (keys[$0].timestamp, keys[$0].sequence) < (keys[$1].timestamp, keys[$1].sequence) }
+            held = order.map { held[$0] }
+            keys = order.map { keys[$0] }
             sorted = true
         }
         let cutoff = all ? UInt64.max : now &- min(window, now)
         var count = 0
-        while count < held.count, held[count].timestamp <= cutoff { count += 1 }
+        while count < keys.count, keys[count].timestamp <= cutoff { count += 1 }
         guard count > 0 else { return [] }
-        released = max(released, held[count - 1].timestamp)
-        defer { held.removeFirst(count) }
-        return held[..<count].map(\.event)
+        released = max(released, keys[count - 1].timestamp)
+        if count == held.count {
+            // Under load the reader is behind the window and everything goes: no copies.
+            let batch = held
+            held = []
+            held.reserveCapacity(count)
+            keys.removeAll(keepingCapacity: true)
+            return batch
+        }
+        defer {
+            held.removeFirst(count)
+            keys.removeFirst(count)
+        }
+        return Array(held[..<count])
     }
 }
 

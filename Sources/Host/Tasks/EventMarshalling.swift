@@ -52,6 +52,9 @@ final class EventMarshaller {
     }
 
     private var functions: [FunctionKey: FunctionStrings] = [:]
+    /// The last function's strings, asked for again without hashing: a traced process tends to
+    /// make the same call many times in a row.
+    private var lastFunction: (key: FunctionKey, strings: FunctionStrings)?
     private var arena: [CChar] = []
     private var textOffsets: [Int] = []
     private var arguments = UnsafeMutablePointer<tawon_event_arg>.allocate(capacity: 8)
@@ -122,11 +125,17 @@ final class EventMarshaller {
 
     private func functionStrings(for event: DeliverableEvent) -> FunctionStrings {
         let key = FunctionKey(kind: event.kind, id: event.functionID, compat: event.isCompat)
-        if let known = functions[key], known.describes(event) { return known }
-        if functions.count >= Self.functionsToKeep { functions.removeAll() }
-        let made = FunctionStrings(event)
-        functions[key] = made
-        return made
+        if let lastFunction, lastFunction.key == key, lastFunction.strings.describes(event) { return lastFunction.strings }
+        let strings: FunctionStrings
+        if let known = functions[key], known.describes(event) {
+            strings = known
+        } else {
+            if functions.count >= Self.functionsToKeep { functions.removeAll() }
+            strings = FunctionStrings(event)
+            functions[key] = strings
+        }
+        lastFunction = (key, strings)
+        return strings
     }
 
     private func reserveArguments(_ count: Int) {
