@@ -47,7 +47,7 @@ int ctawon_ring_wait(int wait_fd, int timeout_ms);
 
 /*
  * The ordered loads and stores a ring buffer's reader needs on the positions and record headers
- * it shares with the kernel's producers (C11 acquire/release, as the kernel's own reader uses).
+ * it shares with the kernel's producers: acquire and release, as libbpf's reader does.
  */
 static inline uint64_t ctawon_load_acquire_u64(const uint64_t *location)
 {
