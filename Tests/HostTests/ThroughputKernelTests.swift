@@ -42,8 +42,10 @@ struct ThroughputKernelTests {
         tracer.session.close()
     }
 
-    @Test("A stream reader that stops reading for 5 s while 1M calls flow loses only its own records; the kernel and the other outputs lose none")
-    func slowStreamReaderCostsOnlyItself() async throws {
+    @Test(
+        "A stream reader that stops reading for 5 s while 1M calls flow loses only its own records; the kernel and the other outputs lose none",
+        arguments: [false, true])
+    func slowStreamReaderCostsOnlyItself(ownsDirective: Bool) async throws {
         try KernelSupport.require()
         let calls = 1_000_000
         let directory = try TestSupport.temporaryDirectory("slow-reader")
@@ -52,12 +54,16 @@ struct ThroughputKernelTests {
         let daemon = try await RunningDaemon(["--ring-buffer-mb", "256", "--output", "file:\(compact):compact"])
         let workload = try TracedWorkload(["getppid", "\(calls)"])
         let directive = try await daemon.client.createDirective(DirectiveCreation(
-            conditions: "process.pid:\(workload.pid)", tasks: ["syscalls|functions:getppid"]))
+            conditions: "process.pid:\(workload.pid)", tasks: ["syscalls|functions:getppid"], ownedByStream: ownsDirective))
 
         // A reader that reads nothing: its pipe, then its socket, then its stream buffer fill.
+        // Owning the directive (as `tawonctl d sub` does) gives the stream heartbeats too.
         let reader = Process()
         reader.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-        reader.arguments = ["-sN", "--unix-socket", daemon.socket, "http://tawond/v1/directives/\(directive.id)/stream"]
+        reader.arguments = [
+            "-sN", "--unix-socket", daemon.socket,
+            "http://tawond/v1/directives/\(directive.id)/stream" + (ownsDirective ? "?removeOnClose=true" : ""),
+        ]
         let unread = Pipe()
         reader.standardOutput = unread
         try reader.run()
@@ -76,6 +82,8 @@ struct ThroughputKernelTests {
         let stream = try #require(status.streams.first)
         #expect(stream.dropped > 0, "the stalled reader lost nothing: sent \(stream.sent)")
         #expect(stream.sent + stream.dropped == UInt64(calls), "sent \(stream.sent), dropped \(stream.dropped)")
+        // Sent is what left the reader's bounded buffer: no more than the socket and pipe hold.
+        #expect(stream.sent < UInt64(calls / 10), "the daemon held \(stream.sent) lines for a reader that read none")
         #expect(status.drops.streamReaders == stream.dropped)
         try await waitUntil(seconds: 30) {
             (try? FileManager.default.attributesOfItem(atPath: compact)[.size] as? Int).map { $0 > calls * 20 } ?? false

@@ -126,7 +126,7 @@ public enum ControlAPI {
         // A stream's reader is not traced while it reads: it would feed on its own reading.
         let reader = context.peer.map { UInt32($0.pid) }
         if let reader { daemon.pipeline.dispatcher.exclude(reader) }
-        let (_, lines) = daemon.streams.subscribe(directiveID: id, format: format)
+        let (subscriber, lines) = daemon.streams.subscribe(directiveID: id, format: format)
         let creator = removeOnClose ? daemon.owningStreamAttached(id) : nil
         let readerDone: @Sendable () -> Void = {
             for pid in [reader, creator].compactMap({ $0 }) { daemon.pipeline.dispatcher.stopExcluding(pid) }
@@ -143,26 +143,21 @@ public enum ControlAPI {
         return Response(
             status: .ok, headers: [.contentType: "application/x-ndjson"],
             body: ResponseBody { writer in
-                // An empty line every 2 s while nothing else is written: a client killed while
-                // its directive is quiet is noticed at the next write.
-                let (merged, continuation) = AsyncStream.makeStream(of: String.self)
-                let forward = Task {
-                    for await line in lines { continuation.yield(line) }
-                    continuation.finish()
-                }
+                // An empty line every 2 s, into the reader's own bounded buffer: a client
+                // killed while its directive is quiet is noticed at the next write, and one
+                // that stops reading still holds no more than its buffer.
                 let heartbeat = Task {
                     while !Task.isCancelled {
                         try? await Task.sleep(for: streamHeartbeat)
-                        continuation.yield("\n")
+                        subscriber.heartbeat()
                     }
                 }
                 defer {
-                    forward.cancel()
                     heartbeat.cancel()
                     daemon.pipeline.remove(id)
                     readerDone()
                 }
-                for await line in merged { try await writer.write(ByteBuffer(string: line)) }
+                for await line in lines { try await writer.write(ByteBuffer(string: line)) }
                 try await writer.finish(nil)
             })
     }

@@ -24,6 +24,12 @@ public final class DirectiveStreams: @unchecked Sendable {
         public var dropped: UInt64 { droppedCount.load(ordering: .relaxed) }
         public var sent: UInt64 { sentCount.load(ordering: .relaxed) }
 
+        /// An empty line, which readers skip: not a record, neither sent nor dropped. Lost when
+        /// the buffer is full, where the reader has plenty to notice anyway.
+        public func heartbeat() {
+            _ = continuation.yield("\n")
+        }
+
         func offer(_ line: String) {
             switch continuation.yield(line) {
             case .enqueued: sentCount.add(1, ordering: .relaxed)
