@@ -247,10 +247,11 @@ def read_summary(path):
         raise RuntimeError(f"no tawonctl summary in {path}: {text[-500:]}")
     summary = {"line": next(line for line in text.splitlines() if "records written" in line),
                "written": int(written.group(1)), "ring_full": int(ring_full.group(1))}
-    for key, cause in [("task_failures", "task failures"), ("output_slow", "output too slow")]:
+    for key, cause in [("task_failures", "task failures"), ("output_slow", "output too slow"),
+                       ("unread_at_exit", "unread at exit")]:
         found = re.search(rf"(\d+) \({cause}\)", text)
         summary[key] = int(found.group(1)) if found else 0
-    summary["lost"] = summary["ring_full"] + summary["task_failures"] + summary["output_slow"]
+    summary["lost"] = summary["ring_full"] + summary["task_failures"] + summary["output_slow"] + summary["unread_at_exit"]
     return summary
 
 
@@ -428,7 +429,7 @@ def throughput():
         summary = read_summary(work("err"))
         rows.append((rate, made / SECONDS, made, summary))
         print(f"rate {rate}: made {made}, written {summary['written']}, lost in the kernel {summary['ring_full']}, "
-              f"in tawonctl {summary['task_failures'] + summary['output_slow']}", flush=True)
+              f"in tawonctl {summary['lost'] - summary['ring_full']}", flush=True)
     return rows
 
 
@@ -647,7 +648,7 @@ def throughput_table(rows):
              "| lost in the kernel (ring buffer full) | lost in tawonctl |", "| --- | --- | --- | --- | --- | --- |"]
     for rate, achieved, made, summary in rows:
         lines.append(f"| {rate:,} | {achieved:,.0f} | {made:,} | {summary['written']:,} | {summary['ring_full']:,} "
-                     f"| {summary['task_failures'] + summary['output_slow']:,} |")
+                     f"| {summary['lost'] - summary['ring_full']:,} |")
     return lines
 
 

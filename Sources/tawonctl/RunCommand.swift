@@ -93,9 +93,11 @@ struct RunCommand: ParsableCommand {
             try pipeline.poll(timeoutMilliseconds: 20)
         }
         // Whatever is still queued in the ring buffer belongs to the run; a traced process that
-        // keeps writing must not keep us from stopping, so the drain has a deadline.
-        let drainUntil = ContinuousClock.now + .seconds(1)
-        while ContinuousClock.now < drainUntil, try pipeline.poll(timeoutMilliseconds: 0) > 0 {}
+        // keeps writing must not keep us from stopping, so the drain has a deadline: long enough
+        // to read a full ring. What is left then is counted as lost.
+        let drainUntil = ContinuousClock.now + .milliseconds(500 + 4 * Int(ringBufferMegabytes))
+        while ContinuousClock.now < drainUntil,
+            try pipeline.poll(timeoutMilliseconds: 0) > 0 || pipeline.hasUnreadRecords {}
         pipeline.close()
         printToStandardError("tawonctl: " + Self.summary(pipeline.counters()))
     }
@@ -104,7 +106,8 @@ struct RunCommand: ParsableCommand {
     static func summary(_ counters: PipelineCounters) -> String {
         let kernel = counters.kernel
         return "\(counters.emitted) records written; lost: \(kernel.ringBufferFull) (ring buffer full),"
-            + " \(counters.taskFailures) (task failures), \(counters.output.sinkQueueFull) (output too slow);"
+            + " \(counters.taskFailures) (task failures), \(counters.output.sinkQueueFull) (output too slow),"
+            + " \(counters.unreadAtClose) (unread at exit);"
             + " \(counters.lateForOrder) late for the time order;"
             + " \(kernel.captureFaults) unreadable arguments;"
             + " \(kernel.heldUndecided) held back from processes not yet decided about"

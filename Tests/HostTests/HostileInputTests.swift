@@ -253,6 +253,35 @@ extension HostileInputTests {
         #expect(took < .seconds(3), "tawonctl run took \(took) to stop")
         #expect((SystemFile.text(errors) ?? "").contains("records written"))
     }
+
+    @Test("tawonctl run stopped with a backlog in the ring reads what it can and counts the rest: nothing vanishes")
+    func runCountsWhatItLeavesUnread() throws {
+        try KernelSupport.require()
+        let calls = 600_000
+        let workload = try TracedWorkload(["getppid", "\(calls)"])
+        let output = try TestSupport.temporaryDirectory("run-unread")
+        defer { try? FileManager.default.removeItem(at: output) }
+        let errors = output.appending(path: "err").path
+        let run = try ChildProcess.spawn(
+            [tawonctl, "run", "--ring-buffer-mb", "256", "-c", "process.pid:\(workload.pid)", "-t", "syscalls|functions:getppid"],
+            stdout: .path("/dev/null"), stderr: .path(errors))
+        let ready = ContinuousClock.now + .seconds(10)
+        while !(SystemFile.text(errors) ?? "").contains("tracing directive"), ContinuousClock.now < ready { usleep(10_000) }
+        // The reader is stopped while the calls are made: they all wait in the ring.
+        kill(run, SIGSTOP)
+        workload.go()
+        kill(run, SIGCONT)
+        kill(run, SIGTERM)
+        #expect(ChildProcess.wait(run) == 0)
+        let summary = SystemFile.text(errors) ?? ""
+        func count(_ pattern: String) -> Int? {
+            (try? Regex(pattern).firstMatch(in: summary)).flatMap { $0.output[1].substring }.flatMap { Int($0) }
+        }
+        let written = try #require(count(#"(\d+) records written"#), "\(summary)")
+        let ringFull = try #require(count(#"(\d+) \(ring buffer full\)"#))
+        let unread = try #require(count(#"(\d+) \(unread at exit\)"#))
+        #expect(written + ringFull + unread >= calls, "\(summary)")
+    }
 }
 
 /// A bare client of a Unix socket, for a peer that misbehaves (sends and never reads).

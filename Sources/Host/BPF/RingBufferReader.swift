@@ -80,7 +80,8 @@ public final class RingBufferReader {
         return consume(maxRecords: maxRecords)
     }
 
-    private var hasWaitingRecords: Bool {
+    /// Whether records wait (one still being written counts).
+    var hasWaitingRecords: Bool {
         guard let consumerPage, let producerArea else { return false }
         return ctawon_load_acquire_u64(producerArea.assumingMemoryBound(to: UInt64.self))
             > consumerPage.load(as: UInt64.self)
@@ -118,6 +119,21 @@ public final class RingBufferReader {
         }
         if position != released { ctawon_store_release_u64(consumerPosition, position) }
         return handled
+    }
+
+    /// How many records wait unread, without handling them: what closing now would lose.
+    func unreadRecordCount() -> Int {
+        guard let consumerPage, let producerArea else { return 0 }
+        let data = producerArea + pageSize
+        let end = ctawon_load_acquire_u64(producerArea.assumingMemoryBound(to: UInt64.self))
+        var position = consumerPage.load(as: UInt64.self)
+        var count = 0
+        while position < end {
+            let length = ctawon_load_acquire_u32((data + Int(position & UInt64(dataSize - 1))).assumingMemoryBound(to: UInt32.self))
+            if length & Self.discardBit == 0 { count += 1 }
+            position += (UInt64(length & ~(Self.busyBit | Self.discardBit)) + Self.recordHeaderSize + 7) & ~7
+        }
+        return count
     }
 
     /// Unmaps the ring and stops waiting on it. Safe to call twice.

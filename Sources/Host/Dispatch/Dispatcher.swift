@@ -199,6 +199,11 @@ public final class Dispatcher: @unchecked Sendable {
         return read
     }
 
+    /// Whether records wait in the ring buffer (one still being written counts).
+    public var hasUnreadRecords: Bool {
+        kernelLock.withLock { kernel?.reader.hasWaitingRecords ?? false }
+    }
+
     /// Stops tracing `pid` until as many `stopExcluding` calls: it reads live records. The
     /// kernel's mask follows at the next poll; directives added from now on pass it by.
     public func exclude(_ pid: UInt32) {
@@ -366,6 +371,7 @@ public final class Dispatcher: @unchecked Sendable {
         pendingCalls = PendingCalls()
         guard let kernel else { return }
         if let last = try? kernel.process.counters() { retiredKernelCounters = retiredKernelCounters + last }
+        statistics.leftUnread(kernel.reader.unreadRecordCount())
         kernel.close()
         self.kernel = nil
         publishObservations()

@@ -19,6 +19,8 @@ public struct PipelineCounters: Sendable, Equatable {
     /// Records that reached the host later than the time order's window allowed: handed on at
     /// once, out of order.
     public var lateForOrder: UInt64 = 0
+    /// Records still in the ring buffer when the programs were unloaded: never read.
+    public var unreadAtClose: UInt64 = 0
     /// The kernel's counters (ring buffer full, capture faults, held back), since start.
     public var kernel = KernelCounters()
     /// Records the output stage could not hand to a sink or a stream reader.
@@ -35,9 +37,12 @@ final class PipelineStatistics: Sendable {
     private let withoutContainerCount = Atomic<UInt64>(0)
     private let lateCount = Atomic<UInt64>(0)
     private let droppedAwaitingContainerCount = Atomic<UInt64>(0)
+    private let unreadAtCloseCount = Atomic<UInt64>(0)
 
     func decidedWithoutContainer(_ records: Int) { withoutContainerCount.add(UInt64(records), ordering: .relaxed) }
     func droppedAwaitingContainer() { droppedAwaitingContainerCount.add(1, ordering: .relaxed) }
+
+    func leftUnread(_ records: Int) { unreadAtCloseCount.add(UInt64(records), ordering: .relaxed) }
 
     func received() { receivedCount.add(1, ordering: .relaxed) }
     func arrivedLate() { lateCount.add(1, ordering: .relaxed) }
@@ -54,6 +59,6 @@ final class PipelineStatistics: Sendable {
             unknownSyscalls: unknownCount.load(ordering: .relaxed), taskFailures: failureCount.load(ordering: .relaxed),
             decidedWithoutContainer: withoutContainerCount.load(ordering: .relaxed),
             droppedAwaitingContainer: droppedAwaitingContainerCount.load(ordering: .relaxed),
-            lateForOrder: lateCount.load(ordering: .relaxed))
+            lateForOrder: lateCount.load(ordering: .relaxed), unreadAtClose: unreadAtCloseCount.load(ordering: .relaxed))
     }
 }

@@ -53,6 +53,9 @@ public final class Pipeline: @unchecked Sendable {
     }
 
     /// Every counter of every stage.
+    /// Whether records wait in the kernel's ring buffer.
+    public var hasUnreadRecords: Bool { dispatcher.hasUnreadRecords }
+
     public func counters() -> PipelineCounters {
         var counters = dispatcher.statistics.snapshot()
         counters.kernel = dispatcher.kernelCounters()
