@@ -52,10 +52,10 @@ public final class Pipeline: @unchecked Sendable {
         return try dispatcher.poll(timeoutMilliseconds: timeoutMilliseconds)
     }
 
-    /// Every counter of every stage.
     /// Whether records wait in the kernel's ring buffer.
     public var hasUnreadRecords: Bool { dispatcher.hasUnreadRecords }
 
+    /// Every counter of every stage.
     public func counters() -> PipelineCounters {
         var counters = dispatcher.statistics.snapshot()
         counters.kernel = dispatcher.kernelCounters()
