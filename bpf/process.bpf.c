@@ -61,7 +61,7 @@ int BPF_PROG(process_fork, struct task_struct *parent, struct task_struct *child
     if (!parent_watched)
         return 0;
     __u64 inherited = parent_watched->directives;
-    struct tawon_watched_process watched = {.directives = inherited};
+    struct tawon_watched_process watched = {.directives = inherited, .changed_ns = bpf_ktime_get_boot_ns()};
     if (parent_watched->undecided)
         watched = undecided_process(inherited);
     bpf_map_update_elem(&watched_processes, &child_pid, &watched, BPF_ANY);
@@ -120,6 +120,7 @@ int BPF_PROG(process_rename, struct task_struct *task, const char *comm)
         /* Widened in place: a budget already running keeps counting down. */
         __sync_fetch_and_or(&known->directives, directives);
         directives = known->directives;
+        known->changed_ns = bpf_ktime_get_boot_ns();
     } else {
         struct tawon_watched_process watched = undecided_process(directives);
         bpf_map_update_elem(&watched_processes, &tgid, &watched, BPF_ANY);

@@ -67,6 +67,8 @@ struct tawon_watched_process {
     __u64 directives;       /* bit n: directive slot n watches the process */
     __u32 undecided;        /* 1 until the host has decided about the process */
     __u32 undecided_budget; /* records it may still send while undecided */
+    __u64 changed_ns;       /* boot time the kernel last set it (exec, fork, rename): the host does
+                             * not overwrite a change whose record it has not read yet */
 };
 
 #endif /* TAWON_RECORDS_H */

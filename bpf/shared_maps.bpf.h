@@ -23,8 +23,10 @@ struct {
 /* A process not yet decided about, watched by `directives`. */
 static __always_inline struct tawon_watched_process undecided_process(__u64 directives)
 {
-    struct tawon_watched_process watched = {
-        .directives = directives, .undecided = 1, .undecided_budget = TAWON_UNDECIDED_BUDGET};
+    struct tawon_watched_process watched = {.directives = directives,
+                                            .undecided = 1,
+                                            .undecided_budget = TAWON_UNDECIDED_BUDGET,
+                                            .changed_ns = bpf_ktime_get_boot_ns()};
     return watched;
 }
 

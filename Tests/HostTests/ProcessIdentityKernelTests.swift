@@ -33,6 +33,31 @@ struct ProcessIdentityKernelTests {
         }
     }
 
+    @Test("Started through taskset, which execs it at once: every call is written or counted, none vanishes")
+    func execRightAfterExec() throws {
+        try KernelSupport.require()
+        let calls = 100_000
+        let name = "wl-taskset"
+        let binary = try ConditionKernelTests.workloadCopy(name)
+        let tracer = CollectingSession()
+        let directive = try tracer.session.add(DirectiveRequest(
+            conditions: "process.name:\(name)", tasks: [try TaskSpec.parse("syscalls|functions:getppid")]))
+        // taskset's own image is decided against (not selected) while the workload's exec,
+        // which set the pid's entry anew, may still be on its way through the ring.
+        let workloads = try (0..<4).map { index in
+            try TracedWorkload(["-c", "\(index % 2)", binary, "getppid", "\(calls)"], executable: "/usr/bin/taskset")
+        }
+        workloads.forEach { $0.start() }
+        while workloads.contains(where: \.process.isRunning) { try tracer.session.poll(timeoutMilliseconds: 5) }
+        for _ in 0..<20 { try tracer.session.poll(timeoutMilliseconds: 20) }
+        tracer.session.remove(directive.id)
+        let written = tracer.collector.all.filter { $0.json.contains("\"function\":\"getppid\"") }.count
+        let kernel = tracer.session.counters().kernel
+        #expect(written + Int(kernel.heldUndecided + kernel.ringBufferFull) >= workloads.count * calls,
+                "written \(written), held back \(kernel.heldUndecided), ring full \(kernel.ringBufferFull)")
+        tracer.session.close()
+    }
+
     @Test("A process renamed with prctl(PR_SET_NAME) matches process.name: its new name from then on")
     func renamedProcess() throws {
         try KernelSupport.require()

@@ -42,8 +42,22 @@ public final class ProcessProgram {
 
     /// Sets which directives watch a process (a zero mask stops watching it). The host has
     /// decided about the process: it is no longer held to the undecided budget.
-    public func watch(tgid: UInt32, directives mask: UInt64) throws {
+    ///
+    /// A decision is made from the records read so far: `readChangesUntil` is the boot time of
+    /// the last exec, fork or rename record of the process the host has read, `readUntil` that
+    /// of the newest record read at all. An entry the kernel set after the former (a new image
+    /// whose record is still on its way) is left alone, as its own record will be decided;
+    /// unless records well past it were read, so that its own was lost.
+    public func watch(
+        tgid: UInt32, directives mask: UInt64, readChangesUntil: UInt64 = .max, readUntil: UInt64 = .max
+    ) throws {
         var key = tgid
+        var current = tawon_watched_process()
+        if readChangesUntil != .max, bpf_map_lookup_elem(watched, &key, &current) == 0,
+            current.changed_ns > readChangesUntil, current.changed_ns &+ Self.recordLateness > readUntil
+        {
+            return
+        }
         if mask == 0 {
             let result = bpf_map_delete_elem(watched, &key)
             if result < 0 && result != -ENOENT {
@@ -51,11 +65,15 @@ public final class ProcessProgram {
             }
             return
         }
-        var value = tawon_watched_process(directives: mask, undecided: 0, undecided_budget: 0)
+        var value = tawon_watched_process(directives: mask, undecided: 0, undecided_budget: 0, changed_ns: 0)
         try LibbpfCallError.check(
             bpf_map_update_elem(watched, &key, &value, UInt64(BPF_ANY)), "bpf_map_update_elem",
             subject: "watched_processes")
     }
+
+    /// How much later than the records around it a record may be read (CPUs reserve their
+    /// places in the ring a little out of time order): beyond this it was lost.
+    static let recordLateness: UInt64 = 1_000_000_000
 
     /// The directive mask of a watched process, or nil.
     public func watchMask(tgid: UInt32) -> UInt64? {

@@ -15,6 +15,7 @@ extension Dispatcher {
     }
 
     private func handleProcess(_ record: ProcessRecord) {
+        if record.change != .exit { kernelChangesRead[record.pid] = record.bootNanoseconds }
         switch record.change {
         case .exec, .fork:
             // Before the model learns the new image: the call belongs to the process as it was.
@@ -30,7 +31,8 @@ extension Dispatcher {
             publishUnreturnedCalls(of: record.pid)
             if let process = processes.cached(record.pid) { deliver(.exit, of: record, process: process) }
             // A decision handled after the exit (the notices queue) re-inserted the pid: clear it.
-            try? kernelSource?.process.watch(tgid: record.pid, directives: 0)
+            try? setWatch(record.pid, directives: 0)
+            kernelChangesRead[record.pid] = nil
             processes.exited(record.pid)
         }
     }
@@ -61,9 +63,16 @@ extension Dispatcher {
                 directive.selects(process, capabilities: nil) == false ? mask : mask | directive.bit
             }
         } ?? 0
-        try? kernelSource?.process.watch(tgid: pid, directives: mask)
+        try? setWatch(pid, directives: mask)
         // A call still in flight is published with the process it was made by.
         if mask == 0 && !pendingCalls.hasCalls(of: pid) { processes.forget(pid) }
+    }
+
+    /// Sets the kernel's mask of a process as decided, unless the kernel set its entry anew (an
+    /// exec, a fork, a rename) after the records read so far: that change's own record decides.
+    func setWatch(_ pid: UInt32, directives mask: UInt64) throws {
+        try kernelSource?.process.watch(
+            tgid: pid, directives: mask, readChangesUntil: kernelChangesRead[pid] ?? 0, readUntil: newestRecordRead)
     }
 
     /// A pending execve has succeeded: its return (0) is seen in the new image, which a directive

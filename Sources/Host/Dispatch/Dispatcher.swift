@@ -41,6 +41,11 @@ public final class Dispatcher: @unchecked Sendable {
     private var retiredKernelCounters = KernelCounters()
     /// Calls whose return is awaited. Only the polling thread touches them.
     var pendingCalls = PendingCalls()
+    /// By process: the boot time of the last exec, fork or rename record read. The kernel's
+    /// entry of a process it changed after that is not overwritten (`setWatch`).
+    var kernelChangesRead: [UInt32: UInt64] = [:]
+    /// The boot time of the newest record read from the kernel.
+    var newestRecordRead: UInt64 = 0
     /// Records held to be handed on in timestamp order. Touched with the kernel lock held.
     private var timeOrder: TimeOrder
     /// How long a call may block before its entry is published as unfinished.
@@ -254,7 +259,7 @@ public final class Dispatcher: @unchecked Sendable {
         let changed = excludedLock.withLock { () -> [UInt32] in defer { exclusionsChanged = [] }; return exclusionsChanged }
         for pid in Set(changed) {
             if isExcluded(pid) {
-                try? kernel?.process.watch(tgid: pid, directives: 0)
+                try? setWatch(pid, directives: 0)
             } else if let process = processes.snapshot(pid) {
                 decide(pid, process: process)
             }
@@ -348,6 +353,7 @@ public final class Dispatcher: @unchecked Sendable {
 
     /// A record from the kernel: held for the time order, unless it is late for it.
     private func arrived(_ event: KernelEvent) {
+        newestRecordRead = max(newestRecordRead, event.bootNanoseconds)
         guard let late = timeOrder.add(event) else { return }
         statistics.arrivedLate()
         handle(late)
