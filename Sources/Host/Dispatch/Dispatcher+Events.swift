@@ -65,7 +65,11 @@ extension Dispatcher {
         } ?? 0
         try? setWatch(pid, directives: mask)
         // A call still in flight is published with the process it was made by.
-        if mask == 0 && !pendingCalls.hasCalls(of: pid) { processes.forget(pid) }
+        if mask == 0 && !pendingCalls.hasCalls(of: pid) {
+            // Nothing watches it, so no exit record will come to clear what was read of it.
+            processes.forget(pid)
+            kernelChangesRead[pid] = nil
+        }
     }
 
     /// Sets the kernel's mask of a process as decided, unless the kernel set its entry anew (an
