@@ -83,8 +83,24 @@ public final class RingBufferReader {
     /// Whether records wait (one still being written counts).
     var hasWaitingRecords: Bool {
         guard let consumerPage, let producerArea else { return false }
-        return ctawon_load_acquire_u64(producerArea.assumingMemoryBound(to: UInt64.self))
-            > consumerPage.load(as: UInt64.self)
+        return Self.committed(producerArea) > consumerPage.load(as: UInt64.self)
+    }
+
+    /// Where the producers have got to: the end of what they reserved.
+    private static func committed(_ producerArea: UnsafeMutableRawPointer) -> UInt64 {
+        ctawon_load_acquire_u64(producerArea.assumingMemoryBound(to: UInt64.self))
+    }
+
+    /// The record at `position` in the data area: its length word (busy and discard bits
+    /// included), its bytes, and where the next record starts.
+    private func record(at position: UInt64, in data: UnsafeMutableRawPointer)
+        -> (length: UInt32, bytes: UnsafeRawBufferPointer, next: UInt64)
+    {
+        let header = data + Int(position & UInt64(dataSize - 1))
+        let length = ctawon_load_acquire_u32(header.assumingMemoryBound(to: UInt32.self))
+        let size = UInt64(length & ~(Self.busyBit | Self.discardBit))
+        return (length, UnsafeRawBufferPointer(start: header + Int(Self.recordHeaderSize), count: Int(size)),
+                position + ((size + Self.recordHeaderSize + 7) & ~7))
     }
 
     /// Handles the records committed so far, in ring order, up to `maxRecords`; stops at the
@@ -92,23 +108,19 @@ public final class RingBufferReader {
     private func consume(maxRecords: Int) -> Int {
         guard let consumerPage, let producerArea else { return 0 }
         let consumerPosition = consumerPage.assumingMemoryBound(to: UInt64.self)
-        let producerPosition = UnsafePointer(producerArea.assumingMemoryBound(to: UInt64.self))
         let data = producerArea + pageSize
-        let mask = UInt64(dataSize - 1)
         var position = ctawon_load_acquire_u64(consumerPosition)
         var released = position
         var handled = 0
         scan: while handled < maxRecords {
-            let committed = ctawon_load_acquire_u64(producerPosition)
+            let committed = Self.committed(producerArea)
             if position >= committed { break }
             while position < committed, handled < maxRecords {
-                let header = data + Int(position & mask)
-                let length = ctawon_load_acquire_u32(header.assumingMemoryBound(to: UInt32.self))
-                if length & Self.busyBit != 0 { break scan }
-                let size = UInt64(length & ~(Self.busyBit | Self.discardBit))
-                position += (size + Self.recordHeaderSize + 7) & ~7
-                if length & Self.discardBit == 0 {
-                    onRecord(UnsafeRawBufferPointer(start: header + Int(Self.recordHeaderSize), count: Int(size)))
+                let record = record(at: position, in: data)
+                if record.length & Self.busyBit != 0 { break scan }
+                position = record.next
+                if record.length & Self.discardBit == 0 {
+                    onRecord(record.bytes)
                     handled += 1
                 }
                 if position - released >= Self.releaseBytes {
@@ -125,13 +137,13 @@ public final class RingBufferReader {
     func unreadRecordCount() -> Int {
         guard let consumerPage, let producerArea else { return 0 }
         let data = producerArea + pageSize
-        let end = ctawon_load_acquire_u64(producerArea.assumingMemoryBound(to: UInt64.self))
+        let end = Self.committed(producerArea)
         var position = consumerPage.load(as: UInt64.self)
         var count = 0
         while position < end {
-            let length = ctawon_load_acquire_u32((data + Int(position & UInt64(dataSize - 1))).assumingMemoryBound(to: UInt32.self))
-            if length & Self.discardBit == 0 { count += 1 }
-            position += (UInt64(length & ~(Self.busyBit | Self.discardBit)) + Self.recordHeaderSize + 7) & ~7
+            let record = record(at: position, in: data)
+            if record.length & Self.discardBit == 0 { count += 1 }
+            position = record.next
         }
         return count
     }
