@@ -25,7 +25,7 @@ struct Tawonctl: AsyncParsableCommand {
         do { command = try parseAsRoot() } catch {
             guard exitCode(for: error) != .success, !message(for: error).isEmpty else { exit(withError: error) }
             // Quoted: what a user passed may hold a terminal's escapes, or be huge.
-            let line = QuotedInput.quote(message(for: error).split(whereSeparator: \.isNewline).joined(separator: "; "))
+            let line = QuotedInput.oneLine(message(for: error))
             printToStandardError("tawonctl: \(line) (see tawonctl --help)")
             exit(withError: ExitCode(64))
         }

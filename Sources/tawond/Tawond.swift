@@ -39,7 +39,7 @@ struct Tawond: AsyncParsableCommand {
         do { parsed = try parseAsRoot() } catch {
             // One line naming what was wrong, not the usage text (--help goes as ArgumentParser has it).
             guard exitCode(for: error) != .success, !message(for: error).isEmpty else { exit(withError: error) }
-            let line = QuotedInput.quote(message(for: error).split(whereSeparator: \.isNewline).joined(separator: "; "))
+            let line = QuotedInput.oneLine(message(for: error))
             FileHandle.standardError.write(Data("tawond: \(line) (see tawond --help)\n".utf8))
             exit(withError: ExitCode(64))
         }

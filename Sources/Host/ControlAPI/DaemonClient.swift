@@ -96,11 +96,11 @@ public struct DaemonClient: Sendable {
             let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
             return (response.status, Data(buffer: try await response.body.collect(upTo: 16 << 20)))
         } catch let error as HTTPClientError {
-            throw Failure(description: "cannot reach tawond at \(QuotedInput.quote(socketPath)): \(error)")
+            throw unreachable("\(error)")
         } catch let error as ChannelError {
-            throw Failure(description: "cannot reach tawond at \(QuotedInput.quote(socketPath)): \(error)")
+            throw unreachable("\(error)")
         } catch let error as IOError {
-            throw Failure(description: "cannot reach tawond at \(QuotedInput.quote(socketPath)): \(error.description)")
+            throw unreachable(error.description)
         }
     }
 
@@ -108,8 +108,12 @@ public struct DaemonClient: Sendable {
     /// permission): the HTTP client would take its whole timeout to say so.
     private func checkReachable() throws {
         if case .failed(let reason) = UnixSocketProbe.probe(socketPath) {
-            throw Failure(description: "cannot reach tawond at \(QuotedInput.quote(socketPath)): \(reason)")
+            throw unreachable(reason)
         }
+    }
+
+    private func unreachable(_ reason: String) -> Failure {
+        Failure(description: "cannot reach tawond at \(QuotedInput.quote(socketPath)): \(reason)")
     }
 
     private func url(_ path: String) throws -> String {

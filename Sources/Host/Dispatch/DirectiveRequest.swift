@@ -73,6 +73,11 @@ public enum QuotedInput {
         }
         return text.unicodeScalars.count > limit ? clipped + "…" : clipped
     }
+
+    /// A message of several lines (a command-line parser's) as one quoted line.
+    public static func oneLine(_ text: String) -> String {
+        quote(text.split(whereSeparator: \.isNewline).joined(separator: "; "))
+    }
 }
 
 private extension String {
