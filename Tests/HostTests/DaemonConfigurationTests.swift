@@ -35,13 +35,23 @@ struct DaemonConfigurationTests {
             .init(kind: .file, path: "/var/log/tawon/events.jsonl", maxBytes: 1_048_576, maxFiles: 3),
         ])
         #expect(try DaemonConfiguration.parse("") == DaemonConfiguration())
+        #expect(try DaemonConfiguration.parse("~") == DaemonConfiguration())
+        #expect(try DaemonConfiguration.parse("null") == DaemonConfiguration())
+        #expect(try DaemonConfiguration.parse("ringBufferMegabytes: !!int 32").ringBufferMegabytes == 32)
+        #expect(try DaemonConfiguration.parse("ringBufferMegabytes: +8").ringBufferMegabytes == 8)
     }
 
     @Test("An unknown key or a bad value is an error that names it", arguments: [
         ("socketpath: /x", "configuration: unknown setting 'socketpath' (known: taskDirectories, socketPath, socketGroup, outputs, ringBufferMegabytes, bufferLimit, streamBufferRecords, callDeadlineMilliseconds, orderWindowMilliseconds, logLevel, containerSockets, containerBundleDirectories)"),
         ("ringBufferMegabytes: 48", "ringBufferMegabytes: 48 is not a power of two from 1 to 1024"),
         ("orderWindowMilliseconds: -1", "orderWindowMilliseconds: -1 is not from 0 to 1000"),
-        ("orderWindowMilliseconds: 1e9", "configuration: orderWindowMilliseconds: expected a number of milliseconds from 0 to 1000, found '1000000000.0'"),
+        ("orderWindowMilliseconds: 1e9", "configuration: orderWindowMilliseconds: expected a number of milliseconds from 0 to 1000, found '1e9'"),
+        // Quoted or tagged as text, a number is text.
+        ("ringBufferMegabytes: \"16\"", "configuration: ringBufferMegabytes: expected a power of two from 1 to 1024, found '16'"),
+        ("ringBufferMegabytes: !!str 16", "configuration: ringBufferMegabytes: expected a power of two from 1 to 1024, found '16'"),
+        ("ringBufferMegabytes: 99999999999999999999", "configuration: ringBufferMegabytes: expected a power of two from 1 to 1024, found '99999999999999999999'"),
+        ("ringBufferMegabytes: 1:2:3:4:5:6:7:8:9:10:11:12:13:14", "configuration: ringBufferMegabytes: expected a power of two from 1 to 1024, found '1:2:3:4:5:6:7:8:9:10:11:12:13:14'"),
+        ("ringBufferMegabytes: ~", "configuration: ringBufferMegabytes: expected a power of two from 1 to 1024, found '<null>'"),
         ("ringBufferMegabytes: lots", "configuration: ringBufferMegabytes: expected a power of two from 1 to 1024, found 'lots'"),
         ("logLevel: loud", "configuration: logLevel: expected one of trace, debug, info, notice, warning, error, critical, found 'loud'"),
         ("socketPath: relative.sock", "configuration: socketPath: expected an absolute path, found 'relative.sock'"),

@@ -85,7 +85,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
     /// Parses YAML text.
     public static func parse(_ text: String, source: String = "configuration") throws -> DaemonConfiguration {
         let composed: Node?
-        do { composed = try Yams.compose(yaml: text) } catch { throw Problem("\(source): not valid YAML: \(error)") }
+        do { composed = try Yams.compose(yaml: text, .basic) } catch { throw Problem("\(source): not valid YAML: \(error)") }
         guard let composed else { return DaemonConfiguration() }
         var budget = maximumNodes
         let document = try plainValue(composed, source: source, depth: 0, budget: &budget)
@@ -103,9 +103,12 @@ public struct DaemonConfiguration: Sendable, Equatable {
     static let maximumNodes = 10_000
     static let maximumDepth = 16
 
-    /// The composed YAML as plain values (String, Int, Bool, Double, NSNull, arrays, string-keyed
-    /// dictionaries). Done here rather than by Yams' own constructor, which traps on some hostile
-    /// documents (a mapping used as a key, malformed merge keys).
+    /// The composed YAML as plain values (String, Int, NSNull, arrays, string-keyed dictionaries).
+    /// Done here rather than by Yams' own constructor, which traps on some hostile documents (a
+    /// mapping used as a key, malformed merge keys), and its base-60 integers ("1:2:3...") trap on
+    /// overflow. Composed with Yams' basic resolver: its default one compiles a dozen regular
+    /// expressions, which loads ICU's data (over a MiB of the daemon's memory) to read a few
+    /// settings.
     private static func plainValue(_ node: Node, source: String, depth: Int, budget: inout Int) throws(Problem) -> Any {
         budget -= 1
         guard budget >= 0, depth <= maximumDepth else {
@@ -114,16 +117,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
         let line = node.mark.map { "line \($0.line): " } ?? ""
         switch node {
         case .scalar(let scalar):
-            switch Tag.Name(rawValue: node.tag.rawValue) {
-            case .null: return NSNull()
-            case .bool: if let value = Bool.construct(from: scalar) { return value }
-            // Read here, not by Yams' constructors: its base-60 integers ("1:2:3...") trap on
-            // overflow. A number that does not fit stays text, refused where a number is expected.
-            case .int: if let value = Int(scalar.string) { return value }
-            case .float: if let value = Double(scalar.string), value.isFinite { return value }
-            default: break
-            }
-            return scalar.string
+            // The scalar's own tag, unresolved: none for plain text, "!!str" when quoted.
+            return plainScalar(scalar.string, tag: scalar.tag.description)
         case .sequence(let sequence):
             var values: [Any] = []
             for element in sequence {
@@ -141,6 +136,19 @@ public struct DaemonConfiguration: Sendable, Equatable {
             return values
         case .alias:
             throw Problem("\(source): \(line)YAML aliases are not supported")
+        }
+    }
+
+    /// A scalar as a null, a decimal integer, or text. A number that does not fit stays text, refused
+    /// where a number is expected.
+    static func plainScalar(_ text: String, tag: String) -> Any {
+        switch Tag.Name(rawValue: tag) {
+        case .implicit:
+            if ["", "~", "null", "Null", "NULL"].contains(text) { return NSNull() }
+            return Int(text) ?? text as Any
+        case .null: return NSNull()
+        case .int: return Int(text) ?? text as Any
+        default: return text
         }
     }
 
