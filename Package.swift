@@ -9,6 +9,13 @@ let eventPathSettings: [SwiftSetting] = [
     .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
 ]
 
+/// The daemon and the CLI are linked by lld with packed relative relocations (glibc 2.36 and
+/// later): gold's 1.9 MB table of them is read whole at every start, and stays in the daemon's
+/// resident memory, where the packed form takes 18 kB.
+let compactRelocations: [LinkerSetting] = [
+    .unsafeFlags(["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"]),
+]
+
 /// TAWON_FUZZ=1 (scripts/fuzz.sh, in its own build path): Host is built with libFuzzer's coverage
 /// and tawon-fuzz is linked with libFuzzer. Only these two: build tools keep their own main.
 let fuzzing = Context.environment["TAWON_FUZZ"] != nil
@@ -109,7 +116,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            path: "Sources/tawond"),
+            path: "Sources/tawond", linkerSettings: compactRelocations),
         .executableTarget(
             name: "tawonctl",
             dependencies: [
@@ -117,7 +124,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            path: "Sources/tawonctl"),
+            path: "Sources/tawonctl", linkerSettings: compactRelocations),
 
         .executableTarget(name: "tawon-simulate", path: "Sources/tawon-simulate"),
 
