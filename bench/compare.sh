@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The benchmarks, as root: `bench/compare.sh` installs strace, linux-perf and bpftrace from Debian,
 # builds, measures tawon beside them on the same machine and workloads, and writes
-# docs/performance.md; `bench/compare.sh overhead|throughput|consumer` measures one thing and
+# docs/performance.md; `bench/compare.sh overhead|throughput|daemon|consumer` measures one thing and
 # prints it. `bench/compare.sh --help` lists the subcommands and the environment that adjusts them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
