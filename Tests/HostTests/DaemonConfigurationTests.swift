@@ -1,5 +1,5 @@
 import Foundation
-import Host
+@testable import Host
 import SystemFiles
 import Testing
 
@@ -59,6 +59,10 @@ struct DaemonConfigurationTests {
         ("outputs:\n  - type: file\n    path: /x\n    colour: red", "configuration: outputs[0]: unknown setting 'colour' (known: type, format, path, maxBytes, maxFiles)"),
         ("outputs:\n  - type: file\n    path: relative", "outputs: a file output needs an absolute path, found 'relative'"),
         ("- just a list", "configuration: expected a mapping of settings"),
+        ("socketPath: \"/run/t\\0x.sock\"", "configuration: line 1: a value holds a NUL character"),
+        ("outputs:\n  - type: file\n    path: /x\n    maxFiles: 1000000000", "outputs: maxFiles: 1000000000 is not from 1 to 1000"),
+        ("outputs:\n  - type: file\n    path: /x\n    maxFiles: 0", "outputs: maxFiles: 0 is not from 1 to 1000"),
+        ("outputs:\n  - type: file\n    path: /x\n    maxBytes: -1", "outputs: maxBytes: -1 is negative (0: never rotate)"),
     ])
     func problems(text: String, message: String) {
         do {
@@ -67,6 +71,51 @@ struct DaemonConfigurationTests {
         } catch {
             #expect("\(error)" == message)
         }
+    }
+
+    @Test("A YAML error is one short line, its quoted text escaped, however long or strange the file")
+    func yamlErrorsAreOneLine() {
+        let long = String(repeating: "x", count: 100_000)
+        for text in ["logLevel: debug\nbufferLimit: 64\nlogLevel: info\n# \(long)", "logLevel: \u{1B}[31mred: [\n\(long)"] {
+            do {
+                _ = try DaemonConfiguration.parse(text)
+                Issue.record("accepted: \(text.prefix(40))")
+            } catch {
+                let message = "\(error)"
+                #expect(message.hasPrefix("configuration: not valid YAML: "))
+                #expect(message.count < 300 && !message.contains("\n") && !message.unicodeScalars.contains("\u{1B}"))
+            }
+        }
+    }
+
+    @Test("Aliases nested inside a key give up at the deadline instead of hashing for hours")
+    func aliasesInsideAKey() throws {
+        // Each level repeats the one before ten times: 10^8 nodes to hash for the key, about 2 s
+        // of the thread left behind in a debug build.
+        var text = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n"
+        for level in 1...7 { text += "a\(level): &a\(level) [" + Array(repeating: "*a\(level - 1)", count: 10).joined(separator: ", ") + "]\n" }
+        text += "? *a7\n: 1\n"
+        let start = ContinuousClock.now
+        #expect(throws: DaemonConfiguration.Problem("configuration: the YAML took over 0.2 seconds to read (aliases nested inside a key?)")) {
+            try DaemonConfiguration.parse(text, source: "configuration", composeDeadline: .milliseconds(200))
+        }
+        #expect(ContinuousClock.now - start < .seconds(2))
+    }
+
+    @Test("A directory or a FIFO as the file is refused at once, without waiting for a writer")
+    func unreadableKinds() throws {
+        let directory = NSTemporaryDirectory() + "tawon-config-\(getpid())"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        #expect(throws: DaemonConfiguration.Problem("\(directory): is a directory, not a file")) {
+            try DaemonConfiguration.load(path: directory, required: true)
+        }
+        let fifo = directory + "/tawond.yaml"
+        #expect(mkfifo(fifo, 0o600) == 0)
+        #expect(throws: DaemonConfiguration.Problem("\(fifo): not a regular file (a FIFO or a socket)")) {
+            try DaemonConfiguration.load(path: fifo, required: true)
+        }
+        #expect(try DaemonConfiguration.load(path: "/dev/null", required: true) == DaemonConfiguration())
     }
 
     @Test("--output flags", arguments: [

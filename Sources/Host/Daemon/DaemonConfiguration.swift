@@ -68,9 +68,17 @@ public struct DaemonConfiguration: Sendable, Equatable {
             return DaemonConfiguration()
         }
         // Read with a bound, as any file: /dev/null is an empty configuration, /dev/zero no hang.
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        // Opened without blocking: a FIFO nobody writes to would wait forever.
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard descriptor >= 0 else { throw Problem("\(path): cannot read it: \(String(cString: strerror(errno)))") }
         defer { close(descriptor) }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else { throw Problem("\(path): cannot read it: \(String(cString: strerror(errno)))") }
+        switch status.st_mode & S_IFMT {
+        case S_IFREG, S_IFCHR: break
+        case S_IFDIR: throw Problem("\(path): is a directory, not a file")
+        default: throw Problem("\(path): not a regular file (a FIFO or a socket)")
+        }
         guard let bytes = try? FunctionFileExpansion.readBounded(descriptor, path) else {
             throw Problem("\(path): cannot read it, or it holds more than 1 MiB")
         }
@@ -84,8 +92,11 @@ public struct DaemonConfiguration: Sendable, Equatable {
 
     /// Parses YAML text.
     public static func parse(_ text: String, source: String = "configuration") throws -> DaemonConfiguration {
-        let composed: Node?
-        do { composed = try Yams.compose(yaml: text, .basic) } catch { throw Problem("\(source): not valid YAML: \(error)") }
+        try parse(text, source: source, composeDeadline: composeDeadline)
+    }
+
+    static func parse(_ text: String, source: String, composeDeadline: Duration) throws -> DaemonConfiguration {
+        let composed = try composeWithinDeadline(text, source: source, deadline: composeDeadline)
         guard let composed else { return DaemonConfiguration() }
         var budget = maximumNodes
         let document = try plainValue(composed, source: source, depth: 0, budget: &budget)
@@ -97,6 +108,37 @@ public struct DaemonConfiguration: Sendable, Equatable {
         }
         try configuration.validate()
         return configuration
+    }
+
+    /// How long composing the YAML may take. Yams expands aliases and hashes every mapping key
+    /// to find duplicates: a key built of aliases nested a few levels deep, in a file of a few
+    /// hundred bytes, would take hours before any limit of ours could count its values.
+    static let composeDeadline = Duration.seconds(2)
+
+    /// Yams' node tree of `text`, composed on a thread of its own that is abandoned past the
+    /// deadline (tawond exits on a configuration error).
+    private static func composeWithinDeadline(_ text: String, source: String, deadline: Duration) throws(Problem) -> Node? {
+        final class Outcome: @unchecked Sendable {
+            var result: Result<Node?, any Error> = .success(nil)
+            let done = DispatchSemaphore(value: 0)
+        }
+        let outcome = Outcome()
+        let thread = Thread {
+            outcome.result = Result { try Yams.compose(yaml: text, .basic) }
+            outcome.done.signal()
+        }
+        thread.stackSize = 8 << 20
+        thread.start()
+        let nanoseconds = Int(deadline.components.seconds) * 1_000_000_000 + Int(deadline.components.attoseconds / 1_000_000_000)
+        guard outcome.done.wait(timeout: .now() + .nanoseconds(nanoseconds)) == .success else {
+            throw Problem("\(source): the YAML took over \(deadline) to read (aliases nested inside a key?)")
+        }
+        switch outcome.result {
+        case .success(let node): return node
+        case .failure(let error):
+            let message = String(describing: error).split(whereSeparator: \.isNewline).joined(separator: " ")
+            throw Problem("\(source): not valid YAML: \(QuotedInput.quote(message, limit: 200))")
+        }
     }
 
     /// A configuration is a few dozen values; aliases repeated inside each other could make millions.
@@ -117,6 +159,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
         let line = node.mark.map { "line \($0.line): " } ?? ""
         switch node {
         case .scalar(let scalar):
+            // An escaped NUL ("\0") would cut a path or a name short where it reaches the system.
+            guard !scalar.string.utf8.contains(0) else { throw Problem("\(source): \(line)a value holds a NUL character") }
             // The scalar's own tag, unresolved: none for plain text, "!!str" when quoted.
             return plainScalar(scalar.string, tag: scalar.tag.description)
         case .sequence(let sequence):
@@ -128,7 +172,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
         case .mapping(let mapping):
             var values: [String: Any] = [:]
             for (key, value) in mapping {
-                guard case .scalar(let keyScalar) = key else {
+                guard case .scalar(let keyScalar) = key, !keyScalar.string.utf8.contains(0) else {
                     throw Problem("\(source): \(line)a setting's name must be plain text")
                 }
                 values[keyScalar.string] = try plainValue(value, source: source, depth: depth + 1, budget: &budget)
@@ -230,6 +274,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
         return output
     }
 
+    static let maximumRotatedFiles = 1000
+
     /// Checks values that depend on each other; also run after flags are applied.
     public func validate() throws {
         guard ringBufferMegabytes > 0, ringBufferMegabytes <= 1024, ringBufferMegabytes.nonzeroBitCount == 1 else {
@@ -250,6 +296,15 @@ public struct DaemonConfiguration: Sendable, Equatable {
         }
         for output in outputs where output.kind == .file && !output.path.hasPrefix("/") {
             throw Problem("outputs: a file output needs an absolute path, found '\(QuotedInput.quote(output.path))'")
+        }
+        for output in outputs where output.kind == .file {
+            guard output.maxBytes >= 0 else {
+                throw Problem("outputs: maxBytes: \(output.maxBytes) is negative (0: never rotate)")
+            }
+            // Rotating renames every kept file: a billion would stall the output for minutes.
+            guard (1...Self.maximumRotatedFiles).contains(output.maxFiles) else {
+                throw Problem("outputs: maxFiles: \(output.maxFiles) is not from 1 to \(Self.maximumRotatedFiles)")
+            }
         }
         guard socketPath.hasPrefix("/") else {
             throw Problem("socketPath (--socket): expected an absolute path, found '\(QuotedInput.quote(socketPath))'")
