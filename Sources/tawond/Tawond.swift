@@ -138,6 +138,7 @@ struct Tawond: AsyncParsableCommand {
                 settings.logLevel = level
             }
             try settings.validate()
+            _ = try SocketFile.groupID(settings.socketGroup)
             return settings
         } catch {
             throw usageFailure("\(error)")
@@ -157,23 +158,28 @@ enum SocketFile {
             guard status.st_mode & S_IFMT == S_IFSOCK else {
                 throw usageFailure("\(path) exists and is not a socket")
             }
-            // A live daemon answers on it: leave it alone. A socket nobody answers on is what a
-            // killed daemon left behind: take it.
-            if let holder = liveHolder(of: path) {
+            // A live daemon answers on it: leave it alone. A stream socket nobody listens on
+            // (connection refused) is what a killed daemon left behind: take it. Anything else,
+            // such as a live datagram socket of another program, is not ours to remove.
+            switch UnixSocketProbe.probe(path) {
+            case .answered(let holder):
                 throw usageFailure("\(path) is held by a running daemon (pid \(holder)); not taking it over")
+            case .failed(_, errno: ECONNREFUSED):
+                unlink(path)
+            case .failed(let reason, _):
+                throw usageFailure("\(path) is a socket tawond cannot tell is left over (\(reason)); not taking it over")
             }
-            unlink(path)
         }
-        guard !name.isEmpty else { return nil }
-        guard let group = getgrnam(name) else { throw usageFailure("--socket-group: no group named '\(name)'") }
-        return group.pointee.gr_gid
+        do { return try groupID(name) } catch { throw usageFailure("\(error)") }
     }
 
-    /// The pid of the process accepting connections on the socket at `path`, or nil when none
-    /// does (a stale socket).
-    static func liveHolder(of path: String) -> pid_t? {
-        if case .answered(let pid) = UnixSocketProbe.probe(path) { return pid }
-        return nil
+    /// The socket group's id; nil for none (root only).
+    static func groupID(_ name: String) throws(DaemonConfiguration.Problem) -> gid_t? {
+        guard !name.isEmpty else { return nil }
+        guard let group = getgrnam(name) else {
+            throw DaemonConfiguration.Problem("socketGroup (--socket-group): no group named '\(QuotedInput.quote(name))'")
+        }
+        return group.pointee.gr_gid
     }
 
     static func restrict(_ path: String, group: gid_t?) {

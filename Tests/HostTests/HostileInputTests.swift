@@ -175,6 +175,26 @@ struct HostileInputTests {
         let reclaimed = try await RunningDaemon(socket: stale)
         _ = try await reclaimed.client.status()
         #expect(reclaimed.stop().status == 0)
+
+        // A live socket of another kind (a logging daemon's datagram socket) is not stale.
+        let datagram = try TestSupport.temporaryDirectory("datagram").appending(path: "log.sock").path
+        let listener = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        defer { close(listener) }
+        var datagramAddress = sockaddr_un()
+        datagramAddress.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &datagramAddress.sun_path) { $0.copyBytes(from: Array(datagram.utf8)) }
+        _ = withUnsafePointer(to: &datagramAddress) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        let refused = try TestSupport.run(tawond, ["--socket", datagram, "--config", "/dev/null"])
+        #expect(refused.status == 64)
+        #expect(refused.stderr.contains("is a socket tawond cannot tell is left over"))
+        #expect(FileManager.default.fileExists(atPath: datagram))
+
+        // An unknown socket group is refused before anything starts, in one line.
+        let group = try TestSupport.run(tawond, ["--socket", stale, "--config", "/dev/null", "--socket-group", "no\nsuch"])
+        #expect(group.status == 64)
+        #expect(group.stderr == "tawond: socketGroup (--socket-group): no group named 'no\\x0asuch'\n")
     }
 }
 

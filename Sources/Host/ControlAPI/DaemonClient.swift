@@ -107,7 +107,7 @@ public struct DaemonClient: Sendable {
     /// Fails at once, with the reason, when nothing answers on the socket (no daemon, no
     /// permission): the HTTP client would take its whole timeout to say so.
     private func checkReachable() throws {
-        if case .failed(let reason) = UnixSocketProbe.probe(socketPath) {
+        if case .failed(let reason, _) = UnixSocketProbe.probe(socketPath) {
             throw unreachable(reason)
         }
     }
