@@ -39,6 +39,9 @@ struct DaemonConfigurationTests {
         #expect(try DaemonConfiguration.parse("null") == DaemonConfiguration())
         #expect(try DaemonConfiguration.parse("ringBufferMegabytes: !!int 32").ringBufferMegabytes == 32)
         #expect(try DaemonConfiguration.parse("ringBufferMegabytes: +8").ringBufferMegabytes == 8)
+        // As --container-socket takes them: how to speak to each socket may be said.
+        #expect(try DaemonConfiguration.parse("containerSockets: [cri:/run/k.sock, docker:/run/d.sock, /run/p.sock]")
+            .containerSockets == ["cri:/run/k.sock", "docker:/run/d.sock", "/run/p.sock"])
     }
 
     @Test("An unknown key or a bad value is an error that names it", arguments: [
@@ -54,6 +57,7 @@ struct DaemonConfigurationTests {
         ("ringBufferMegabytes: ~", "configuration: ringBufferMegabytes: expected a power of two from 1 to 1024, found '<null>'"),
         ("ringBufferMegabytes: lots", "configuration: ringBufferMegabytes: expected a power of two from 1 to 1024, found 'lots'"),
         ("logLevel: loud", "configuration: logLevel: expected one of trace, debug, info, notice, warning, error, critical, found 'loud'"),
+        ("containerSockets: [cri:relative.sock]", "configuration: containerSockets: expected a list of absolute socket paths, each may be prefixed cri: or docker:, found '[\"cri:relative.sock\"]'"),
         ("socketPath: relative.sock", "configuration: socketPath: expected an absolute path, found 'relative.sock'"),
         ("outputs:\n  - type: syslog", "configuration: outputs[0]: type: expected stdout or file"),
         ("outputs:\n  - type: file\n    path: /x\n    colour: red", "configuration: outputs[0]: unknown setting 'colour' (known: type, format, path, maxBytes, maxFiles)"),

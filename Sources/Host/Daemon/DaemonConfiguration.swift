@@ -209,8 +209,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
             guard let list = value as? [String] else { throw bad("a list of directories") }
             taskDirectories = list
         case "containerSockets":
-            guard let list = value as? [String], list.allSatisfy({ $0.hasPrefix("/") }) else {
-                throw bad("a list of absolute socket paths")
+            guard let list = value as? [String], list.allSatisfy({ ContainerDirectory.kind(of: $0).path.hasPrefix("/") }) else {
+                throw bad("a list of absolute socket paths, each may be prefixed cri: or docker:")
             }
             containerSockets = list
         case "containerBundleDirectories":
