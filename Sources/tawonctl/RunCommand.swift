@@ -95,9 +95,7 @@ struct RunCommand: ParsableCommand {
         // Whatever is still queued in the ring buffer belongs to the run; a traced process that
         // keeps writing must not keep us from stopping, so the drain has a deadline: about as long
         // as a full ring takes to read. What is left then is counted as lost.
-        let drainUntil = ContinuousClock.now + .milliseconds(500 + 4 * Int(ringBufferMegabytes))
-        while ContinuousClock.now < drainUntil,
-            try pipeline.poll(timeoutMilliseconds: 0) > 0 || pipeline.hasUnreadRecords {}
+        try pipeline.drain(until: ContinuousClock.now + .milliseconds(500 + 4 * Int(ringBufferMegabytes)))
         pipeline.close()
         printToStandardError("tawonctl: " + Self.summary(pipeline.counters()))
     }

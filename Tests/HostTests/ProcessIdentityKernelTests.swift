@@ -51,8 +51,7 @@ struct ProcessIdentityKernelTests {
         while workloads.contains(where: \.process.isRunning) { try tracer.session.poll(timeoutMilliseconds: 5) }
         // Under a loaded suite the reader may be seconds behind: the ring is read to its end
         // before the directive goes, or what is left would look lost.
-        let drained = ContinuousClock.now + .seconds(60)
-        while ContinuousClock.now < drained, try tracer.session.poll(timeoutMilliseconds: 20) > 0 || tracer.session.hasUnreadRecords {}
+        try tracer.session.drain(until: ContinuousClock.now + .seconds(60))
         for _ in 0..<20 { try tracer.session.poll(timeoutMilliseconds: 20) }
         tracer.session.remove(directive.id)
         let written = tracer.collector.all.filter { $0.json.contains("\"function\":\"getppid\"") }.count

@@ -52,8 +52,12 @@ public final class Pipeline: @unchecked Sendable {
         return try dispatcher.poll(timeoutMilliseconds: timeoutMilliseconds)
     }
 
-    /// Whether records wait in the kernel's ring buffer.
-    public var hasUnreadRecords: Bool { dispatcher.hasUnreadRecords }
+    /// Reads what the kernel's ring buffer holds until it is empty (a record still being written
+    /// counts as held) or `deadline` passes: a traced process that keeps writing must not keep
+    /// the caller from stopping.
+    public func drain(until deadline: ContinuousClock.Instant) throws {
+        while ContinuousClock.now < deadline, try poll(timeoutMilliseconds: 0) > 0 || dispatcher.hasUnreadRecords {}
+    }
 
     /// Every counter of every stage.
     public func counters() -> PipelineCounters {
