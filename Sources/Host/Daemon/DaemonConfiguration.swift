@@ -136,8 +136,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
         switch outcome.result {
         case .success(let node): return node
         case .failure(let error):
-            let message = String(describing: error).split(whereSeparator: \.isNewline).joined(separator: " ")
-            throw Problem("\(source): not valid YAML: \(QuotedInput.quote(message, limit: 200))")
+            throw Problem("\(source): not valid YAML: \(QuotedInput.oneLine("\(error)", limit: 200))")
         }
     }
 

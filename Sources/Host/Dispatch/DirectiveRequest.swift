@@ -74,9 +74,9 @@ public enum QuotedInput {
         return text.unicodeScalars.count > limit ? clipped + "…" : clipped
     }
 
-    /// A message of several lines (a command-line parser's) as one quoted line.
-    public static func oneLine(_ text: String) -> String {
-        quote(text.split(whereSeparator: \.isNewline).joined(separator: "; "))
+    /// A message of several lines (a parser's) as one quoted line.
+    public static func oneLine(_ text: String, limit: Int = QuotedInput.limit) -> String {
+        quote(text.split(whereSeparator: \.isNewline).joined(separator: "; "), limit: limit)
     }
 }
 
