@@ -112,6 +112,8 @@ struct RunCommand: ParsableCommand {
             + (counters.decidedWithoutContainer + counters.droppedAwaitingContainer == 0 ? "" :
                 "; \(counters.decidedWithoutContainer) decided before the container's runtime described it,"
                 + " \(counters.droppedAwaitingContainer) dropped while waiting for it")
+            + (counters.taskThreadEngaged == 0 ? "" :
+                "; tasks ran on a second thread \(counters.taskThreadEngaged) time(s), while the ring buffer was filling up")
     }
 }
 

@@ -28,7 +28,9 @@ struct StatusCommand: AsyncParsableCommand {
             queues: ring buffer \(status.queues.ringBufferBytes >> 20) MiB; time order \(status.queues.orderWindowMilliseconds) ms \
             (\(status.queues.heldForOrder) held); \(status.queues.streamBufferRecords) records per stream reader; \
             \(status.queues.sinkQueueBytes >> 20) MiB per output; \(status.queues.pendingCalls) calls awaiting their return; \
-            \(status.queues.awaitingContainer) records awaiting containers
+            \(status.queues.awaitingContainer) records awaiting containers; \(status.queues.taskThreadBatches) batches for the \
+            tasks' second thread (\(status.queues.tasksOnSecondThread ? "in use" : "not in use"), \
+            used \(status.queues.taskThreadEngaged) times while the ring buffer was filling up)
             capabilities: \(status.capabilities.joined(separator: ", "))
             """)
     }

@@ -142,7 +142,8 @@ struct DaemonTests {
              "http://tawond/v1/directives/\(directive.id)/stream"])
         try await waitUntil { try await daemon.client.status().streams.count == 1 }
         workload.go()
-        try await waitUntil { try await daemon.client.status().events.received >= 60_000 }
+        // Written, not only received: tasks may run on a second thread, behind the reader.
+        try await waitUntil { try await daemon.client.status().events.written >= 60_000 }
 
         let status = try await daemon.client.status()
         kill(reader, SIGKILL)

@@ -86,6 +86,13 @@ public final class RingBufferReader {
         return Self.committed(producerArea) > consumerPage.load(as: UInt64.self)
     }
 
+    /// How much of the ring the records not yet read take: 0 (empty) to 1 (full).
+    var fill: Double {
+        guard let consumerPage, let producerArea else { return 0 }
+        let unread = Self.committed(producerArea) &- consumerPage.load(as: UInt64.self)
+        return Double(min(unread, UInt64(dataSize))) / Double(dataSize)
+    }
+
     /// Where the producers have got to: the end of what they reserved.
     private static func committed(_ producerArea: UnsafeMutableRawPointer) -> UInt64 {
         ctawon_load_acquire_u64(producerArea.assumingMemoryBound(to: UInt64.self))

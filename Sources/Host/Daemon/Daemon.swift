@@ -83,6 +83,8 @@ public final class Daemon: @unchecked Sendable {
                 ringBufferBytes: UInt64(configuration.ringBufferMegabytes) << 20,
                 orderWindowMilliseconds: configuration.orderWindowMilliseconds,
                 heldForOrder: pipeline.dispatcher.recordsHeldForOrder,
+                taskThreadBatches: pipeline.dispatcher.lane.maximumBatches, tasksOnSecondThread: counters.tasksOnSecondThread,
+                taskThreadEngaged: counters.taskThreadEngaged,
                 streamBufferRecords: configuration.streamBufferRecords,
                 sinkQueueBytes: OutputStage.defaultSinkQueueBytes, pendingCalls: PendingCalls.capacity,
                 awaitingContainer: RecordsAwaitingContainers.total),
@@ -119,6 +121,13 @@ public struct DaemonStatus: Codable, Sendable {
         /// Records are held this long to be put in timestamp order; `heldForOrder` are now.
         public var orderWindowMilliseconds: Int
         public var heldForOrder: Int
+        /// While the ring buffer fills faster than one thread empties it, tasks get their
+        /// events on a second thread, through a queue of this many batches (a poll's records
+        /// each); beyond it the reader waits and records stay in the ring buffer.
+        public var taskThreadBatches: Int
+        public var tasksOnSecondThread: Bool
+        /// Times the tasks moved to the second thread since start.
+        public var taskThreadEngaged: UInt64
         public var streamBufferRecords: Int
         public var sinkQueueBytes: Int
         public var pendingCalls: Int

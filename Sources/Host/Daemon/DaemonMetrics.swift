@@ -32,6 +32,8 @@ final class DaemonMetrics: @unchecked Sendable {
             gauge("tawon_uptime_seconds", status.uptimeSeconds)
             gauge("tawon_ring_buffer_bytes", Double(status.queues.ringBufferBytes))
             gauge("tawon_records_held_for_order", Double(status.queues.heldForOrder))
+            gauge("tawon_tasks_on_second_thread", status.queues.tasksOnSecondThread ? 1 : 0)
+            count("tawon_task_thread_engaged_total", [], status.queues.taskThreadEngaged)
             var buffer: [UInt8] = []
             registry.emit(into: &buffer)
             return buffer

@@ -64,7 +64,7 @@ extension Dispatcher {
         for directive in running where directive.selects(process, capabilities: nil) == true {
             for entry in directive.entries where entry.containerEvents.contains(event.kind) {
                 if deliverable == nil { deliverable = Self.deliverable(event, metadata: metadata) }
-                if !entry.instance.deliver(deliverable!) { reportFailure(of: entry.instance) }
+                hand(deliverable!, to: entry.instance)
             }
         }
     }

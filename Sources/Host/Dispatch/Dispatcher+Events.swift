@@ -99,7 +99,7 @@ extension Dispatcher {
             && directive.selects(process, capabilities: record.capabilities) == true {
             for entry in directive.entries where entry.processEvents.contains(kind) {
                 if event == nil { event = Self.processEvent(kind, record, generation: process.generation) }
-                if !entry.instance.deliver(event!) { reportFailure(of: entry.instance) }
+                hand(event!, to: entry.instance)
             }
         }
     }
@@ -235,7 +235,7 @@ extension Dispatcher {
                     event = made
                     decodedFor = task
                 }
-                if !entry.instance.deliver(event.unsafelyUnwrapped) { reportFailure(of: entry.instance) }
+                hand(event.unsafelyUnwrapped, to: entry.instance)
             }
         }
     }

@@ -74,14 +74,25 @@ public final class Dispatcher: @unchecked Sendable {
     var derivations = DerivationTable.standard
     /// Container events waiting for their container to be described.
     let containerEvents = ContainerEventQueue()
+    /// When tasks get their events on the lane's thread rather than the polling thread.
+    let taskThreading: TaskThreading
+    /// The tasks' second thread, and whether events go to it now. Only the polling thread
+    /// touches `laneEngaged` and `laneBatch`.
+    private(set) var lane: DeliveryLane!
+    private(set) var laneEngaged = false
+    /// Events for the lane, handed to it at the end of the poll that decided them.
+    private var laneBatch: [DeliveryLane.Delivery] = []
 
     init(
         catalog: TaskCatalog, configuration: KernelConfiguration, processes: ProcessModel,
         statistics: PipelineStatistics, logger: Logger, callDeadline: Duration = .seconds(1),
         orderWindow: Duration = .milliseconds(1), outputReadsEvents: Bool = true, containers: ContainerDirectory? = nil,
+        taskThreading: TaskThreading = .whenBehind,
         output: @escaping @Sendable (EmittedRecord) -> Void,
-        outputJSON: (@Sendable (String, String, UnsafeRawBufferPointer, UInt64) -> Bool)? = nil
+        outputJSON: (@Sendable (String, String, UnsafeRawBufferPointer, UInt64) -> Bool)? = nil,
+        flushOutput: @escaping @Sendable () -> Void = {}
     ) {
+        self.taskThreading = taskThreading
         self.containers = containers
         self.outputJSON = outputJSON
         self.outputReadsEvents = outputReadsEvents
@@ -93,6 +104,8 @@ public final class Dispatcher: @unchecked Sendable {
         self.statistics = statistics
         self.logger = logger
         self.output = output
+        // Unowned: the dispatcher closes the lane (and its thread) before it goes away.
+        lane = DeliveryLane(afterBatch: flushOutput, failed: { [unowned(unsafe) self] instance in self.reportFailure(of: instance) })
     }
 
     deinit { close() }
@@ -151,7 +164,10 @@ public final class Dispatcher: @unchecked Sendable {
     @discardableResult
     public func remove(_ id: String) -> Bool {
         // What the kernel reported before the directive ended is its own.
-        kernelLock.withLock { handleHeld(all: true) }
+        kernelLock.withLock {
+            handleHeld(all: true)
+            submitDeliveries()
+        }
         guard let directive = stateLock.withLock({ () -> ActiveDirective? in
             guard let found = directives.values.first(where: { $0.id == id }) else { return nil }
             directives[found.slot] = nil
@@ -165,6 +181,8 @@ public final class Dispatcher: @unchecked Sendable {
             }
             if allDirectives().isEmpty { unloadLocked() }
         }
+        // No poll picks the directive any more; what the second thread holds for it goes first.
+        lane.waitUntilIdle()
         for entry in directive.entries { entry.instance.stop() }
         logger.info("directive stopped", metadata: ["directive.id": "\(id)"])
         return true
@@ -186,6 +204,7 @@ public final class Dispatcher: @unchecked Sendable {
             // process is decided only once its exec record is handed on.
             let wait = timeOrder.isEmpty ? timeoutMilliseconds : min(timeoutMilliseconds, timeOrder.windowMilliseconds)
             let read = try kernel.reader.poll(timeoutMilliseconds: wait, maxRecords: Self.recordsPerPoll)
+            chooseTaskThread(ringFill: kernel.reader.fill)
             handleHeld()
             endExclusionsOfProcessesGone()
             applyExclusions()
@@ -193,6 +212,9 @@ public final class Dispatcher: @unchecked Sendable {
             decideChangedProcesses(changedProcesses.take())
             deliverContainerEvents()
             publishObservations()
+            submitDeliveries()
+            // A poll that read nothing returns with everything read before delivered.
+            if read == 0 { lane.waitUntilIdle() }
             return read
         }
         // Nothing loaded: wait out the timeout without the lock, or a polling loop would spin on
@@ -292,6 +314,41 @@ public final class Dispatcher: @unchecked Sendable {
     public func close() {
         for directive in allDirectives() { remove(directive.id) }
         kernelLock.withLock { unloadLocked() }
+        lane.close()
+    }
+
+    // MARK: - The tasks' thread
+
+    /// Moves the tasks to the lane while the ring buffer is filling faster than one thread
+    /// empties it, and back once it has caught up. Call with the kernel lock held.
+    private func chooseTaskThread(ringFill: Double) {
+        let engage = taskThreading.engages(ringFill: ringFill, engagedNow: laneEngaged)
+        guard engage != laneEngaged else { return }
+        if !engage {
+            // What the lane holds goes before what the polling thread delivers next.
+            submitDeliveries()
+            lane.waitUntilIdle()
+        }
+        laneEngaged = engage
+        statistics.taskThreadChanged(engaged: engage)
+    }
+
+    /// Hands an event to an instance: at once, or queued for the lane while it is engaged.
+    func hand(_ event: DeliverableEvent, to instance: TaskInstance) {
+        if laneEngaged {
+            laneBatch.append(DeliveryLane.Delivery(instance: instance, event: event, process: processes.cachedEntry(event.pid)))
+        } else if !instance.deliver(event) {
+            reportFailure(of: instance)
+        }
+    }
+
+    /// Gives the lane the events queued for it. Call with the kernel lock held.
+    private func submitDeliveries() {
+        guard !laneBatch.isEmpty else { return }
+        let batch = laneBatch
+        laneBatch = []
+        laneBatch.reserveCapacity(batch.count)
+        lane.submit(batch)
     }
 
     // MARK: - Setting up
@@ -374,6 +431,7 @@ public final class Dispatcher: @unchecked Sendable {
 
     private func unloadLocked() {
         handleHeld(all: true)
+        submitDeliveries()
         pendingCalls = PendingCalls()
         guard let kernel else { return }
         if let last = try? kernel.process.counters() { retiredKernelCounters = retiredKernelCounters + last }

@@ -21,6 +21,10 @@ public struct PipelineCounters: Sendable, Equatable {
     public var lateForOrder: UInt64 = 0
     /// Records still in the ring buffer when the programs were unloaded: never read.
     public var unreadAtClose: UInt64 = 0
+    /// Times the tasks moved to their second thread because the ring buffer was filling up.
+    public var taskThreadEngaged: UInt64 = 0
+    /// Whether they run there now.
+    public var tasksOnSecondThread = false
     /// The kernel's counters (ring buffer full, capture faults, held back), since start.
     public var kernel = KernelCounters()
     /// Records the output stage could not hand to a sink or a stream reader.
@@ -38,6 +42,13 @@ final class PipelineStatistics: Sendable {
     private let lateCount = Atomic<UInt64>(0)
     private let droppedAwaitingContainerCount = Atomic<UInt64>(0)
     private let unreadAtCloseCount = Atomic<UInt64>(0)
+    private let engagedCount = Atomic<UInt64>(0)
+    private let engagedNow = Atomic<Bool>(false)
+
+    func taskThreadChanged(engaged: Bool) {
+        if engaged { engagedCount.add(1, ordering: .relaxed) }
+        engagedNow.store(engaged, ordering: .relaxed)
+    }
 
     func decidedWithoutContainer(_ records: Int) { withoutContainerCount.add(UInt64(records), ordering: .relaxed) }
     func droppedAwaitingContainer() { droppedAwaitingContainerCount.add(1, ordering: .relaxed) }
@@ -59,6 +70,7 @@ final class PipelineStatistics: Sendable {
             unknownSyscalls: unknownCount.load(ordering: .relaxed), taskFailures: failureCount.load(ordering: .relaxed),
             decidedWithoutContainer: withoutContainerCount.load(ordering: .relaxed),
             droppedAwaitingContainer: droppedAwaitingContainerCount.load(ordering: .relaxed),
-            lateForOrder: lateCount.load(ordering: .relaxed), unreadAtClose: unreadAtCloseCount.load(ordering: .relaxed))
+            lateForOrder: lateCount.load(ordering: .relaxed), unreadAtClose: unreadAtCloseCount.load(ordering: .relaxed),
+            taskThreadEngaged: engagedCount.load(ordering: .relaxed), tasksOnSecondThread: engagedNow.load(ordering: .relaxed))
     }
 }

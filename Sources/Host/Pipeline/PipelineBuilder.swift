@@ -14,6 +14,9 @@ public struct PipelineBuilder {
     public var callDeadline: Duration = .seconds(1)
     /// How long records are held to be handed on in timestamp order across CPUs.
     public var orderWindow: Duration = .milliseconds(1)
+    /// When tasks get their events on a second thread (by default only while the ring buffer
+    /// fills faster than one thread empties it).
+    public var taskThreading = TaskThreading.whenBehind
     public var source: OutputSource?
     /// Called with every record besides the sinks (an embedder's own use of them; tests).
     public var observers: [@Sendable (EmittedRecord) -> Void] = []
@@ -41,10 +44,11 @@ public struct PipelineBuilder {
         let dispatcher = Dispatcher(
             catalog: catalog, configuration: kernel, processes: processes, statistics: statistics,
             logger: logger, callDeadline: callDeadline, orderWindow: orderWindow, outputReadsEvents: output.readsEvents || !observers.isEmpty,
-            containers: containers, output: { output.accept($0) },
+            containers: containers, taskThreading: taskThreading, output: { output.accept($0) },
             outputJSON: { taskName, directiveID, json, timestamp in
                 output.acceptJSON(json, taskName: taskName, directiveID: directiveID, timestampNanoseconds: timestamp)
-            })
+            },
+            flushOutput: { output.flush() })
         containers.onChange { [weak changed = dispatcher.changedProcesses] id in changed?.add(processes.containerChanged(id)) }
         containers.start(
             sockets: containerSockets ?? Self.configured("TAWON_CONTAINER_SOCKETS", ContainerDirectory.defaultSockets),

@@ -7,8 +7,9 @@ import Synchronization
 public final class ProcessModel: @unchecked Sendable {
     private let lock = NSLock()
     /// Boxed: reading one field (the generation, per event) then retains one reference instead
-    /// of copying a struct of strings.
-    private final class Entry: Sendable {
+    /// of copying a struct of strings; and an event handed to a task on another thread holds
+    /// the snapshot as it was when the event was decided (see `DeliveryLane`).
+    final class Entry: Sendable {
         let snapshot: ProcessSnapshot
         init(_ snapshot: ProcessSnapshot) { self.snapshot = snapshot }
     }
@@ -97,6 +98,11 @@ public final class ProcessModel: @unchecked Sendable {
     /// only when its decision about that generation is not known yet.
     public func cachedGeneration(_ pid: UInt32) -> UInt64? {
         lock.withLock { processes[pid]?.snapshot.generation }
+    }
+
+    /// The cached snapshot of `pid`, boxed, without copying it; nil when none is cached.
+    func cachedEntry(_ pid: UInt32) -> Entry? {
+        lock.withLock { processes[pid] }
     }
 
     /// Whether the snapshot of `pid` (read if none is held) waits for its container's runtime

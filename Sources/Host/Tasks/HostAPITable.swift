@@ -56,7 +56,7 @@ private func hostProcessInfo(
     guard let out, out.pointee.struct_size >= ABIStructSizes.processInfo else {
         return context.refuse(TAWON_RC_INVALID_ARGUMENT, "process_info: NULL, or a struct smaller than 1.0's")
     }
-    guard let process = context.services.processInfo(pid) else {
+    guard let process = context.processInfo(pid) else {
         return context.refuse(TAWON_RC_NOT_FOUND, "process_info: no process \(pid) known")
     }
     let strings = context.lend([
@@ -84,7 +84,7 @@ private func hostProcessField(
         return context.refuse(
             TAWON_RC_NOT_FOUND, "process_field: unknown field '\(fieldName.prefix(64))' (known: \(ProcessField.names))")
     }
-    guard let process = context.services.processInfo(pid) else {
+    guard let process = context.processInfo(pid) else {
         return context.refuse(TAWON_RC_NOT_FOUND, "process_field: no process \(pid) known")
     }
     let (type, text, number): (Int, String, UInt64)

@@ -160,15 +160,32 @@ final class InstanceContext: @unchecked Sendable {
 
     // MARK: - The event being delivered
 
-    /// Marks `event` as the one this thread is delivering, for records emitted during it.
-    func beginDelivery(_ event: DeliverableEvent) {
-        deliveringEvent = event
+    /// The snapshot of the delivered event's process, as the event was decided with it; read
+    /// only on the delivering thread.
+    private var deliveringProcess: ProcessModel.Entry?
+
+    /// Marks `event` as the one this thread is delivering, for records emitted during it, with
+    /// the snapshot of its process where the model may have moved on since it was decided.
+    func beginDelivery(_ event: DeliverableEvent, process: ProcessModel.Entry? = nil) {
+        if attachesEvents { deliveringEvent = event }
+        deliveringProcess = process
         pthread_setspecific(Self.deliveryKey, Unmanaged.passUnretained(self).toOpaque())
     }
 
     func endDelivery() {
         pthread_setspecific(Self.deliveryKey, nil)
         deliveringEvent = nil
+        deliveringProcess = nil
+    }
+
+    /// What the host knows of `pid`: for the process of the event being delivered on this
+    /// thread, the snapshot it was decided with; else the model's, now.
+    func processInfo(_ pid: UInt32) -> ProcessSnapshot? {
+        if pthread_getspecific(Self.deliveryKey) == Unmanaged.passUnretained(self).toOpaque(),
+           let process = deliveringProcess?.snapshot, process.pid == pid {
+            return process
+        }
+        return services.processInfo(pid)
     }
 
     /// The event this thread is delivering to this instance, if any: a record emitted from

@@ -75,13 +75,19 @@ public final class TaskInstance: @unchecked Sendable {
     /// Hands one event to the task. Returns false when the task reported a failure.
     @discardableResult
     public func deliver(_ event: DeliverableEvent) -> Bool {
+        deliver(event, process: nil)
+    }
+
+    /// Hands one event to the task; while it runs, `process_info` and `process_field` answer
+    /// for the event's pid from `process` (the snapshot the event was decided with), where given.
+    func deliver(_ event: DeliverableEvent, process: ProcessModel.Entry?) -> Bool {
         lock.withLock {
             guard let handle, started else { return false }
             let context = context.takeUnretainedValue()
-            guard context.attachesEvents else {
+            guard context.attachesEvents || process != nil else {
                 return marshaller.withCEvent(event) { task.descriptor.pointee.on_event!(handle, $0) == tawon_rc(TAWON_RC_OK) }
             }
-            context.beginDelivery(event)
+            context.beginDelivery(event, process: process)
             defer { context.endDelivery() }
             return marshaller.withCEvent(event) { cEvent in
                 task.descriptor.pointee.on_event!(handle, cEvent) == tawon_rc(TAWON_RC_OK)

@@ -41,7 +41,8 @@ final class CollectingSession: Sendable {
 
     init(
         configuration: KernelConfiguration = .init(), catalog: TaskCatalog = BuiltTasks.catalog,
-        containerSockets: [String]? = nil, containerBundleRoots: [String] = []
+        containerSockets: [String]? = nil, containerBundleRoots: [String] = [],
+        taskThreading: TaskThreading = .whenBehind, orderWindow: Duration = .milliseconds(1)
     ) {
         let collector = self.collector
         var logger = Logger(label: "test")
@@ -54,6 +55,8 @@ final class CollectingSession: Sendable {
         builder.containerSockets = containerSockets
         builder.containerBundleRoots = containerBundleRoots
         builder.observers = [{ collector.append($0) }]
+        builder.taskThreading = taskThreading
+        builder.orderWindow = orderWindow
         session = builder.build()
     }
 
