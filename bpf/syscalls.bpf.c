@@ -308,6 +308,17 @@ static __always_inline __u64 wanted_by(struct tawon_watched_process *watched, vo
     return watched->directives & *hooking;
 }
 
+static __always_inline bool is_exec(long id, bool compat)
+{
+    return compat ? id == 11 || id == 358 : id == 59 || id == 322;
+}
+
+static __always_inline bool is_fork(long id, bool compat)
+{
+    return compat ? id == 2 || id == 120 || id == 190 || id == 435
+                  : id == 56 || id == 57 || id == 58 || id == 435;
+}
+
 /*
  * Reports the current thread's call `id`, its arguments read from `regs`, if a directive watching
  * the process wants it in `hooks`; `plans` says what user memory to read.
@@ -325,6 +336,11 @@ static __always_inline void report_from_registers(__u16 kind, struct pt_regs *re
         return;
     struct task_struct *task = bpf_get_current_task_btf();
     bool compat = is_compat_task(task);
+    /* A new image's first instant (its exec was reported at sched_prepare_exec), or a child's
+     * first instant, not a call it made (its parent's call returns its pid). Tested here, after
+     * the lookup, so that processes nobody watches do not pay for it. */
+    if (kind == TAWON_RECORD_SYSCALL_EXIT && ret == 0 && (is_exec(id, compat) || is_fork(id, compat)))
+        return;
     __u64 args[SYSCALLS_ARGS];
     read_arguments(regs, compat, args);
     if (compat)
@@ -336,17 +352,6 @@ static __always_inline void report_from_registers(__u16 kind, struct pt_regs *re
     if (!directives)
         return;
     report_call(kind, task, args, id, pid_tgid, compat, directives, ret, bpf_map_lookup_elem(plans, &key));
-}
-
-static __always_inline bool is_exec(long id, bool compat)
-{
-    return compat ? id == 11 || id == 358 : id == 59 || id == 322;
-}
-
-static __always_inline bool is_fork(long id, bool compat)
-{
-    return compat ? id == 2 || id == 120 || id == 190 || id == 435
-                  : id == 56 || id == 57 || id == 58 || id == 435;
 }
 
 /* Attached only while some directive wants calls at entry (a task's hooked functions). */
@@ -362,17 +367,7 @@ int BPF_PROG(syscalls_sys_enter, struct pt_regs *regs, long id)
 SEC("tp_btf/sys_exit")
 int BPF_PROG(syscalls_sys_exit, struct pt_regs *regs, long ret)
 {
-    long id = regs->orig_ax;
-    if (ret == 0) {
-        bool compat = is_compat_task(bpf_get_current_task_btf());
-        /* A new image's first instant: its exec was reported at sched_prepare_exec. */
-        if (is_exec(id, compat))
-            return 0;
-        /* A child's first instant, not a call it made: its parent's call returns its pid. */
-        if (is_fork(id, compat))
-            return 0;
-    }
-    report_from_registers(TAWON_RECORD_SYSCALL_EXIT, regs, id, ret, &exit_hooked_syscalls, &exit_plans);
+    report_from_registers(TAWON_RECORD_SYSCALL_EXIT, regs, regs->orig_ax, ret, &exit_hooked_syscalls, &exit_plans);
     return 0;
 }
 
