@@ -108,10 +108,10 @@ struct TaskThreadTests {
         #expect(counters.taskThreadEngaged >= 1, "the ring never reached half full: \(counters)")
         // Caught up: back on the polling thread.
         #expect(!counters.tasksOnSecondThread)
-        // The kernel's count may include a record or two of the workload's own ending (its
-        // exit), lost in the same flood.
+        // The kernel's count also has other records lost in the same flood: the workload's
+        // exit, other processes' execs (every new image is reported until it is decided).
         let accounted = UInt64(events.count) + counters.kernel.ringBufferFull
-        #expect(events.count <= calls && (UInt64(calls)...UInt64(calls + 4)).contains(accounted),
+        #expect(events.count <= calls && (UInt64(calls)...UInt64(calls + 1000)).contains(accounted),
                 "\(events.count) written, \(counters.kernel.ringBufferFull) lost in the kernel, of \(calls)")
         let backwards = zip(events, events.dropFirst()).filter { $1.timestampNanoseconds < $0.timestampNanoseconds }
         #expect(backwards.isEmpty, "\(backwards.count) records before an older one")
