@@ -57,6 +57,8 @@ int BPF_PROG(process_fork, struct task_struct *parent, struct task_struct *child
     __u32 child_pid = BPF_CORE_READ(child, pid);
     if (child_pid != (__u32)BPF_CORE_READ(child, tgid))
         return 0; /* a thread: covered by its process's entry */
+    if (!may_be_watched(parent_tgid))
+        return 0;
     struct tawon_watched_process *parent_watched = bpf_map_lookup_elem(&watched_processes, &parent_tgid);
     if (!parent_watched)
         return 0;
@@ -65,6 +67,7 @@ int BPF_PROG(process_fork, struct task_struct *parent, struct task_struct *child
     if (parent_watched->undecided)
         watched = undecided_process(inherited);
     bpf_map_update_elem(&watched_processes, &child_pid, &watched, BPF_ANY);
+    mark_watched(child_pid);
     struct process_event *record = begin_process_record(TAWON_RECORD_PROCESS_FORK, child, inherited);
     if (record)
         finish_process_record(record);
@@ -85,6 +88,7 @@ int BPF_PROG(process_exec, struct task_struct *task, int old_pid, struct linux_b
     __u64 directives = *active;
     struct tawon_watched_process watched = undecided_process(directives);
     bpf_map_update_elem(&watched_processes, &tgid, &watched, BPF_ANY);
+    mark_watched(tgid);
     struct process_event *record = begin_process_record(TAWON_RECORD_PROCESS_EXEC, task, directives);
     if (!record)
         return 0;
@@ -124,6 +128,7 @@ int BPF_PROG(process_rename, struct task_struct *task, const char *comm)
     } else {
         struct tawon_watched_process watched = undecided_process(directives);
         bpf_map_update_elem(&watched_processes, &tgid, &watched, BPF_ANY);
+        mark_watched(tgid);
     }
     struct process_event *record = begin_process_record(TAWON_RECORD_PROCESS_RENAME, task, directives);
     if (!record)
@@ -146,6 +151,8 @@ static __always_inline void report_ending_call(struct task_struct *task)
         return;
     __u64 pid_tgid = bpf_get_current_pid_tgid();
     __u32 tgid = pid_tgid >> 32;
+    if (!may_be_watched(tgid))
+        return;
     struct tawon_watched_process *watched = bpf_map_lookup_elem(&watched_processes, &tgid);
     __u32 key = (__u32)id + (compat ? SYSCALLS_COMPAT_BASE : 0);
     __u64 *hooking = bpf_map_lookup_elem(&exit_hooked_syscalls, &key);
@@ -170,11 +177,14 @@ int BPF_PROG(process_exit, struct task_struct *task)
     __u32 pid = BPF_CORE_READ(task, pid);
     if (pid != (__u32)BPF_CORE_READ(task, tgid))
         return 0; /* a thread */
+    if (!may_be_watched(pid))
+        return 0;
     struct tawon_watched_process *watched = bpf_map_lookup_elem(&watched_processes, &pid);
     if (!watched)
         return 0;
     __u64 directives = watched->directives;
     bpf_map_delete_elem(&watched_processes, &pid);
+    unmark_watched(pid);
     struct process_event *record = begin_process_record(TAWON_RECORD_PROCESS_EXIT, task, directives);
     if (!record)
         return 0;

@@ -20,6 +20,53 @@ struct {
     __type(value, struct tawon_watched_process);
 } watched_processes SEC(".maps");
 
+/*
+ * The watch list's pre-filter: bit (tgid % 64) of word tgid / 64 is set while watched_processes
+ * may hold tgid, so a process nobody watches pays for an array access, not a hash lookup. The
+ * host sizes it from pid_max and maps it (BPF_F_MMAPABLE) to change bits itself; a tgid beyond
+ * it is always looked up. A bit is set after its entry is added, and cleared before the entry's
+ * absence is checked (unmark_watched): a clear bit never hides an entry.
+ */
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(map_flags, BPF_F_MMAPABLE);
+    __uint(max_entries, 512); /* the host resizes it before load */
+    __type(key, __u32);
+    __type(value, __u64);
+} watched_pids SEC(".maps");
+
+static __always_inline __u64 *watched_pid_word(__u32 tgid)
+{
+    __u32 index = tgid / 64;
+    return bpf_map_lookup_elem(&watched_pids, &index);
+}
+
+/* Whether watched_processes may hold tgid: false only when it surely does not. */
+static __always_inline bool may_be_watched(__u32 tgid)
+{
+    __u64 *word = watched_pid_word(tgid);
+    return !word || (*word & (1ULL << (tgid % 64)));
+}
+
+/* After an entry for tgid was added. */
+static __always_inline void mark_watched(__u32 tgid)
+{
+    __u64 *word = watched_pid_word(tgid);
+    if (word)
+        __sync_fetch_and_or(word, 1ULL << (tgid % 64));
+}
+
+/* After tgid's entry was deleted: the bit goes, and comes back if an entry was added since. */
+static __always_inline void unmark_watched(__u32 tgid)
+{
+    __u64 *word = watched_pid_word(tgid);
+    if (!word)
+        return;
+    __sync_fetch_and_and(word, ~(1ULL << (tgid % 64)));
+    if (bpf_map_lookup_elem(&watched_processes, &tgid))
+        __sync_fetch_and_or(word, 1ULL << (tgid % 64));
+}
+
 /* A process not yet decided about, watched by `directives`. */
 static __always_inline struct tawon_watched_process undecided_process(__u64 directives)
 {

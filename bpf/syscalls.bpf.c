@@ -4,7 +4,8 @@
  * arguments, captured user memory and the caller's capability sets. A call is reported once,
  * when it returns (sys_exit), with its result; only a call that has not returned is reported
  * before: when its thread blocks in it (sched_switch) or it is an exec past its point of no
- * return (sched_prepare_exec). Every process pays for one syscall tracepoint and one hash lookup.
+ * return (sched_prepare_exec). Every process pays for one syscall tracepoint and a bit test; a
+ * watched one for a hash lookup too.
  * sys_enter is attached only while a directive wants calls at entry. The watch list is kept by
  * bpf/process.bpf.c, whose maps this program shares; it reports exit and exit_group.
  */
@@ -330,7 +331,9 @@ static __always_inline void report_from_registers(__u16 kind, struct pt_regs *re
     __u32 tgid = pid_tgid >> 32;
     if (tgid == tawon_config.host_tgid)
         return;
-    /* The cheapest test first: most processes are not watched. */
+    /* The cheapest tests first: most processes are not watched. */
+    if (!may_be_watched(tgid))
+        return;
     struct tawon_watched_process *watched = bpf_map_lookup_elem(&watched_processes, &tgid);
     if (!watched)
         return;

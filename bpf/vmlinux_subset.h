@@ -42,6 +42,9 @@ enum {
     BPF_EXIST = 2,
 };
 enum {
+    BPF_F_MMAPABLE = 1U << 10,
+};
+enum {
     BPF_RB_NO_WAKEUP = 1,
     BPF_RB_FORCE_WAKEUP = 2,
 };

@@ -64,4 +64,18 @@ static inline void ctawon_store_release_u64(uint64_t *location, uint64_t value)
     __atomic_store_n(location, value, __ATOMIC_RELEASE);
 }
 
+/*
+ * Atomic bit changes in a word shared with the kernel's programs (a BPF_F_MMAPABLE array),
+ * which change the same words with atomic instructions of their own.
+ */
+static inline void ctawon_atomic_or_u64(uint64_t *location, uint64_t bits)
+{
+    __atomic_fetch_or(location, bits, __ATOMIC_SEQ_CST);
+}
+
+static inline void ctawon_atomic_and_u64(uint64_t *location, uint64_t bits)
+{
+    __atomic_fetch_and(location, bits, __ATOMIC_SEQ_CST);
+}
+
 #endif /* CTAWON_BPF_H */

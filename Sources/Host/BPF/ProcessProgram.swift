@@ -8,11 +8,13 @@ import Foundation
 public final class ProcessProgram {
     /// The maps other programs take from this one, by name.
     static let sharedMapNames = [
-        "watched_processes", "active_directives", "exit_hooked_syscalls", "events", "counters", "unannounced_bytes",
+        "watched_processes", "watched_pids", "active_directives", "exit_hooked_syscalls", "events", "counters",
+        "unannounced_bytes",
     ]
 
     private let object: BPFObject
     private let watched: Int32
+    private let watchedBits: WatchedPidBits
     private let active: Int32
     private let counterMap: Int32
     let eventsMap: Int32
@@ -21,10 +23,13 @@ public final class ProcessProgram {
     public init(configuration: KernelConfiguration) throws {
         object = try BPFObject(.process)
         try object.resizeMap("events", maxEntries: configuration.ringBufferBytes)
+        let pidWords = WatchedPidBits.wordCount
+        try object.resizeMap("watched_pids", maxEntries: pidWords)
         try object.configure("tawon_config", to: configuration.raw)
         try object.load()
         try object.attachAll()
         watched = try object.mapDescriptor("watched_processes")
+        watchedBits = try WatchedPidBits(mapDescriptor: try object.mapDescriptor("watched_pids"), wordCount: pidWords)
         active = try object.mapDescriptor("active_directives")
         counterMap = try object.mapDescriptor("counters")
         eventsMap = try object.mapDescriptor("events")
@@ -63,13 +68,19 @@ public final class ProcessProgram {
             if result < 0 && result != -ENOENT {
                 try LibbpfCallError.check(result, "bpf_map_delete_elem", subject: "watched_processes")
             }
+            watchedBits.unmark(tgid) { watchMask(tgid: tgid) != nil }
             return
         }
         var value = tawon_watched_process(directives: mask, undecided: 0, undecided_budget: 0, changed_ns: 0)
         try LibbpfCallError.check(
             bpf_map_update_elem(watched, &key, &value, UInt64(BPF_ANY)), "bpf_map_update_elem",
             subject: "watched_processes")
+        watchedBits.mark(tgid)
     }
+
+    /// Whether the programs look `tgid` up in the watch list at all: false only for a process
+    /// that surely has no entry, which then costs them a bit test per call.
+    public func mayBeWatched(tgid: UInt32) -> Bool { watchedBits.contains(tgid) }
 
     /// How much later than the records around it a record may be read (CPUs reserve their
     /// places in the ring a little out of time order): beyond this it was lost.
@@ -85,15 +96,20 @@ public final class ProcessProgram {
     /// Every watched process and its directive mask, as the kernel holds them now.
     public func watchedProcesses() -> [(tgid: UInt32, mask: UInt64)] {
         var result: [(UInt32, UInt64)] = []
+        forEachWatchedProcess { tgid, entry in result.append((tgid, entry.directives)) }
+        return result
+    }
+
+    private func forEachWatchedProcess(_ body: (UInt32, tawon_watched_process) -> Void) {
         var key: UInt32 = 0
         var next: UInt32 = 0
-        var previous: UnsafeMutablePointer<UInt32>? = nil
-        while bpf_map_get_next_key(watched, previous, &next) == 0 {
-            if let mask = watchMask(tgid: next) { result.append((next, mask)) }
+        var started = false
+        while (started ? bpf_map_get_next_key(watched, &key, &next) : bpf_map_get_next_key(watched, nil, &next)) == 0 {
+            started = true
             key = next
-            previous = withUnsafeMutablePointer(to: &key) { $0 }
+            var entry = tawon_watched_process()
+            if bpf_map_lookup_elem(watched, &key, &entry) == 0 { body(next, entry) }
         }
-        return result
     }
 
     /// Sets the mask a process gets right after exec, until the host has decided about it.
