@@ -170,25 +170,37 @@ static __always_inline void report_ending_call(struct task_struct *task)
     bpf_ringbuf_submit(record, 0);
 }
 
+/*
+ * The process ends with the last of its threads to exit, which need not be its main thread (that
+ * one may pthread_exit while others go on calling). Two threads exiting at once may both see
+ * none left: the one whose delete succeeds reports the exit.
+ */
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(process_exit, struct task_struct *task)
 {
     report_ending_call(bpf_get_current_task_btf());
-    __u32 pid = BPF_CORE_READ(task, pid);
-    if (pid != (__u32)BPF_CORE_READ(task, tgid))
-        return 0; /* a thread */
-    if (!may_be_watched(pid))
+    if (BPF_CORE_READ(task, signal, live.counter) != 0)
+        return 0; /* other threads live on */
+    __u32 tgid = BPF_CORE_READ(task, tgid);
+    if (!may_be_watched(tgid))
         return 0;
-    struct tawon_watched_process *watched = bpf_map_lookup_elem(&watched_processes, &pid);
+    struct tawon_watched_process *watched = bpf_map_lookup_elem(&watched_processes, &tgid);
     if (!watched)
         return 0;
     __u64 directives = watched->directives;
-    bpf_map_delete_elem(&watched_processes, &pid);
-    unmark_watched(pid);
+    if (bpf_map_delete_elem(&watched_processes, &tgid) != 0)
+        return 0;
+    unmark_watched(tgid);
     struct process_event *record = begin_process_record(TAWON_RECORD_PROCESS_EXIT, task, directives);
     if (!record)
         return 0;
-    record->exit_code = BPF_CORE_READ(task, exit_code);
+    /* The process as its parent knows it: its main thread's name, start and wait status. */
+    struct task_struct *leader = BPF_CORE_READ(task, group_leader);
+    BPF_CORE_READ_STR_INTO(&record->comm, leader, comm);
+    record->start_boottime = BPF_CORE_READ(leader, start_boottime);
+    struct signal_struct *signal = BPF_CORE_READ(task, signal);
+    bool group_exit = BPF_CORE_READ(signal, flags) & SIGNAL_GROUP_EXIT;
+    record->exit_code = group_exit ? BPF_CORE_READ(signal, group_exit_code) : BPF_CORE_READ(leader, exit_code);
     finish_process_record(record);
     return 0;
 }

@@ -113,6 +113,16 @@ struct css_set {
     struct cgroup *dfl_cgrp;
 };
 
+typedef struct {
+    int counter;
+} atomic_t;
+
+struct signal_struct {
+    atomic_t live;          /* threads of the group that have not begun to exit */
+    unsigned int flags;     /* SIGNAL_GROUP_EXIT: exit_group or a fatal signal ends them all */
+    int group_exit_code;
+};
+
 struct task_struct {
     struct thread_info thread_info;
     int pid;
@@ -126,6 +136,7 @@ struct task_struct {
     struct nsproxy *nsproxy;
     struct mm_struct *mm;
     struct css_set *cgroups;
+    struct signal_struct *signal;
 };
 
 struct linux_binprm {
@@ -135,6 +146,7 @@ struct linux_binprm {
 #pragma clang attribute pop
 
 #define TS_COMPAT 0x0002
+#define SIGNAL_GROUP_EXIT 0x00000004
 #define BPF_RB_AVAIL_DATA 0
 
 #endif /* TAWON_VMLINUX_SUBSET_H */

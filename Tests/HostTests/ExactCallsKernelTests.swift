@@ -65,6 +65,29 @@ struct ExactCallsKernelTests {
         #expect(equal == compared)
     }
 
+    @Test("A process whose main thread ends first (pthread_exit): the thread that goes on has every call reported, as strace -f shows them")
+    func callsAfterTheMainThreadEnded() throws {
+        try KernelSupport.require()
+        let directory = try TestSupport.temporaryDirectory("leader-exit")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let log = directory.appending(path: "strace.txt").path
+        let traced = try TestSupport.run(
+            "/usr/bin/env", ["strace", "-f", "-qq", "-e", "trace=getppid,exit_group", "-o", log, TracedWorkload.binary, "leaderexit", "1000"],
+            in: directory, stdin: "go\n")
+        try #require(traced.status == 7, "\(traced.stderr)")
+        let reference = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n")
+        let referenceCalls = reference.filter { $0.contains("getppid(") }.count
+
+        let tracer = CollectingSession()
+        let workload = try TracedWorkload(["leaderexit", "1000"])
+        let records = try tracer.trace({ "process.pid:\($0)" }, ["syscalls|functions:getppid+exit_group"], workload: workload)
+        let calls = try records.map { try JSONDecoder().decode(SyscallData.self, from: Data($0.json.utf8)).function }
+        #expect(referenceCalls == 1000)
+        #expect(calls.filter { $0 == "getppid" }.count == referenceCalls)
+        #expect(reference.contains { $0.contains("exit_group(7)") })
+        #expect(calls.last == "exit_group", "the call that ends the process: \(calls.suffix(3))")
+    }
+
     @Test("A read that blocks 3 s is published within about 1 s as unfinished; its result follows with the same call id")
     func blockedCall() throws {
         try KernelSupport.require()

@@ -13,10 +13,13 @@
  *   rename NAME prctl(PR_SET_NAME, NAME), then getppid
  *   paced N   N calls of getppid at about 100,000 a second
  *   pinned CPU N  on CPU alone (set before the go line), N calls of getppid
+ *   leaderexit N  the main thread ends (pthread_exit) while a second thread goes on: N calls of
+ *             getppid, then exit_group(7)
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -141,6 +144,21 @@ static void fork_then_exec(long count)
     }
 }
 
+static void *outlive_the_main_thread(void *count)
+{
+    usleep(50000); /* the main thread has ended by now */
+    for (long i = 0; i < (long)count; i++) syscall(SYS_getppid);
+    syscall(SYS_exit_group, 7);
+    return NULL;
+}
+
+static void leader_exit(long count)
+{
+    pthread_t thread;
+    if (pthread_create(&thread, NULL, outlive_the_main_thread, (void *)count) != 0) exit(3);
+    pthread_exit(NULL);
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -177,6 +195,8 @@ int main(int argc, char **argv)
     } else if (strcmp(scenario, "pinned") == 0) {
         long count = argc > 3 ? atol(argv[3]) : 1;
         for (long i = 0; i < count; i++) syscall(SYS_getppid);
+    } else if (strcmp(scenario, "leaderexit") == 0) {
+        leader_exit(argc > 2 ? atol(argv[2]) : 1);
     } else if (strcmp(scenario, "getppid") == 0) {
         long count = argc > 2 ? atol(argv[2]) : 1;
         for (long i = 0; i < count; i++) syscall(SYS_getppid);
