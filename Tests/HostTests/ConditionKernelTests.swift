@@ -194,6 +194,36 @@ extension ConditionKernelTests {
         #expect(!tracer.collector.all.contains { $0.directiveID == directive.id })
     }
 
+    @Test("A process whose exec record was lost to a full ring buffer is decided from /proc within seconds; its calls past the undecided budget are reported")
+    func lostExecRecordIsDecided() throws {
+        try KernelSupport.require()
+        var configuration = KernelConfiguration()
+        configuration.ringBufferBytes = 64 << 10
+        let tracer = CollectingSession(configuration: configuration)
+        defer { tracer.session.close() }
+        let directive = try tracer.session.add(
+            DirectiveRequest(conditions: "process.name:tawon-workload", tasks: [try TaskSpec.parse("syscalls|functions:getppid")]))
+        // Nothing reads while the flood fills the ring, so the next exec's record finds no room.
+        let flood = try TracedWorkload(["getppid", "100000"])
+        flood.go()
+        let lostBefore = tracer.session.counters().kernel.ringBufferFull
+        let late = try TracedWorkload(["paced", "300000"])
+        let start = ContinuousClock.now
+        late.start()
+        while late.process.isRunning || ContinuousClock.now < start + .seconds(1) {
+            try tracer.session.poll(timeoutMilliseconds: 10)
+        }
+        try tracer.session.drain(until: .now + .seconds(2))
+        let counters = tracer.session.counters()
+        let calls = tracer.collector.all.filter {
+            $0.directiveID == directive.id && $0.json.contains("\"pid\":\(late.pid)") && $0.json.contains("\"getppid\"")
+        }.count
+        #expect(counters.kernel.ringBufferFull > lostBefore, "the flood filled the ring: \(counters.kernel)")
+        // Left undecided, it would send its budget (4096) and no more.
+        #expect(calls > 30_000, "\(calls) of 300000 reported; \(counters.kernel)")
+        #expect(UInt64(calls) + counters.kernel.heldUndecided + counters.kernel.ringBufferFull >= 300_000, "every call reported or counted")
+    }
+
     @Test("A process that execs and exits before the host reads /proc is still fully described")
     func shortLivedProcessKeepsItsInformation() throws {
         try KernelSupport.require()

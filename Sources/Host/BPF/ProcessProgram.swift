@@ -100,6 +100,16 @@ public final class ProcessProgram {
         return result
     }
 
+    /// The processes the kernel still holds to the undecided budget whose entry it set before
+    /// `bootNanoseconds` (an exec, fork or rename whose record the host may never read).
+    public func undecidedProcesses(changedBefore bootNanoseconds: UInt64) -> [(tgid: UInt32, changedNanoseconds: UInt64)] {
+        var result: [(UInt32, UInt64)] = []
+        forEachWatchedProcess { tgid, entry in
+            if entry.undecided != 0 && entry.changed_ns < bootNanoseconds { result.append((tgid, entry.changed_ns)) }
+        }
+        return result
+    }
+
     private func forEachWatchedProcess(_ body: (UInt32, tawon_watched_process) -> Void) {
         var key: UInt32 = 0
         var next: UInt32 = 0

@@ -72,6 +72,28 @@ extension Dispatcher {
         }
     }
 
+    /// A process whose exec, fork or rename record was lost (a full ring buffer) is never decided
+    /// by it: the kernel would hold it to the undecided budget for good and drop its calls past
+    /// that. While the kernel counts losses or held records, once a second, a process left
+    /// undecided for over `ProcessProgram.recordLateness` is decided from /proc, its change
+    /// taken as read. Call with the kernel lock held.
+    func decideProcessesLeftUndecided(in kernel: KernelEventSource) {
+        let now = ContinuousClock.now
+        guard now - undecidedCheckedAt >= .seconds(1) else { return }
+        undecidedCheckedAt = now
+        let counters = kernelCounters()
+        let losses = counters.ringBufferFull &+ counters.heldUndecided
+        guard losses != kernelLossesAtUndecidedCheck else { return }
+        kernelLossesAtUndecidedCheck = losses
+        let bootNow = UInt64(max(KernelClock.nanoseconds(CLOCK_BOOTTIME), 0))
+        let before = bootNow > ProcessProgram.recordLateness ? bootNow - ProcessProgram.recordLateness : 0
+        for (pid, changed) in kernel.process.undecidedProcesses(changedBefore: before) {
+            kernelChangesRead[pid] = max(kernelChangesRead[pid] ?? 0, changed)
+            // The model may still hold the image before the lost exec.
+            decide(pid, process: processes.refresh(pid))
+        }
+    }
+
     /// Sets the kernel's mask of a process as decided, unless the kernel set its entry anew (an
     /// exec, a fork, a rename) after the records read so far: that change's own record decides.
     func setWatch(_ pid: UInt32, directives mask: UInt64) throws {

@@ -64,6 +64,9 @@ public final class Dispatcher: @unchecked Sendable {
     /// next process given that pid is traced.
     private var excludedStarts: [UInt32: UInt64] = [:]
     private var exclusionsCheckedAt = ContinuousClock.now
+    /// When processes left undecided were last looked for, and the kernel's losses then.
+    var undecidedCheckedAt = ContinuousClock.now
+    var kernelLossesAtUndecidedCheck: UInt64 = 0
     private var exclusionsChanged: [UInt32] = []
     /// Records of processes whose container is not described yet. Only the polling thread touches them.
     var awaitingContainers = RecordsAwaitingContainers()
@@ -212,6 +215,7 @@ public final class Dispatcher: @unchecked Sendable {
             decideChangedProcesses(changedProcesses.take())
             deliverContainerEvents()
             publishObservations()
+            decideProcessesLeftUndecided(in: kernel)
             submitDeliveries()
             // A poll that read nothing returns with everything read before delivered.
             if read == 0 { lane.waitUntilIdle() }
