@@ -26,6 +26,8 @@ final class RunningDaemon: @unchecked Sendable {
             if (try? await client.status()) != nil { return }
             try await Task.sleep(for: .milliseconds(50))
         }
+        // Once more at the deadline: a starved test thread may wake only after it.
+        if waitpid(pid, &status, WNOHANG) == 0, (try? await client.status()) != nil { return }
         throw TestFailure("tawond did not become ready: \(SystemFile.text(log) ?? "")")
     }
 
