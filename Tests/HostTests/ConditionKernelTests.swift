@@ -175,11 +175,7 @@ extension ConditionKernelTests {
         try KernelSupport.require()
         let directory = try TestSupport.temporaryDirectory("budget")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let target = directory.appending(path: "tawon-budget").path
-        let source = directory.appending(path: "budget.c")
-        try "#include <unistd.h>\nint main(void) { for (int i = 0; i < 20000; i++) getppid(); return 0; }\n"
-            .write(to: source, atomically: true, encoding: .utf8)
-        try #require(try TestSupport.run("/usr/bin/env", ["cc", "-O1", "-o", target, source.path]).status == 0)
+        let target = try Self.getppidProgram(calls: 20000, in: directory)
         let execer = try TracedWorkload(["execer", "1", target])
         let tracer = CollectingSession()
         let directive = try tracer.session.add(
@@ -192,6 +188,37 @@ extension ConditionKernelTests {
         #expect(counters.kernel.heldUndecided >= 20000 - 4096, "\(counters.kernel)")
         #expect(counters.kernel.ringBufferFull == 0)
         #expect(!tracer.collector.all.contains { $0.directiveID == directive.id })
+    }
+
+    /// `tawon-budget`: a program that calls getppid `calls` times as soon as it starts.
+    static func getppidProgram(calls: Int, in directory: URL) throws -> String {
+        let target = directory.appending(path: "tawon-budget").path
+        let source = directory.appending(path: "budget.c")
+        try "#include <unistd.h>\nint main(void) { for (int i = 0; i < \(calls); i++) getppid(); return 0; }\n"
+            .write(to: source, atomically: true, encoding: .utf8)
+        try #require(try TestSupport.run("/usr/bin/env", ["cc", "-O1", "-o", target, source.path]).status == 0)
+        return target
+    }
+
+    @Test("A process that calls at once after its exec, while records are held 50 ms for the time order, has every call reported: it is decided when its exec is read, not a window later")
+    func decidedWhenItsExecIsRead() throws {
+        try KernelSupport.require()
+        let directory = try TestSupport.temporaryDirectory("decided-on-arrival")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let target = try Self.getppidProgram(calls: 20000, in: directory)
+        let tracer = CollectingSession(orderWindow: .milliseconds(50))
+        defer { tracer.session.close() }
+        let directive = try tracer.session.add(
+            DirectiveRequest(conditions: "process.name:tawon-budget", tasks: [try TaskSpec.parse("syscalls|functions:getppid")]))
+        let execer = try TracedWorkload(["execer", "1", target])
+        execer.start()
+        while execer.process.isRunning { try tracer.session.poll(timeoutMilliseconds: 10) }
+        try tracer.session.drain(until: .now + .seconds(2))
+        for _ in 0..<10 { try tracer.session.poll(timeoutMilliseconds: 10) }
+        let counters = tracer.session.counters()
+        let calls = tracer.collector.all.filter { $0.directiveID == directive.id && $0.json.contains("\"getppid\"") }.count
+        #expect(calls == 20000, "\(counters.kernel)")
+        #expect(counters.kernel.heldUndecided == 0)
     }
 
     @Test("A process whose exec record was lost to a full ring buffer is decided from /proc within seconds; its calls past the undecided budget are reported")

@@ -58,11 +58,7 @@ extension Dispatcher {
 
     /// Sets a new or changed process's mask from every directive's condition.
     func decide(_ pid: UInt32, process: ProcessSnapshot?) {
-        let mask = isExcluded(pid) ? 0 : process.map { process in
-            runningDirectives.reduce(UInt64(0)) { mask, directive in
-                directive.selects(process, capabilities: nil) == false ? mask : mask | directive.bit
-            }
-        } ?? 0
+        let mask = watchMask(pid, process: process)
         try? setWatch(pid, directives: mask)
         // A call still in flight is published with the process it was made by.
         if mask == 0 && !pendingCalls.hasCalls(of: pid) {
@@ -70,6 +66,26 @@ extension Dispatcher {
             processes.forget(pid)
             kernelChangesRead[pid] = nil
         }
+    }
+
+    /// The directives that may select the process: every one whose condition is not false for it.
+    private func watchMask(_ pid: UInt32, process: ProcessSnapshot?) -> UInt64 {
+        guard !isExcluded(pid), let process else { return 0 }
+        return runningDirectives.reduce(UInt64(0)) { mask, directive in
+            directive.selects(process, capabilities: nil) == false ? mask : mask | directive.bit
+        }
+    }
+
+    /// A process just exec'd (or forked by one not yet decided, or renamed) is watched by every
+    /// directive, to a budget, until it is decided; its record's turn in the time order comes a
+    /// window later, in which a fast process spends the budget. So the kernel's mask is set as
+    /// soon as the record is read, from what the record says; the decision in its turn follows,
+    /// and what was read of the process before it stays the old image's.
+    func decideOnArrival(_ record: ProcessRecord, in kernel: KernelEventSource) {
+        guard record.change != .exit, timeOrder.windowMilliseconds > 0 else { return }
+        let mask = watchMask(record.pid, process: processes.preview(record.pid, kernel: record))
+        try? kernel.process.watch(
+            tgid: record.pid, directives: mask, readChangesUntil: record.bootNanoseconds, readUntil: newestRecordRead)
     }
 
     /// A process whose exec, fork or rename record was lost (a full ring buffer) is never decided

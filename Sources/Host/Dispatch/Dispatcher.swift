@@ -47,7 +47,7 @@ public final class Dispatcher: @unchecked Sendable {
     /// The boot time of the newest record read from the kernel.
     var newestRecordRead: UInt64 = 0
     /// Records held to be handed on in timestamp order. Touched with the kernel lock held.
-    private var timeOrder: TimeOrder
+    var timeOrder: TimeOrder
     /// How long a call may block before its entry is published as unfinished.
     let callDeadline: Duration
     /// Processes whose container became known (or unknown) since the last poll; decided again
@@ -415,6 +415,7 @@ public final class Dispatcher: @unchecked Sendable {
     /// A record from the kernel: held for the time order, unless it is late for it.
     private func arrived(_ event: KernelEvent) {
         newestRecordRead = max(newestRecordRead, event.bootNanoseconds)
+        if case .process(let record) = event, let kernel { decideOnArrival(record, in: kernel) }
         guard let late = timeOrder.add(event) else { return }
         statistics.arrivedLate()
         handle(late)

@@ -122,11 +122,28 @@ public final class ProcessModel: @unchecked Sendable {
     public func refresh(_ pid: UInt32, kernel: ProcessRecord? = nil) -> ProcessSnapshot? {
         lock.withLock { _ = processes.removeValue(forKey: pid) }
         guard let kernel else { return snapshot(pid) }
+        guard var known = described(pid, by: kernel) else { return kernel.change == .fork ? snapshot(pid) : cached(pid) }
+        known.generation = generations.add(1, ordering: .relaxed).newValue
+        return store(known)
+    }
+
+    /// The process as a fork, exec or rename record makes it, before the record's turn comes:
+    /// what `refresh` (or `rename`) will hold, to decide about it at once. Nothing is stored.
+    public func preview(_ pid: UInt32, kernel: ProcessRecord) -> ProcessSnapshot? {
+        guard kernel.change == .rename else { return described(pid, by: kernel) }
+        guard var known = cached(pid) ?? read(pid).map(withContainer) else { return nil }
+        known.name = kernel.comm
+        return known
+    }
+
+    /// What a fork or exec record says of the process (see `refresh`); nil for other records,
+    /// and for a fork whose parent is unknown.
+    private func described(_ pid: UInt32, by kernel: ProcessRecord) -> ProcessSnapshot? {
         var known: ProcessSnapshot
         switch kernel.change {
         case .fork:
             guard let parent = lock.withLock({ processes[kernel.ppid]?.snapshot }) ?? read(kernel.ppid) else {
-                return snapshot(pid)
+                return nil
             }
             known = parent
             known.pid = pid
@@ -144,7 +161,7 @@ public final class ProcessModel: @unchecked Sendable {
                     : ProcFS.absolute(kernel.exe, fromWorkingDirectoryOf: [pid, kernel.ppid]) ?? kernel.exe
             }
         case .exit, .rename:
-            return cached(pid)
+            return nil
         }
         known.name = kernel.comm
         known.ppid = kernel.ppid
@@ -153,9 +170,7 @@ public final class ProcessModel: @unchecked Sendable {
         // /proc with it) before it is read, and a child forked into a container is not yet in it.
         if let containerID = CgroupPath.containerID(in: kernel.cgroupName) { known.containerID = containerID }
         known.startedAtNanoseconds = KernelClock.wallNanoseconds(boot: kernel.startBoottimeNanoseconds)
-        known = withContainer(known)
-        known.generation = generations.add(1, ordering: .relaxed).newValue
-        return store(known)
+        return withContainer(known)
     }
 
     /// A process renamed itself (prctl(PR_SET_NAME) on its main thread): its snapshot gets the
