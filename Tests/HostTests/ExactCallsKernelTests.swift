@@ -88,6 +88,39 @@ struct ExactCallsKernelTests {
         #expect(calls.last == "exit_group", "the call that ends the process: \(calls.suffix(3))")
     }
 
+    @Test("A process whose main thread had ended before the directive started is selected by its name and executable, and its calls reported")
+    func selectedAfterTheMainThreadEnded() throws {
+        try KernelSupport.require()
+        let workload = try TracedWorkload(["leaderexit", "2000", "wait"])
+        workload.start()
+        try waitUntilZombie(workload.pid)
+        let tracer = CollectingSession()
+        defer { tracer.session.close() }
+        let directive = try tracer.session.add(DirectiveRequest(
+            conditions: "process.name:tawon-workload AND process.exe:\(TracedWorkload.binary)",
+            tasks: [try TaskSpec.parse("syscalls|functions:getppid+exit_group")]))
+        workload.goOn()
+        workload.process.waitUntilExit()
+        try tracer.session.drain(until: .now + .seconds(2))
+        for _ in 0..<10 { try tracer.session.poll(timeoutMilliseconds: 10) }
+        let calls = try tracer.collector.all.filter { $0.directiveID == directive.id }
+            .map { try JSONDecoder().decode(SyscallData.self, from: Data($0.json.utf8)).function }
+        #expect(workload.process.terminationStatus == 7)
+        #expect(calls.filter { $0 == "getppid" }.count == 2000)
+        #expect(calls.last == "exit_group")
+    }
+
+    /// Waits until the main thread of `pid` has ended (its /proc/PID/stat says Z).
+    private func waitUntilZombie(_ pid: UInt32) throws {
+        let deadline = ContinuousClock.now + .seconds(5)
+        while ContinuousClock.now < deadline {
+            let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+            if stat.split(separator: ")").last?.split(separator: " ").first == "Z" { return }
+            usleep(10_000)
+        }
+        throw TestFailure("the main thread of \(pid) did not end")
+    }
+
     @Test("A read that blocks 3 s is published within about 1 s as unfinished; its result follows with the same call id")
     func blockedCall() throws {
         try KernelSupport.require()

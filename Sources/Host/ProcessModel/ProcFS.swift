@@ -5,9 +5,14 @@ import SystemFiles
 public enum ProcFS {
     /// A snapshot of `pid`, or nil when it is gone (or was never there).
     public static func snapshot(_ pid: UInt32, root: String = "/proc") -> ProcessSnapshot? {
-        let directory = "\(root)/\(pid)"
-        // A zombie has lost its command line and executable: it counts as gone.
-        guard let stat = read("\(directory)/stat"), let fields = statFields(stat), !fields.exited else { return nil }
+        guard let stat = read("\(root)/\(pid)/stat"), let fields = statFields(stat) else { return nil }
+        var directory = "\(root)/\(pid)"
+        if fields.exited {
+            // A zombie has lost its command line and executable: it is gone, unless only its main
+            // thread ended (pthread_exit) and others run on, through which the rest is read.
+            guard let thread = liveThread(of: pid, root: root) else { return nil }
+            directory += "/task/\(thread)"
+        }
         let cgroup = read("\(directory)/cgroup").map(CgroupPath.containerCgroup) ?? ""
         return ProcessSnapshot(
             pid: pid, ppid: UInt32(fields.ppid), name: fields.comm,
@@ -16,6 +21,14 @@ public enum ProcFS {
             ns: namespaceID("\(directory)/ns/mnt"),
             startedAtNanoseconds: KernelClock.wallNanoseconds(ticksSinceBoot: fields.startTicks),
             containerID: CgroupPath.containerID(in: cgroup) ?? "", cgroup: cgroup)
+    }
+
+    /// A thread of `pid` other than its main one that has not exited.
+    static func liveThread(of pid: UInt32, root: String) -> UInt32? {
+        let threads = (try? FileManager.default.contentsOfDirectory(atPath: "\(root)/\(pid)/task")) ?? []
+        return threads.compactMap(UInt32.init).first { thread in
+            thread != pid && read("\(root)/\(pid)/task/\(thread)/stat").flatMap(statFields).map { !$0.exited } == true
+        }
     }
 
     /// The device of the namespace filesystem: the "{device}" part of every `ns` value.

@@ -13,8 +13,8 @@
  *   rename NAME prctl(PR_SET_NAME, NAME), then getppid
  *   paced N   N calls of getppid at about 100,000 a second
  *   pinned CPU N  on CPU alone (set before the go line), N calls of getppid
- *   leaderexit N  the main thread ends (pthread_exit) while a second thread goes on: N calls of
- *             getppid, then exit_group(7)
+ *   leaderexit N [wait]  the main thread ends (pthread_exit) while a second thread goes on: N
+ *             calls of getppid, then exit_group(7); with wait, after a second line on stdin
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -144,9 +144,12 @@ static void fork_then_exec(long count)
     }
 }
 
+static int outliving_thread_waits;
+
 static void *outlive_the_main_thread(void *count)
 {
     usleep(50000); /* the main thread has ended by now */
+    if (outliving_thread_waits) wait_for_go();
     for (long i = 0; i < (long)count; i++) syscall(SYS_getppid);
     syscall(SYS_exit_group, 7);
     return NULL;
@@ -196,6 +199,7 @@ int main(int argc, char **argv)
         long count = argc > 3 ? atol(argv[3]) : 1;
         for (long i = 0; i < count; i++) syscall(SYS_getppid);
     } else if (strcmp(scenario, "leaderexit") == 0) {
+        outliving_thread_waits = argc > 3 && strcmp(argv[3], "wait") == 0;
         leader_exit(argc > 2 ? atol(argv[2]) : 1);
     } else if (strcmp(scenario, "getppid") == 0) {
         long count = argc > 2 ? atol(argv[2]) : 1;

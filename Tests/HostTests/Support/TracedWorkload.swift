@@ -32,6 +32,9 @@ final class TracedWorkload: @unchecked Sendable {
     func start() {
         input.fileHandleForWriting.write(Data("go\n".utf8))
     }
+
+    /// A second go line, for the scenarios that wait twice.
+    func goOn() { start() }
 }
 
 /// A pipeline whose records are collected, for tests.
