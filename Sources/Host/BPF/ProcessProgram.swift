@@ -52,13 +52,16 @@ public final class ProcessProgram {
     /// the last exec, fork or rename record of the process the host has read, `readUntil` that
     /// of the newest record read at all. An entry the kernel set after the former (a new image
     /// whose record is still on its way) is left alone, as its own record will be decided;
-    /// unless records well past it were read, so that its own was lost.
+    /// unless records well past it were read, so that its own was lost. The entry keeps the
+    /// kernel's stamp: a decision made ahead of its record's turn (at its arrival) must not make
+    /// an older record's decision, handled after it, look newer.
     public func watch(
         tgid: UInt32, directives mask: UInt64, readChangesUntil: UInt64 = .max, readUntil: UInt64 = .max
     ) throws {
         var key = tgid
         var current = tawon_watched_process()
-        if readChangesUntil != .max, bpf_map_lookup_elem(watched, &key, &current) == 0,
+        let exists = bpf_map_lookup_elem(watched, &key, &current) == 0
+        if readChangesUntil != .max, exists,
             current.changed_ns > readChangesUntil, current.changed_ns &+ Self.recordLateness > readUntil
         {
             return
@@ -71,7 +74,8 @@ public final class ProcessProgram {
             watchedBits.unmark(tgid) { watchMask(tgid: tgid) != nil }
             return
         }
-        var value = tawon_watched_process(directives: mask, undecided: 0, undecided_budget: 0, changed_ns: 0)
+        var value = tawon_watched_process(
+            directives: mask, undecided: 0, undecided_budget: 0, changed_ns: exists ? current.changed_ns : 0)
         try LibbpfCallError.check(
             bpf_map_update_elem(watched, &key, &value, UInt64(BPF_ANY)), "bpf_map_update_elem",
             subject: "watched_processes")
