@@ -221,6 +221,39 @@ extension ConditionKernelTests {
         #expect(counters.kernel.heldUndecided == 0)
     }
 
+    @Test("Calls made before a fresh process renames itself into a selected name are not selected, three times out of three: only the calls after it")
+    func callsBeforeARenameKeepTheOldName() throws {
+        try KernelSupport.require()
+        let directory = try TestSupport.temporaryDirectory("rename-late")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let target = directory.appending(path: "tawon-before").path
+        let source = directory.appending(path: "before.c")
+        try """
+            #include <sys/prctl.h>
+            #include <unistd.h>
+            int main(void) {
+                for (int i = 0; i < 10; i++) getppid();
+                prctl(PR_SET_NAME, "tawon-after");
+                for (int i = 0; i < 10; i++) getppid();
+                return 0;
+            }
+            """.write(to: source, atomically: true, encoding: .utf8)
+        try #require(try TestSupport.run("/usr/bin/env", ["cc", "-O1", "-o", target, source.path]).status == 0)
+        let tracer = CollectingSession()
+        defer { tracer.session.close() }
+        let directive = try tracer.session.add(
+            DirectiveRequest(conditions: "process.name:tawon-after", tasks: [try TaskSpec.parse("syscalls|functions:getppid")]))
+        let execer = try TracedWorkload(["execer", "3", target])
+        execer.start()
+        while execer.process.isRunning { try tracer.session.poll(timeoutMilliseconds: 10) }
+        try tracer.session.drain(until: .now + .seconds(2))
+        for _ in 0..<10 { try tracer.session.poll(timeoutMilliseconds: 10) }
+        let names = try tracer.collector.all.filter { $0.directiveID == directive.id }
+            .map { try JSONDecoder().decode(SyscallData.self, from: Data($0.json.utf8)).process?.name }
+        #expect(names.count == 30, "\(names)")
+        #expect(names.allSatisfy { $0 == "tawon-after" }, "\(names)")
+    }
+
     @Test("A process whose exec record was lost to a full ring buffer is decided from /proc within seconds; its calls past the undecided budget are reported")
     func lostExecRecordIsDecided() throws {
         try KernelSupport.require()

@@ -16,6 +16,7 @@ extension Dispatcher {
 
     private func handleProcess(_ record: ProcessRecord) {
         if record.change != .exit { kernelChangesRead[record.pid] = record.bootNanoseconds }
+        decidedAgainst[record.pid] = nil
         switch record.change {
         case .exec, .fork:
             // Before the model learns the new image: the call belongs to the process as it was.
@@ -25,7 +26,7 @@ extension Dispatcher {
             if record.change == .exec, let process { deliver(.exec, of: record, process: process) }
         case .rename:
             // Known by its new name from here on, and decided again under it.
-            let process = processes.rename(record.pid, to: record.comm) ?? processes.snapshot(record.pid)
+            let process = processes.rename(record.pid, to: record.comm) ?? processes.refresh(record.pid, kernel: record)
             decide(record.pid, process: process)
         case .exit:
             publishUnreturnedCalls(of: record.pid)
@@ -65,7 +66,17 @@ extension Dispatcher {
             // Nothing watches it, so no exit record will come to clear what was read of it.
             processes.forget(pid)
             kernelChangesRead[pid] = nil
+            rememberDecisionAgainst(pid)
         }
+    }
+
+    /// Remembers a decision against `pid` while records from before it may still be read; kept
+    /// for `ProcessProgram.recordLateness` of records, and to at most 4096 processes.
+    private func rememberDecisionAgainst(_ pid: UInt32) {
+        decidedAgainst[pid] = newestRecordRead
+        guard decidedAgainst.count > 4096 else { return }
+        decidedAgainst = decidedAgainst.filter { $0.value &+ ProcessProgram.recordLateness > newestRecordRead }
+        if decidedAgainst.count > 4096 { decidedAgainst = [pid: newestRecordRead] }
     }
 
     /// The directives that may select the process: every one whose condition is not false for it.
@@ -233,7 +244,9 @@ extension Dispatcher {
     /// the snapshot they were decided on.
     private func selecting(_ record: SyscallRecord, running: [ActiveDirective]) -> (UInt64, UInt64) {
         // The snapshot is copied out of the model only when some decision needs it.
-        var generation = processes.cachedGeneration(record.pid) ?? 0
+        let cached = processes.cachedGeneration(record.pid)
+        if cached == nil, decidedAgainst[record.pid] != nil { return (0, 0) }
+        var generation = cached ?? 0
         var process: ProcessSnapshot?
         func loadProcess() -> ProcessSnapshot {
             if let process { return process }

@@ -46,6 +46,10 @@ public final class Dispatcher: @unchecked Sendable {
     var kernelChangesRead: [UInt32: UInt64] = [:]
     /// The boot time of the newest record read from the kernel.
     var newestRecordRead: UInt64 = 0
+    /// Processes decided against (and forgotten) since their last exec, fork or rename record,
+    /// with `newestRecordRead` then: their records already in the ring stay unselected, rather
+    /// than decided on what /proc shows by the time they are read (a name set just after).
+    var decidedAgainst: [UInt32: UInt64] = [:]
     /// Records held to be handed on in timestamp order. Touched with the kernel lock held.
     var timeOrder: TimeOrder
     /// How long a call may block before its entry is published as unfinished.

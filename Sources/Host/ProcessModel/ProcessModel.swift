@@ -112,7 +112,8 @@ public final class ProcessModel: @unchecked Sendable {
         return snapshot(pid)?.containerPending ?? false
     }
 
-    /// Applies a fork or exec record. Records are handled in the order the kernel wrote them,
+    /// Applies a fork or exec record (or the rename of a process not held, `rename` being for
+    /// one that is). Records are handled in the order the kernel wrote them,
     /// and /proc already shows what came later (a child that has exec'd since its fork, a
     /// process that is gone), so the kernel's account decides: at fork the child is its
     /// parent's copy (its name, executable, command line and container) with its own pid; at
@@ -122,7 +123,7 @@ public final class ProcessModel: @unchecked Sendable {
     public func refresh(_ pid: UInt32, kernel: ProcessRecord? = nil) -> ProcessSnapshot? {
         lock.withLock { _ = processes.removeValue(forKey: pid) }
         guard let kernel else { return snapshot(pid) }
-        guard var known = described(pid, by: kernel) else { return kernel.change == .fork ? snapshot(pid) : cached(pid) }
+        guard var known = described(pid, by: kernel) else { return nil }
         known.generation = generations.add(1, ordering: .relaxed).newValue
         return store(known)
     }
@@ -130,29 +131,32 @@ public final class ProcessModel: @unchecked Sendable {
     /// The process as a fork, exec or rename record makes it, before the record's turn comes:
     /// what `refresh` (or `rename`) will hold, to decide about it at once. Nothing is stored.
     public func preview(_ pid: UInt32, kernel: ProcessRecord) -> ProcessSnapshot? {
-        guard kernel.change == .rename else { return described(pid, by: kernel) }
-        guard var known = cached(pid) ?? read(pid).map(withContainer) else { return nil }
-        known.name = kernel.comm
-        return known
+        if kernel.change == .rename, var known = cached(pid) {
+            known.name = kernel.comm
+            return known
+        }
+        return described(pid, by: kernel)
     }
 
-    /// What a fork or exec record says of the process (see `refresh`); nil for other records,
-    /// and for a fork whose parent is unknown.
+    /// What a fork, exec or rename record says of the process (see `refresh`), with what /proc
+    /// adds while the process is there; nil for an exit record.
     private func described(_ pid: UInt32, by kernel: ProcessRecord) -> ProcessSnapshot? {
+        // All a process gone from /proc leaves: what its record says.
+        let recorded = ProcessSnapshot(
+            pid: pid, ppid: kernel.ppid, name: kernel.comm, cmd: "", exe: "", ns: "", startedAtNanoseconds: 0)
         var known: ProcessSnapshot
         switch kernel.change {
         case .fork:
-            guard let parent = lock.withLock({ processes[kernel.ppid]?.snapshot }) ?? read(kernel.ppid) else {
-                return nil
+            if let parent = lock.withLock({ processes[kernel.ppid]?.snapshot }) ?? read(kernel.ppid) {
+                known = parent
+                known.pid = pid
+            } else {
+                known = read(pid) ?? recorded
             }
-            known = parent
-            known.pid = pid
-            known.ppid = kernel.ppid
+        case .rename:
+            known = read(pid) ?? recorded
         case .exec:
-            let previous = read(pid)
-            known = previous ?? ProcessSnapshot(
-                pid: pid, ppid: kernel.ppid, name: kernel.comm, cmd: "", exe: "",
-                ns: "", startedAtNanoseconds: 0)
+            known = read(pid) ?? recorded
             known.cmd = kernel.arguments.joined(separator: " ")
             // The kernel has the path as execve was given it; /proc resolves a relative one, or,
             // for a process already gone, the working directory it was started from.
@@ -160,7 +164,7 @@ public final class ProcessModel: @unchecked Sendable {
                 known.exe = kernel.exe.hasPrefix("/") || kernel.exe.isEmpty ? kernel.exe
                     : ProcFS.absolute(kernel.exe, fromWorkingDirectoryOf: [pid, kernel.ppid]) ?? kernel.exe
             }
-        case .exit, .rename:
+        case .exit:
             return nil
         }
         known.name = kernel.comm
