@@ -158,6 +158,37 @@ struct DaemonTests {
         #expect(daemon.stop().status == 0)
     }
 
+    @Test("A curl reading the stream of a directive that selects curl never sees its own calls; another curl's calls are in it")
+    func streamReaderNeverSeesItself() async throws {
+        try KernelSupport.require()
+        let daemon = try await RunningDaemon()
+        let directory = try TestSupport.temporaryDirectory("self-stream")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let directive = try await daemon.client.createDirective(
+            DirectiveCreation(conditions: "process.name:curl", tasks: ["syscalls|functions:read+write+sendto+recvfrom+connect"]))
+        let streamed = directory.appending(path: "stream").path
+        let reader = try ChildProcess.spawn(
+            ["/usr/bin/curl", "-s", "-N", "--max-time", "4", "--unix-socket", daemon.socket,
+             "http://tawond/v1/directives/\(directive.id)/stream?format=compact"],
+            stdout: .path(streamed))
+        try await waitUntil { try await daemon.client.status().streams.count == 1 }
+        // Other curls, whose calls the stream carries, and which the reader writes out.
+        for _ in 0..<3 {
+            _ = try TestSupport.run("/usr/bin/curl", ["-s", "--unix-socket", daemon.socket, "http://tawond/v1/status"])
+        }
+        _ = ChildProcess.wait(reader)
+        let pids = (SystemFile.text(streamed) ?? "").split(separator: "\n").compactMap { line in
+            line.split(separator: " ").dropFirst().first.flatMap { Int32($0) }
+        }
+        // Its calls before it asked (loading, connecting, sending the request) are a curl's
+        // like any other; none of its reading of the stream, nor its writing it out, is there.
+        let own = (SystemFile.text(streamed) ?? "").split(separator: "\n").filter { $0.contains(" \(reader) curl ") }
+        #expect(pids.contains { $0 != reader }, "the other curls' calls were streamed")
+        #expect(own.contains { $0.contains(" sendto(") }, "its request is in the stream")
+        #expect(!own.contains { $0.contains(" recvfrom(") || $0.contains(" write(") }, "\(own.suffix(5))")
+        #expect(daemon.stop().status == 0)
+    }
+
     @Test("Several outputs at once: a file (JSON) and another file (compact) get every record")
     func fileOutputs() async throws {
         try KernelSupport.require()

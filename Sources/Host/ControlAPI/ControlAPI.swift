@@ -72,7 +72,7 @@ public enum ControlAPI {
             return .noContent
         }
         v1.get("directives/:id/stream") { request, context -> Response in
-            try stream(request, context: context, daemon: daemon)
+            try await stream(request, context: context, daemon: daemon)
         }
         v1.get("tasks") { _, _ in json(try TaskCatalogReport.list(daemon.catalog, json: true)) }
         v1.get("tasks/:name") { _, context -> Response in
@@ -112,7 +112,7 @@ public enum ControlAPI {
         }
     }
 
-    static func stream(_ request: Request, context: ControlContext, daemon: Daemon) throws -> Response {
+    static func stream(_ request: Request, context: ControlContext, daemon: Daemon) async throws -> Response {
         let id = try context.parameters.require("id")
         guard daemon.pipeline.summaries.contains(where: { $0.id == id }) else {
             throw HTTPError(.notFound, message: "no directive \(id)")
@@ -125,8 +125,12 @@ public enum ControlAPI {
         let removeOnClose = request.uri.queryParameters.get("removeOnClose") == "true"
         // A stream's reader is not traced while it reads: it would feed on its own reading.
         let reader = context.peer.map { UInt32($0.pid) }
-        if let reader { daemon.pipeline.dispatcher.exclude(reader) }
+        let exclusion = reader.map { daemon.pipeline.dispatcher.exclude($0) }
         let (subscriber, lines) = daemon.streams.subscribe(directiveID: id, format: format)
+        // Nothing is sent, not even the response's head, before the reader is excluded in the
+        // kernel: none of its reading of the stream can be in it. What comes meanwhile waits in
+        // its buffer.
+        if let exclusion { await daemon.pipeline.dispatcher.waitUntilApplied(exclusion: exclusion) }
         let creator = removeOnClose ? daemon.owningStreamAttached(id) : nil
         let readerDone: @Sendable () -> Void = {
             for pid in [reader, creator].compactMap({ $0 }) { daemon.pipeline.dispatcher.stopExcluding(pid) }

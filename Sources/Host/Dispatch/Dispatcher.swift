@@ -72,6 +72,10 @@ public final class Dispatcher: @unchecked Sendable {
     var undecidedCheckedAt = ContinuousClock.now
     var kernelLossesAtUndecidedCheck: UInt64 = 0
     private var exclusionsChanged: [UInt32] = []
+    /// How many `exclude` calls were made (under `excludedLock`), and how many of them the
+    /// kernel's masks follow: a stream starts only once its reader's exclusion is in the kernel.
+    private var exclusionsRequested: UInt64 = 0
+    private let exclusionsApplied = Atomic<UInt64>(0)
     /// Records of processes whose container is not described yet. Only the polling thread touches them.
     var awaitingContainers = RecordsAwaitingContainers()
     /// Where containers' names, images and pods come from; nil: nowhere.
@@ -241,12 +245,25 @@ public final class Dispatcher: @unchecked Sendable {
 
     /// Stops tracing `pid` until as many `stopExcluding` calls: it reads live records. The
     /// kernel's mask follows at the next poll; directives added from now on pass it by.
-    public func exclude(_ pid: UInt32) {
+    /// Returns a ticket for `waitUntilApplied`.
+    @discardableResult
+    public func exclude(_ pid: UInt32) -> UInt64 {
         let started = Self.startTicks(of: pid)
-        excludedLock.withLock {
+        return excludedLock.withLock {
             excluded[pid, default: 0] += 1
             if let started { excludedStarts[pid] = started }
             exclusionsChanged.append(pid)
+            exclusionsRequested += 1
+            return exclusionsRequested
+        }
+    }
+
+    /// Waits until the kernel's masks follow the `exclude` that gave `ticket` (the next poll),
+    /// or `limit` has passed: from then on none of the process's calls is read.
+    public func waitUntilApplied(exclusion ticket: UInt64, limit: Duration = .seconds(1)) async {
+        let deadline = ContinuousClock.now + limit
+        while exclusionsApplied.load(ordering: .acquiring) < ticket, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(1))
         }
     }
 
@@ -286,14 +303,20 @@ public final class Dispatcher: @unchecked Sendable {
     /// Sets the kernel's masks of the processes excluded or no longer excluded since the last
     /// poll. Call with the kernel lock held.
     private func applyExclusions() {
-        let changed = excludedLock.withLock { () -> [UInt32] in defer { exclusionsChanged = [] }; return exclusionsChanged }
+        let (changed, ticket) = excludedLock.withLock { () -> ([UInt32], UInt64) in
+            defer { exclusionsChanged = [] }
+            return (exclusionsChanged, exclusionsRequested)
+        }
         for pid in Set(changed) {
             if isExcluded(pid) {
                 try? setWatch(pid, directives: 0)
+                // A call it is blocked in (a read of its stream) is its own reading too.
+                _ = pendingCalls.takeAll(of: pid)
             } else if let process = processes.snapshot(pid) {
                 decide(pid, process: process)
             }
         }
+        exclusionsApplied.store(ticket, ordering: .releasing)
     }
 
     func isExcluded(_ pid: UInt32) -> Bool { excludedLock.withLock { excluded[pid] != nil } }
