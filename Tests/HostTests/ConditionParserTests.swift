@@ -108,6 +108,15 @@ struct ConditionParserTests {
         #expect(Self.valid.count + Self.invalid.count >= 60)
     }
 
+    @Test("A process.name longer than the kernel keeps (15 bytes), exact or contained, is warned about; a glob or a 15-byte name is not")
+    func nameLongerThanTheKernelKeeps() throws {
+        let warned = try ConditionParser.parse(
+            "process.name:averyveryverylongprogramname OR process.name:~seventeen-letters~ OR process.name:fifteen-letters").nameTermWarnings
+        #expect(warned.count == 2)
+        #expect(warned.first == "process.name:'averyveryverylongprogramname': a process's name is at most 15 bytes, so the term is false for every process (process.exe and process.cmd hold the whole name)")
+        #expect(try ConditionParser.parse("process.name:averyveryverylong* AND process.exe:averyveryverylongprogramname").nameTermWarnings.isEmpty)
+    }
+
     @Test("Three-valued evaluation: unknown capabilities keep a process in the kernel mask")
     func threeValued() throws {
         let process = ProcessSnapshot(pid: 7, ppid: 1, name: "curl", cmd: "curl -v x", exe: "/usr/bin/curl", ns: "", startedAtNanoseconds: 0)

@@ -71,6 +71,25 @@ public indirect enum Condition: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// The kernel keeps 15 bytes of a process's name (TASK_COMM_LEN, with its NUL).
+    public static let processNameBytes = 15
+
+    /// One line for each `process.name` term no process can satisfy: a longer exact name, or
+    /// longer contained text.
+    public var nameTermWarnings: [String] {
+        terms.compactMap { term in
+            guard term.field == .processName else { return nil }
+            switch term.pattern {
+            case .exact(let text), .contains(let text):
+                guard text.utf8.count > Self.processNameBytes else { return nil }
+                return "process.name:'\(QuotedInput.quote(term.pattern.description))': a process's name is at most"
+                    + " \(Self.processNameBytes) bytes, so the term is false for every process"
+                    + " (process.exe and process.cmd hold the whole name)"
+            case .glob: return nil
+            }
+        }
+    }
+
     /// Every term, left to right.
     public var terms: [Term] {
         switch self {

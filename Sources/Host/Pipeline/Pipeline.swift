@@ -29,7 +29,7 @@ public final class Pipeline: @unchecked Sendable {
     ) throws -> DirectiveSummary {
         var summary = try dispatcher.add(request, observer: observer)
         if let condition = try? ConditionParser.parse(request.conditions) {
-            summary.warnings = containers.warnings(for: condition.fields)
+            summary.warnings = condition.nameTermWarnings + containers.warnings(for: condition.fields)
         }
         return summary
     }
