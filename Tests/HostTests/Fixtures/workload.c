@@ -12,7 +12,9 @@
  *             `/bin/sleep 1` (still running, under its new image, while a tracer catches up)
  *   rename NAME prctl(PR_SET_NAME, NAME), then getppid
  *   paced N   N calls of getppid at about 100,000 a second
- *   pinned CPU N  on CPU alone (set before the go line), N calls of getppid
+ *   pinned CPU N FILE SLOT  on CPU alone (set before the go line), N calls of getppid, in
+ *             step with a partner: FILE holds two counters, SLOT (0 or 1) is ours; neither gets
+ *             more than PINNED_LEAD calls ahead of the other, so the two always overlap in time
  *   leaderexit N [wait]  the main thread ends (pthread_exit) while a second thread goes on: N
  *             calls of getppid, then exit_group(7); with wait, after a second line on stdin
  */
@@ -33,6 +35,7 @@
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <linux/capability.h>
 #include <unistd.h>
 
@@ -144,6 +147,34 @@ static void fork_then_exec(long count)
     }
 }
 
+#define PINNED_LEAD 4000
+
+static double seconds_now(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return now.tv_sec + now.tv_nsec / 1e9;
+}
+
+static void pinned_in_step(long count, const char *path, int slot)
+{
+    int fd = open(path, O_RDWR);
+    if (fd < 0) exit(4);
+    long *progress = mmap(NULL, 2 * sizeof(long), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (progress == MAP_FAILED) exit(5);
+    long *mine = &progress[slot], *partner = &progress[1 - slot];
+    // A partner that never comes (its test failed) holds us back 30 s at most.
+    double give_up = seconds_now() + 30;
+    for (long i = 0; i < count; i++) {
+        syscall(SYS_getppid);
+        if (i % 1000 != 999) continue;
+        __atomic_store_n(mine, i + 1, __ATOMIC_RELEASE);
+        while (__atomic_load_n(partner, __ATOMIC_ACQUIRE) < i + 1 - PINNED_LEAD && seconds_now() < give_up)
+            sched_yield();
+    }
+    __atomic_store_n(mine, count, __ATOMIC_RELEASE);
+}
+
 static int outliving_thread_waits;
 
 static void *outlive_the_main_thread(void *count)
@@ -196,8 +227,8 @@ int main(int argc, char **argv)
             if (i % 100 == 99) usleep(1000);
         }
     } else if (strcmp(scenario, "pinned") == 0) {
-        long count = argc > 3 ? atol(argv[3]) : 1;
-        for (long i = 0; i < count; i++) syscall(SYS_getppid);
+        if (argc < 6) exit(2);
+        pinned_in_step(atol(argv[3]), argv[4], atoi(argv[5]));
     } else if (strcmp(scenario, "leaderexit") == 0) {
         outliving_thread_waits = argc > 3 && strcmp(argv[3], "wait") == 0;
         leader_exit(argc > 2 ? atol(argv[2]) : 1);
