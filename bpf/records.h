@@ -57,9 +57,10 @@ struct tawon_config {
     __u64 wakeup_bytes; /* a CPU wakes the reader each time it has submitted this much */
 };
 
-/* Records a process may send before the host has decided about it (after exec): enough for its
- * first syscalls, too few for a flood from a process nobody will select. */
-#define TAWON_UNDECIDED_BUDGET 4096
+/* Records a process may send before the host has decided about it (after exec): its first
+ * ~20 ms of calls at full speed, time for a reader on a loaded machine to be scheduled, read
+ * the exec record and decide; yet a bounded share of the ring for a process nobody selects. */
+#define TAWON_UNDECIDED_BUDGET 65536
 
 /* A watched process (the watched_processes map's value): one lookup per call says both who
  * watches it and whether it is still held to the undecided budget. */

@@ -104,6 +104,10 @@ public final class ProcessProgram {
         return result
     }
 
+    /// Records a process may send before the host has decided about it (after exec, fork or
+    /// rename); the kernel holds back and counts the rest until then.
+    public static let undecidedBudget = Int(TAWON_UNDECIDED_BUDGET)
+
     /// The processes the kernel still holds to the undecided budget whose entry it set before
     /// `bootNanoseconds` (an exec, fork or rename whose record the host may never read).
     public func undecidedProcesses(changedBefore bootNanoseconds: UInt64) -> [(tgid: UInt32, changedNanoseconds: UInt64)] {
