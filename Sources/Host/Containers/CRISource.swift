@@ -147,11 +147,16 @@ final class CRISource: ContainerSource {
 
 /// Where container sources' async work runs: a queue of its own, so that nothing they do waits
 /// for a thread of Swift's concurrency pool, which a host's blocking work may keep busy.
-final class ContainerSourceExecutor: TaskExecutor {
-    static let shared = ContainerSourceExecutor()
-    private let queue = DispatchQueue(label: "tawon.container-sources")
+public final class ContainerSourceExecutor: TaskExecutor {
+    static let shared = ContainerSourceExecutor(label: "tawon.container-sources")
+    private let queue: DispatchQueue
 
-    func enqueue(_ job: consuming ExecutorJob) {
+    /// An executor of its own for another runtime client (a test's).
+    public init(label: String) {
+        queue = DispatchQueue(label: label)
+    }
+
+    public func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
         queue.async { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
     }
