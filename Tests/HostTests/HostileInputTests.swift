@@ -195,6 +195,12 @@ struct HostileInputTests {
         let group = try TestSupport.run(tawond, ["--socket", stale, "--config", "/dev/null", "--socket-group", "no\nsuch"])
         #expect(group.status == 64)
         #expect(group.stderr == "tawond: socketGroup (--socket-group): no group named 'no\\x0asuch'\n")
+
+        // A socket path too long for a Unix socket's address is refused before anything starts.
+        let long = "/tmp/" + String(repeating: "s", count: 103)
+        let tooLong = try TestSupport.run(tawond, ["--socket", long, "--config", "/dev/null"])
+        #expect(tooLong.status == 64)
+        #expect(tooLong.stderr == "tawond: socketPath (--socket): 108 bytes, longer than the 107 a Unix socket's address holds\n")
     }
 }
 

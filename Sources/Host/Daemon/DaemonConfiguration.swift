@@ -274,6 +274,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     }
 
     static let maximumRotatedFiles = 1000
+    /// A Unix socket's address holds its path and a closing NUL.
+    static let maximumSocketPathBytes = MemoryLayout.size(ofValue: sockaddr_un().sun_path) - 1
 
     /// Checks values that depend on each other; also run after flags are applied.
     public func validate() throws {
@@ -307,6 +309,11 @@ public struct DaemonConfiguration: Sendable, Equatable {
         }
         guard socketPath.hasPrefix("/") else {
             throw Problem("socketPath (--socket): expected an absolute path, found '\(QuotedInput.quote(socketPath))'")
+        }
+        // Checked here: the socket is bound only after the BPF programs have loaded.
+        let socketPathBytes = socketPath.utf8.count
+        guard socketPathBytes <= Self.maximumSocketPathBytes else {
+            throw Problem("socketPath (--socket): \(socketPathBytes) bytes, longer than the \(Self.maximumSocketPathBytes) a Unix socket's address holds")
         }
         for directory in containerBundleDirectories ?? [] where !directory.hasPrefix("/") {
             throw Problem("containerBundleDirectories (--container-bundles): expected an absolute directory, found '\(QuotedInput.quote(directory))'")
