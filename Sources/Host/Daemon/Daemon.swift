@@ -20,6 +20,9 @@ public final class Daemon: @unchecked Sendable {
     /// Each with the pid of the client that will read it, untraced meanwhile (nil: unknown).
     private let awaitingStream = Mutex<[String: UInt32?]>([:])
     static let streamGrace: Duration = .seconds(5)
+    /// Yields when shutdown begins (the live streams end): tracing stops then, beside the
+    /// control API's wait for its connections rather than after it.
+    let (shutdownBegan, shutdownBeganContinuation) = AsyncStream.makeStream(of: Void.self)
 
     /// Removes directive `id` unless a stream that owns it (`removeOnClose`) comes within the
     /// grace; `reader`, excluded from tracing for that stream, is traced again if none comes.
@@ -174,11 +177,19 @@ public struct TracingService: Service {
         }
         thread.name = "tawon-poll"
         thread.start()
-        try? await gracefulShutdown()
+        // Whichever comes first: this service's turn to shut down, or shutdown's start.
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { try? await gracefulShutdown() }
+            group.addTask { for await _ in daemon.shutdownBegan { break } }
+            await group.next()
+            group.cancelAll()
+        }
         stop.set()
         while !stop.hasFinished { try? await Task.sleep(for: .milliseconds(5)) }
         daemon.pipeline.close()
         daemon.logger.notice("tracing stopped; every BPF program detached")
+        // Ended before its turn, the service would end the group at once, cutting live streams.
+        try? await gracefulShutdown()
     }
 }
 
@@ -194,6 +205,7 @@ public struct LiveStreamsService: Service {
     public func run() async throws {
         try? await gracefulShutdown()
         daemon.streams.finishAll()
+        daemon.shutdownBeganContinuation.yield()
     }
 }
 

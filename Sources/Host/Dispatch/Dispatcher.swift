@@ -27,6 +27,8 @@ public final class Dispatcher: @unchecked Sendable {
     private let outputReadsEvents: Bool
     let statistics: PipelineStatistics
     private let stateLock = NSLock()
+    /// Closed: tracing has stopped for good, and no directive starts.
+    private var isClosed = false
     private var directives: [Int: ActiveDirective] = [:] {
         didSet { running = directives.values.sorted { $0.slot < $1.slot } }
     }
@@ -343,6 +345,7 @@ public final class Dispatcher: @unchecked Sendable {
 
     /// Stops every directive and unloads the programs.
     public func close() {
+        stateLock.withLock { isClosed = true }
         for directive in allDirectives() { remove(directive.id) }
         kernelLock.withLock { unloadLocked() }
         lane.close()
@@ -386,6 +389,7 @@ public final class Dispatcher: @unchecked Sendable {
 
     private func reserveSlot() throws -> Int {
         try stateLock.withLock {
+            guard !isClosed else { throw DirectiveError("tawon is stopping: no directive starts now") }
             guard let free = (0..<Self.maximumDirectives).first(where: { directives[$0] == nil && !reservedSlots.contains($0) })
             else { throw DirectiveError("too many directives: at most \(Self.maximumDirectives) run at once") }
             reservedSlots.insert(free)
