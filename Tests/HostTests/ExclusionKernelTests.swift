@@ -35,4 +35,24 @@ struct ExclusionKernelTests {
         #expect(!dispatcher.isExcluded(dyingPID))
         #expect(dispatcher.isExcluded(livingPID), "still alive: still excluded")
     }
+
+    @Test("A process excluded before the host has read its exec record: its calls from before the exclusion are published, none from after")
+    func callsBeforeTheExclusionArePublished() throws {
+        try KernelSupport.require()
+        let tracer = CollectingSession()
+        defer { tracer.session.close() }
+        let directive = try tracer.session.add(
+            DirectiveRequest(conditions: "process.name:tawon-workload", tasks: [try TaskSpec.parse("syscalls|functions:getppid")]))
+        // Exec'd now, and nothing is read until both halves are in the ring: as on a host that
+        // lags behind a stream reader's request.
+        let workload = try TracedWorkload(["halves", "1000"])
+        workload.start()
+        #expect(workload.waitForOutput().hasPrefix("half"))
+        tracer.session.dispatcher.exclude(workload.pid)
+        workload.goOn()
+        workload.process.waitUntilExit()
+        try tracer.session.drain(until: .now + .seconds(10))
+        let calls = tracer.collector.all.filter { $0.directiveID == directive.id && $0.json.contains("\"getppid\"") }
+        #expect(calls.count == 1000, "\(tracer.session.counters())")
+    }
 }

@@ -59,10 +59,12 @@ extension Dispatcher {
 
     /// Sets a new or changed process's mask from every directive's condition.
     func decide(_ pid: UInt32, process: ProcessSnapshot?) {
-        let mask = watchMask(pid, process: process)
-        try? setWatch(pid, directives: mask)
+        // An excluded process is not traced from now on, but what it did before its exclusion
+        // may still be on its way: the model keeps it for that.
+        let selecting = watchMask(pid, process: process, ignoringExclusion: true)
+        try? setWatch(pid, directives: isExcluded(pid) ? 0 : selecting)
         // A call still in flight is published with the process it was made by.
-        if mask == 0 && !pendingCalls.hasCalls(of: pid) {
+        if selecting == 0 && !pendingCalls.hasCalls(of: pid) {
             // Nothing watches it, so no exit record will come to clear what was read of it.
             processes.forget(pid)
             kernelChangesRead[pid] = nil
@@ -80,8 +82,8 @@ extension Dispatcher {
     }
 
     /// The directives that may select the process: every one whose condition is not false for it.
-    private func watchMask(_ pid: UInt32, process: ProcessSnapshot?) -> UInt64 {
-        guard !isExcluded(pid), let process else { return 0 }
+    private func watchMask(_ pid: UInt32, process: ProcessSnapshot?, ignoringExclusion: Bool = false) -> UInt64 {
+        guard ignoringExclusion || !isExcluded(pid), let process else { return 0 }
         return runningDirectives.reduce(UInt64(0)) { mask, directive in
             directive.selects(process, capabilities: nil) == false ? mask : mask | directive.bit
         }
@@ -178,6 +180,8 @@ extension Dispatcher {
     private func dispatch(_ record: SyscallRecord, mayHold: Bool = true, running: [ActiveDirective]? = nil) {
         let running = running ?? runningDirectives
         guard running.contains(where: { record.directives & $0.bit != 0 }) else { return }
+        // A stream's reader's calls since it began to read are its reading: never published.
+        if !exclusionTimes.isEmpty, let since = exclusionTimes[record.pid], record.bootNanoseconds >= since { return }
         guard let functionID = Self.functionID(of: record) else {
             statistics.unknownSyscall()
             return

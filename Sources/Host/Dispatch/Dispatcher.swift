@@ -69,6 +69,11 @@ public final class Dispatcher: @unchecked Sendable {
     /// process (a stream reader killed while its stream was quiet) stops being excluded, so the
     /// next process given that pid is traced.
     private var excludedStarts: [UInt32: UInt64] = [:]
+    /// When each process began to be excluded (CLOCK_BOOTTIME, as records' timestamps): its
+    /// calls from before, which may still be on their way, are traced like anyone's.
+    private var excludedSince: [UInt32: UInt64] = [:]
+    /// `excludedSince` as of the poll under way, for the polling thread alone.
+    var exclusionTimes: [UInt32: UInt64] = [:]
     private var exclusionsCheckedAt = ContinuousClock.now
     /// When processes left undecided were last looked for, and the kernel's losses then.
     var undecidedCheckedAt = ContinuousClock.now
@@ -216,6 +221,8 @@ public final class Dispatcher: @unchecked Sendable {
             // While records are held for the time order, wait no longer than its window: a new
             // process is decided only once its exec record is handed on.
             let wait = timeOrder.isEmpty ? timeoutMilliseconds : min(timeoutMilliseconds, timeOrder.windowMilliseconds)
+            // Before reading: a reader's calls since its exclusion began are not published.
+            exclusionTimes = excludedLock.withLock { excludedSince }
             let read = try kernel.reader.poll(timeoutMilliseconds: wait, maxRecords: Self.recordsPerPoll)
             chooseTaskThread(ringFill: kernel.reader.fill)
             handleHeld()
@@ -251,7 +258,9 @@ public final class Dispatcher: @unchecked Sendable {
     @discardableResult
     public func exclude(_ pid: UInt32) -> UInt64 {
         let started = Self.startTicks(of: pid)
+        let now = UInt64(max(KernelClock.nanoseconds(CLOCK_BOOTTIME), 0))
         return excludedLock.withLock {
+            if excluded[pid] == nil { excludedSince[pid] = now }
             excluded[pid, default: 0] += 1
             if let started { excludedStarts[pid] = started }
             exclusionsChanged.append(pid)
@@ -287,6 +296,7 @@ public final class Dispatcher: @unchecked Sendable {
             for pid in gone where excludedStarts[pid] == starts[pid] {
                 excluded[pid] = nil
                 excludedStarts[pid] = nil
+                excludedSince[pid] = nil
                 exclusionsChanged.append(pid)
             }
         }
@@ -297,7 +307,10 @@ public final class Dispatcher: @unchecked Sendable {
         excludedLock.withLock {
             guard let count = excluded[pid] else { return }
             excluded[pid] = count > 1 ? count - 1 : nil
-            if count == 1 { excludedStarts[pid] = nil }
+            if count == 1 {
+                excludedStarts[pid] = nil
+                excludedSince[pid] = nil
+            }
             exclusionsChanged.append(pid)
         }
     }
@@ -314,7 +327,8 @@ public final class Dispatcher: @unchecked Sendable {
                 try? setWatch(pid, directives: 0)
                 // A call it is blocked in (a read of its stream) is its own reading too.
                 _ = pendingCalls.takeAll(of: pid)
-            } else if let process = processes.snapshot(pid) {
+            } else if let process = processes.refresh(pid) {
+                // Read again: the model kept it while excluded, and it may be gone since.
                 decide(pid, process: process)
             }
         }

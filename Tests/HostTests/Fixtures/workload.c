@@ -15,6 +15,8 @@
  *   pinned CPU N FILE SLOT  on CPU alone (set before the go line), N calls of getppid, in
  *             step with a partner: FILE holds two counters, SLOT (0 or 1) is ours; neither gets
  *             more than PINNED_LEAD calls ahead of the other, so the two always overlap in time
+ *   halves N  N calls of getppid, a line "half" on stdout, then after a second line on stdin,
+ *             N more
  *   leaderexit N [wait]  the main thread ends (pthread_exit) while a second thread goes on: N
  *             calls of getppid, then exit_group(7); with wait, after a second line on stdin
  */
@@ -234,6 +236,12 @@ int main(int argc, char **argv)
         leader_exit(argc > 2 ? atol(argv[2]) : 1);
     } else if (strcmp(scenario, "getppid") == 0) {
         long count = argc > 2 ? atol(argv[2]) : 1;
+        for (long i = 0; i < count; i++) syscall(SYS_getppid);
+    } else if (strcmp(scenario, "halves") == 0) {
+        long count = argc > 2 ? atol(argv[2]) : 1;
+        for (long i = 0; i < count; i++) syscall(SYS_getppid);
+        printf("half\n");
+        wait_for_go();
         for (long i = 0; i < count; i++) syscall(SYS_getppid);
     }
     return 0;

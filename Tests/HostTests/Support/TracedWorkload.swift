@@ -35,6 +35,11 @@ final class TracedWorkload: @unchecked Sendable {
 
     /// A second go line, for the scenarios that wait twice.
     func goOn() { start() }
+
+    /// Waits for a line on its standard output (and whatever else it wrote by then).
+    func waitForOutput() -> String {
+        String(decoding: outputPipe.fileHandleForReading.availableData, as: UTF8.self)
+    }
 }
 
 /// A pipeline whose records are collected, for tests.
