@@ -314,6 +314,11 @@ static __always_inline bool is_exec(long id, bool compat)
     return compat ? id == 11 || id == 358 : id == 59 || id == 322;
 }
 
+static __always_inline bool is_execveat(long id, bool compat)
+{
+    return compat ? id == 358 : id == 322;
+}
+
 static __always_inline bool is_fork(long id, bool compat)
 {
     return compat ? id == 2 || id == 120 || id == 190 || id == 435
@@ -346,6 +351,11 @@ static __always_inline void report_from_registers(__u16 kind, struct pt_regs *re
         return;
     __u64 args[SYSCALLS_ARGS];
     read_arguments(regs, compat, args);
+    /* An exec that blocks past its point of no return, in the new image (after its exec record):
+     * the new program's start cleared the registers, so its file name reads NULL, and the old
+     * image reported the call at sched_prepare_exec. */
+    if (kind == TAWON_RECORD_SYSCALL_PENDING && is_exec(id, compat) && !args[is_execveat(id, compat) ? 1 : 0])
+        return;
     if (compat)
         id = demultiplexed(id, args);
     if (id < 0 || id >= SYSCALLS_TABLE_SIZE)

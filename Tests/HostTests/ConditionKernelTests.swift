@@ -171,6 +171,30 @@ struct ConditionKernelTests {
 }
 
 extension ConditionKernelTests {
+    @Test("A program exec'd under strace -f, stopped inside its exec in the new image, starts with the call strace shows first, not with an unfinished execve")
+    func execStoppedInTheNewImage() throws {
+        try KernelSupport.require()
+        let directory = try TestSupport.temporaryDirectory("first-ptraced")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let target = directory.appending(path: "tawon-first").path
+        let source = TestSupport.packageRoot.appending(path: "Tests/HostTests/Fixtures/first.c").path
+        try #require(try TestSupport.run("/usr/bin/env", ["cc", "-O1", "-o", target, source]).status == 0)
+        let reference = try StraceReference.firstSyscallAfterExec(of: target)
+        let tracer = CollectingSession()
+        defer { tracer.session.close() }
+        let directive = try tracer.session.add(
+            DirectiveRequest(conditions: "process.name:tawon-first", tasks: [try TaskSpec.parse("syscalls|functions:ALL")]))
+        // strace's exec stop (PTRACE_EVENT_EXEC) blocks the exec after its point of no return.
+        let straced = try TestSupport.run("/usr/bin/env", ["strace", "-f", "-qq", "-o", "/dev/null", target])
+        try #require(straced.status == 0, "\(straced.stderr)")
+        try tracer.session.drain(until: .now + .seconds(10))
+        for _ in 0..<10 { try tracer.session.poll(timeoutMilliseconds: 10) }
+        let functions = try tracer.collector.all.filter { $0.directiveID == directive.id }
+            .map { try JSONDecoder().decode(SyscallData.self, from: Data($0.json.utf8)).function }
+        #expect(functions.first == reference, "\(functions.prefix(5))")
+        #expect(!functions.contains("execve"), "\(functions.prefix(5))")
+    }
+
     @Test("A process exec'd while the host does not read sends at most its undecided budget; the rest is counted as held back")
     func undecidedBudget() throws {
         try KernelSupport.require()
