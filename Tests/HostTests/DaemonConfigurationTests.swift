@@ -42,8 +42,8 @@ struct DaemonConfigurationTests {
         // As --container-socket takes them: how to speak to each socket may be said.
         #expect(try DaemonConfiguration.parse("containerSockets: [cri:/run/k.sock, docker:/run/d.sock, /run/p.sock]")
             .containerSockets == ["cri:/run/k.sock", "docker:/run/d.sock", "/run/p.sock"])
-        // The longest path a Unix socket's address holds.
-        let longest = "/" + String(repeating: "s", count: 106)
+        // The longest socket path tawond binds.
+        let longest = "/" + String(repeating: "s", count: 102)
         #expect(try DaemonConfiguration.parse("socketPath: \(longest)").socketPath == longest)
     }
 
@@ -70,7 +70,7 @@ struct DaemonConfigurationTests {
         ("outputs:\n  - type: file\n    path: /x\n    maxFiles: 1000000000", "outputs: maxFiles: 1000000000 is not from 1 to 1000"),
         ("outputs:\n  - type: file\n    path: /x\n    maxFiles: 0", "outputs: maxFiles: 0 is not from 1 to 1000"),
         ("outputs:\n  - type: file\n    path: /x\n    maxBytes: -1", "outputs: maxBytes: -1 is negative (0: never rotate)"),
-        ("socketPath: /" + String(repeating: "s", count: 107), "socketPath (--socket): 108 bytes, longer than the 107 a Unix socket's address holds"),
+        ("socketPath: /" + String(repeating: "s", count: 103), "socketPath (--socket): 104 bytes, longer than the 103 bytes tawond can bind a Unix socket at"),
     ])
     func problems(text: String, message: String) {
         do {

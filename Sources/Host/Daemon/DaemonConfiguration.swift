@@ -274,8 +274,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
     }
 
     static let maximumRotatedFiles = 1000
-    /// A Unix socket's address holds its path and a closing NUL.
-    static let maximumSocketPathBytes = MemoryLayout.size(ofValue: sockaddr_un().sun_path) - 1
+    /// The longest socket path the control API's socket layer (SwiftNIO) binds: 103 bytes, what
+    /// the smallest sun_path it supports holds with its closing NUL (Linux's holds 107).
+    static let maximumSocketPathBytes = 103
 
     /// Checks values that depend on each other; also run after flags are applied.
     public func validate() throws {
@@ -313,7 +314,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
         // Checked here: the socket is bound only after the BPF programs have loaded.
         let socketPathBytes = socketPath.utf8.count
         guard socketPathBytes <= Self.maximumSocketPathBytes else {
-            throw Problem("socketPath (--socket): \(socketPathBytes) bytes, longer than the \(Self.maximumSocketPathBytes) a Unix socket's address holds")
+            throw Problem("socketPath (--socket): \(socketPathBytes) bytes, longer than the \(Self.maximumSocketPathBytes) bytes tawond can bind a Unix socket at")
         }
         for directory in containerBundleDirectories ?? [] where !directory.hasPrefix("/") {
             throw Problem("containerBundleDirectories (--container-bundles): expected an absolute directory, found '\(QuotedInput.quote(directory))'")
