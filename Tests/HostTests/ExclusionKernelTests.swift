@@ -36,23 +36,29 @@ struct ExclusionKernelTests {
         #expect(dispatcher.isExcluded(livingPID), "still alive: still excluded")
     }
 
-    @Test("A process excluded before the host has read its exec record: its calls from before the exclusion are published, none from after")
+    @Test("A process excluded before the host has read its exec record: its calls from before the exclusion are published; none from after, nor the read it was blocked in")
     func callsBeforeTheExclusionArePublished() throws {
         try KernelSupport.require()
         let tracer = CollectingSession()
         defer { tracer.session.close() }
         let directive = try tracer.session.add(
-            DirectiveRequest(conditions: "process.name:tawon-workload", tasks: [try TaskSpec.parse("syscalls|functions:getppid")]))
+            DirectiveRequest(conditions: "process.name:tawon-workload", tasks: [try TaskSpec.parse("syscalls|functions:getppid+read")]))
         // Exec'd now, and nothing is read until both halves are in the ring: as on a host that
         // lags behind a stream reader's request.
         let workload = try TracedWorkload(["halves", "1000"])
         workload.start()
         #expect(workload.waitForOutput().hasPrefix("half"))
+        usleep(100_000)  // blocked in its read of the second line by now, as a reader waits for its stream
         tracer.session.dispatcher.exclude(workload.pid)
         workload.goOn()
         workload.process.waitUntilExit()
         try tracer.session.drain(until: .now + .seconds(10))
-        let calls = tracer.collector.all.filter { $0.directiveID == directive.id && $0.json.contains("\"getppid\"") }
-        #expect(calls.count == 1000, "\(tracer.session.counters())")
+        // Past the call deadline: a blocked call still held would be published as unfinished by now.
+        let deadline = ContinuousClock.now + .milliseconds(1500)
+        while ContinuousClock.now < deadline { try tracer.session.poll(timeoutMilliseconds: 50) }
+        let published = try tracer.collector.all.filter { $0.directiveID == directive.id }
+            .map { try JSONDecoder().decode(SyscallData.self, from: Data($0.json.utf8)) }
+        #expect(published.filter { $0.function == "getppid" }.count == 1000, "\(tracer.session.counters())")
+        #expect(!published.contains { $0.unfinished == true }, "\(published.filter { $0.function == "read" })")
     }
 }

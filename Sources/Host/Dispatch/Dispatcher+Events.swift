@@ -180,8 +180,13 @@ extension Dispatcher {
     private func dispatch(_ record: SyscallRecord, mayHold: Bool = true, running: [ActiveDirective]? = nil) {
         let running = running ?? runningDirectives
         guard running.contains(where: { record.directives & $0.bit != 0 }) else { return }
-        // A stream's reader's calls since it began to read are its reading: never published.
-        if !exclusionTimes.isEmpty, let since = exclusionTimes[record.pid], record.bootNanoseconds >= since { return }
+        // A stream's reader's calls since it began to read are its reading: never published;
+        // nor is a call it is blocked in (stamped when it blocked, before), its wait to read.
+        if !exclusionTimes.isEmpty, let since = exclusionTimes[record.pid],
+            record.bootNanoseconds >= since || record.moment == .pending
+        {
+            return
+        }
         guard let functionID = Self.functionID(of: record) else {
             statistics.unknownSyscall()
             return
