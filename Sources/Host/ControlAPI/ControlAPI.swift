@@ -108,7 +108,7 @@ public enum ControlAPI {
         } catch let error as TaskSpecError {
             throw HTTPError(.badRequest, message: error.description)
         } catch let error as DirectiveError {
-            throw HTTPError(.badRequest, message: error.description)
+            throw HTTPError(error == .stopping ? .serviceUnavailable : .badRequest, message: error.description)
         }
     }
 

@@ -186,7 +186,14 @@ public struct TracingService: Service {
         }
         stop.set()
         while !stop.hasFinished { try? await Task.sleep(for: .milliseconds(5)) }
-        daemon.pipeline.close()
+        // Up to seconds of flushing, on a thread of its own: the control API, still answering,
+        // needs the concurrency pool's few threads.
+        await withCheckedContinuation { (closed: CheckedContinuation<Void, Never>) in
+            Thread {
+                daemon.pipeline.close()
+                closed.resume()
+            }.start()
+        }
         daemon.logger.notice("tracing stopped; every BPF program detached")
         // Ended before its turn, the service would end the group at once, cutting live streams.
         try? await gracefulShutdown()

@@ -19,6 +19,9 @@ public struct DirectiveError: Error, Equatable, CustomStringConvertible {
         self.isEnvironmental = isEnvironmental
     }
 
+    /// Tracing has closed (the daemon is stopping): no directive starts any more.
+    public static let stopping = DirectiveError("tawon is stopping: no directive starts now", isEnvironmental: true)
+
     /// The seed's rule: tasks do not run without a condition.
     public static let missingCondition = DirectiveError(
         "a directive needs a condition (-c): tasks won't run without at least one condition;"

@@ -27,7 +27,8 @@ public final class Dispatcher: @unchecked Sendable {
     private let outputReadsEvents: Bool
     let statistics: PipelineStatistics
     private let stateLock = NSLock()
-    /// Closed: tracing has stopped for good, and no directive starts.
+    /// Closed: tracing has stopped for good, and no directive starts. Set and read with the
+    /// kernel lock held (a directive past its slot still waits for that lock to load programs).
     private var isClosed = false
     private var directives: [Int: ActiveDirective] = [:] {
         didSet { running = directives.values.sorted { $0.slot < $1.slot } }
@@ -72,7 +73,7 @@ public final class Dispatcher: @unchecked Sendable {
     /// When each process began to be excluded (CLOCK_BOOTTIME, as records' timestamps): its
     /// calls from before, which may still be on their way, are traced like anyone's.
     private var excludedSince: [UInt32: UInt64] = [:]
-    /// `excludedSince` as of the poll under way, for the polling thread alone.
+    /// `excludedSince` as of the poll under way; touched with the kernel lock held.
     var exclusionTimes: [UInt32: UInt64] = [:]
     private var exclusionsCheckedAt = ContinuousClock.now
     /// When processes left undecided were last looked for, and the kernel's losses then.
@@ -160,6 +161,10 @@ public final class Dispatcher: @unchecked Sendable {
         let directive = ActiveDirective(
             id: id, slot: slot, conditionText: text, condition: condition, instances: instances)
         try kernelLock.withLock {
+            guard !isClosed else {
+                for entry in directive.entries { entry.instance.stop() }
+                throw DirectiveError.stopping
+            }
             let source = try loadKernelLocked()
             stateLock.withLock { directives[slot] = directive }
             do {
@@ -359,7 +364,7 @@ public final class Dispatcher: @unchecked Sendable {
 
     /// Stops every directive and unloads the programs.
     public func close() {
-        stateLock.withLock { isClosed = true }
+        kernelLock.withLock { isClosed = true }
         for directive in allDirectives() { remove(directive.id) }
         kernelLock.withLock { unloadLocked() }
         lane.close()
@@ -403,7 +408,6 @@ public final class Dispatcher: @unchecked Sendable {
 
     private func reserveSlot() throws -> Int {
         try stateLock.withLock {
-            guard !isClosed else { throw DirectiveError("tawon is stopping: no directive starts now") }
             guard let free = (0..<Self.maximumDirectives).first(where: { directives[$0] == nil && !reservedSlots.contains($0) })
             else { throw DirectiveError("too many directives: at most \(Self.maximumDirectives) run at once") }
             reservedSlots.insert(free)
