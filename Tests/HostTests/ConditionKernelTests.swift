@@ -171,7 +171,7 @@ struct ConditionKernelTests {
 }
 
 extension ConditionKernelTests {
-    @Test("A program exec'd under strace -f, stopped inside its exec in the new image, starts with the call strace shows first, not with an unfinished execve")
+    @Test("A program exec'd under strace -f, stopped inside its exec in the new image, starts with the call strace shows first, not with an unfinished execve, and ends with one exit_group")
     func execStoppedInTheNewImage() throws {
         try KernelSupport.require()
         let directory = try TestSupport.temporaryDirectory("first-ptraced")
@@ -193,6 +193,8 @@ extension ConditionKernelTests {
             .map { try JSONDecoder().decode(SyscallData.self, from: Data($0.json.utf8)).function }
         #expect(functions.first == reference, "\(functions.prefix(5))")
         #expect(!functions.contains("execve"), "\(functions.prefix(5))")
+        // Stopped at its entry too, exit_group is still one call.
+        #expect(functions.filter { $0 == "exit_group" }.count == 1, "\(functions.suffix(3))")
     }
 
     @Test("A process exec'd while the host does not read sends at most its undecided budget; the rest is counted as held back")

@@ -236,7 +236,10 @@ extension Dispatcher {
 
     /// exit or exit_group: published at once, as it will never return.
     private func publishFinal(_ record: SyscallRecord, functionID: UInt64, running: [ActiveDirective]) {
-        if let unreturned = pendingCalls.take(thread: record.tid) { publishUnreturned(unreturned, running: running) }
+        // The same call held as blocked (a ptrace stop at its entry, as under strace) is this one.
+        if let unreturned = pendingCalls.take(thread: record.tid), unreturned.functionID != functionID {
+            publishUnreturned(unreturned, running: running)
+        }
         let (whole, generation) = selectingWholeCalls(record, functionID: functionID, running: running)
         guard whole != 0 else { return }
         deliver(record, functionID: functionID, to: whole, running: running, generation: generation, wholeCalls: true)
