@@ -158,6 +158,33 @@ struct DaemonTests {
         #expect(daemon.stop().status == 0)
     }
 
+    @Test("A client that closes its stream of a quiet directive but lives on is traced again within seconds")
+    func closedStreamEndsTheExclusion() async throws {
+        try KernelSupport.require()
+        let directory = try TestSupport.temporaryDirectory("closed-stream")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = directory.appending(path: "events.jsonl").path
+        let daemon = try await RunningDaemon(["--output", "file:\(file)"])
+        // This test's own process reads the stream, and is what the directive selects.
+        let directive = try await daemon.client.createDirective(
+            DirectiveCreation(conditions: "process.pid:\(getpid())", tasks: ["syscalls|functions:getppid"]))
+        let reader = try UnixSocketClient(path: daemon.socket)
+        try reader.send("GET /v1/directives/\(directive.id)/stream HTTP/1.1\r\nHost: tawond\r\n\r\n")
+        try await waitUntil { try await daemon.client.status().streams.count == 1 }
+        reader.close()
+        // No record comes to fail a write: the stream's heartbeat finds the reader gone (or,
+        // closed before the stream's body ran, its dropped response ends what it held).
+        try await waitUntil(seconds: 10) { try await daemon.client.status().streams.isEmpty }
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline, !(SystemFile.text(file) ?? "").contains("\"getppid\"") {
+            _ = getppid()
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let status = try await daemon.client.status()
+        #expect((SystemFile.text(file) ?? "").contains("\"getppid\""), "not traced again after closing its stream: \(status.events), \(status.drops); tawond's log ends: \(SystemFile.text(daemon.log)?.suffix(1500) ?? "")")
+        #expect(daemon.stop().status == 0)
+    }
+
     @Test("A curl reading the stream of a directive that selects curl never sees its own calls; another curl's calls are in it")
     func streamReaderNeverSeesItself() async throws {
         try KernelSupport.require()

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import Synchronization
 
 /// The body of POST /v1/directives.
 public struct DirectiveCreation: Codable, Sendable {
@@ -132,24 +133,18 @@ public enum ControlAPI {
         // its buffer.
         if let exclusion { await daemon.pipeline.dispatcher.waitUntilApplied(exclusion: exclusion) }
         let creator = removeOnClose ? daemon.owningStreamAttached(id) : nil
-        let readerDone: @Sendable () -> Void = {
+        // Ended with the body, or with the response if the client left before the body ran.
+        let lease = StreamLease {
+            if removeOnClose { daemon.pipeline.remove(id) }
             for pid in [reader, creator].compactMap({ $0 }) { daemon.pipeline.dispatcher.stopExcluding(pid) }
-        }
-        guard removeOnClose else {
-            return Response(
-                status: .ok, headers: [.contentType: "application/x-ndjson"],
-                body: ResponseBody { writer in
-                    defer { readerDone() }
-                    for await line in lines { try await writer.write(ByteBuffer(string: line)) }
-                    try await writer.finish(nil)
-                })
         }
         return Response(
             status: .ok, headers: [.contentType: "application/x-ndjson"],
             body: ResponseBody { writer in
-                // An empty line every 2 s, into the reader's own bounded buffer: a client
-                // killed while its directive is quiet is noticed at the next write, and one
-                // that stops reading still holds no more than its buffer.
+                // An empty line every 2 s, into the reader's own bounded buffer: a reader gone
+                // while its directive is quiet is noticed at the next write (traced again, and
+                // its directive removed if it owns it), and one that stops reading still holds
+                // no more than its buffer.
                 let heartbeat = Task {
                     while !Task.isCancelled {
                         try? await Task.sleep(for: streamHeartbeat)
@@ -158,8 +153,7 @@ public enum ControlAPI {
                 }
                 defer {
                     heartbeat.cancel()
-                    daemon.pipeline.remove(id)
-                    readerDone()
+                    lease.end()
                 }
                 for await line in lines { try await writer.write(ByteBuffer(string: line)) }
                 try await writer.finish(nil)
@@ -171,4 +165,21 @@ public enum ControlAPI {
     static func json(_ text: String) -> Response {
         Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: text)))
     }
+}
+
+/// What a live stream holds in the daemon (its reader's exclusion, the directive it owns),
+/// given back once: when its body ends, or when its response is dropped unsent.
+final class StreamLease: Sendable {
+    private let ended = Atomic<Bool>(false)
+    private let release: @Sendable () -> Void
+
+    init(_ release: @escaping @Sendable () -> Void) {
+        self.release = release
+    }
+
+    func end() {
+        if !ended.exchange(true, ordering: .acquiringAndReleasing) { release() }
+    }
+
+    deinit { end() }
 }
