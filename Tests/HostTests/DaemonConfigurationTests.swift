@@ -70,6 +70,7 @@ struct DaemonConfigurationTests {
         ("outputs:\n  - type: file\n    path: /x\n    maxFiles: 1000000000", "outputs: maxFiles: 1000000000 is not from 1 to 1000"),
         ("outputs:\n  - type: file\n    path: /x\n    maxFiles: 0", "outputs: maxFiles: 0 is not from 1 to 1000"),
         ("outputs:\n  - type: file\n    path: /x\n    maxBytes: -1", "outputs: maxBytes: -1 is negative (0: never rotate)"),
+        ("socketPath: \"/run/t\\nfake log line.sock\"", "socketPath (--socket): a control character in '/run/t\\x0afake log line.sock'"),
         ("socketPath: /" + String(repeating: "s", count: 103), "socketPath (--socket): 104 bytes, longer than the 103 bytes tawond can bind a Unix socket at"),
     ])
     func problems(text: String, message: String) {

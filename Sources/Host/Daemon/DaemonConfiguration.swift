@@ -311,6 +311,10 @@ public struct DaemonConfiguration: Sendable, Equatable {
         guard socketPath.hasPrefix("/") else {
             throw Problem("socketPath (--socket): expected an absolute path, found '\(QuotedInput.quote(socketPath))'")
         }
+        // A line break would split the log lines that name the socket.
+        guard !socketPath.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
+            throw Problem("socketPath (--socket): a control character in '\(QuotedInput.quote(socketPath))'")
+        }
         // Checked here: the socket is bound only after the BPF programs have loaded.
         let socketPathBytes = socketPath.utf8.count
         guard socketPathBytes <= Self.maximumSocketPathBytes else {
