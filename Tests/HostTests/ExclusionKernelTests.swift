@@ -42,7 +42,7 @@ struct ExclusionKernelTests {
         let tracer = CollectingSession()
         defer { tracer.session.close() }
         let directive = try tracer.session.add(
-            DirectiveRequest(conditions: "process.name:tawon-workload", tasks: [try TaskSpec.parse("syscalls|functions:getppid+read")]))
+            DirectiveRequest(conditions: "process.name:tawon-workload", tasks: [try TaskSpec.parse("syscalls|functions:getppid+read;meta:process.pid")]))
         // Exec'd now, and nothing is read until both halves are in the ring: as on a host that
         // lags behind a stream reader's request.
         let workload = try TracedWorkload(["halves", "1000"])
@@ -56,8 +56,10 @@ struct ExclusionKernelTests {
         // Past the call deadline: a blocked call still held would be published as unfinished by now.
         let deadline = ContinuousClock.now + .milliseconds(1500)
         while ContinuousClock.now < deadline { try tracer.session.poll(timeoutMilliseconds: 50) }
+        // Other suites' workloads, running meanwhile, have the same name.
         let published = try tracer.collector.all.filter { $0.directiveID == directive.id }
             .map { try JSONDecoder().decode(SyscallData.self, from: Data($0.json.utf8)) }
+            .filter { $0.process?.pid == workload.pid }
         #expect(published.filter { $0.function == "getppid" }.count == 1000, "\(tracer.session.counters())")
         #expect(!published.contains { $0.unfinished == true }, "\(published.filter { $0.function == "read" })")
     }
