@@ -132,10 +132,7 @@ struct ConditionKernelTests {
     @Test("No lost first syscalls: every exec'd child's first syscall is captured")
     func firstSyscallsAfterExec() throws {
         try KernelSupport.require()
-        let directory = try TestSupport.temporaryDirectory("first")
-        let target = directory.appending(path: "tawon-first").path
-        let source = TestSupport.packageRoot.appending(path: "Tests/HostTests/Fixtures/first.c").path
-        try #require(try TestSupport.run("/usr/bin/env", ["cc", "-O1", "-o", target, source]).status == 0)
+        let target = try Self.firstProgram(in: try TestSupport.temporaryDirectory("first"))
         let reference = try StraceReference.firstSyscallAfterExec(of: target)
         let execs = 1000
 
@@ -176,9 +173,7 @@ extension ConditionKernelTests {
         try KernelSupport.require()
         let directory = try TestSupport.temporaryDirectory("first-ptraced")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let target = directory.appending(path: "tawon-first").path
-        let source = TestSupport.packageRoot.appending(path: "Tests/HostTests/Fixtures/first.c").path
-        try #require(try TestSupport.run("/usr/bin/env", ["cc", "-O1", "-o", target, source]).status == 0)
+        let target = try Self.firstProgram(in: directory)
         let reference = try StraceReference.firstSyscallAfterExec(of: target)
         let tracer = CollectingSession()
         defer { tracer.session.close() }
@@ -216,6 +211,14 @@ extension ConditionKernelTests {
         #expect(counters.kernel.heldUndecided >= UInt64(calls - ProcessProgram.undecidedBudget), "\(counters.kernel)")
         #expect(counters.kernel.ringBufferFull == 0)
         #expect(!tracer.collector.all.contains { $0.directiveID == directive.id })
+    }
+
+    /// `tawon-first`, built from Fixtures/first.c: its first calls are the dynamic loader's.
+    static func firstProgram(in directory: URL) throws -> String {
+        let target = directory.appending(path: "tawon-first").path
+        let source = TestSupport.packageRoot.appending(path: "Tests/HostTests/Fixtures/first.c").path
+        try #require(try TestSupport.run("/usr/bin/env", ["cc", "-O1", "-o", target, source]).status == 0)
+        return target
     }
 
     /// `tawon-budget`: a program that calls getppid `calls` times as soon as it starts; with
