@@ -15,6 +15,9 @@ final class ActiveDirective: @unchecked Sendable {
         /// How to decode each hooked function: the kernel's syscall with the argument names and
         /// types the task registered, and the name it registered.
         let signatures: [UInt64: (name: String, signature: SyscallSignature)]
+        /// `signatures` of the syscall ids (below 1024), indexed by id: looked up for every event,
+        /// where hashing the id cost more than the rest of the look-up.
+        private let syscallSignatures: [(name: String, signature: SyscallSignature)?]
         let processEvents: Set<ProcessEventKind>
         let containerEvents: Set<ContainerEventKind>
 
@@ -27,8 +30,17 @@ final class ActiveDirective: @unchecked Sendable {
             self.functions = functions
             self.calls = calls
             self.signatures = signatures
+            let syscallIDs = signatures.keys.filter { $0 < 1024 }
+            var table = [(name: String, signature: SyscallSignature)?](repeating: nil, count: Int(syscallIDs.max().map { $0 + 1 } ?? 0))
+            for id in syscallIDs { table[Int(id)] = signatures[id] }
+            syscallSignatures = table
             self.processEvents = processEvents
             self.containerEvents = containerEvents
+        }
+
+        /// How to decode function `id`, if the instance hooked it or wants its calls.
+        func signature(of id: UInt64) -> (name: String, signature: SyscallSignature)? {
+            id < UInt64(syscallSignatures.count) ? syscallSignatures[Int(id)] : signatures[id]
         }
     }
 

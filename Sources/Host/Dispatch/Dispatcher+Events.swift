@@ -256,7 +256,7 @@ extension Dispatcher {
     /// the snapshot they were decided on.
     private func selecting(_ record: SyscallRecord, running: [ActiveDirective]) -> (UInt64, UInt64) {
         // The snapshot is copied out of the model only when some decision needs it.
-        let cached = processes.cachedGeneration(record.pid)
+        let cached = processes.latestEntry(record.pid, last: &lastProcessLookup)?.snapshot.generation
         if cached == nil, decidedAgainst[record.pid] != nil { return (0, 0) }
         var generation = cached ?? 0
         var process: ProcessSnapshot?
@@ -290,7 +290,7 @@ extension Dispatcher {
             where wholeCalls ? entry.calls.contains(functionID) : entry.functions.contains(functionID) {
                 let task = ObjectIdentifier(entry.instance.task)
                 if decodedFor != task {
-                    guard let registered = entry.signatures[functionID] else { continue }
+                    guard let registered = entry.signature(of: functionID) else { continue }
                     var made = makeEvent(record, registered, functionID: functionID, processGeneration: generation)
                     made.phase = phase
                     made.callID = callID

@@ -101,6 +101,8 @@ public final class Dispatcher: @unchecked Sendable {
     private(set) var laneEngaged = false
     /// Events for the lane, handed to it at the end of the poll that decided them.
     private var laneBatch: [DeliveryLane.Delivery] = []
+    /// The process model's last answer on the event path; touched with the kernel lock held.
+    var lastProcessLookup = ProcessModel.EntryLookup()
 
     init(
         catalog: TaskCatalog, configuration: KernelConfiguration, processes: ProcessModel,
@@ -389,7 +391,9 @@ public final class Dispatcher: @unchecked Sendable {
     /// Hands an event to an instance: at once, or queued for the lane while it is engaged.
     func hand(_ event: DeliverableEvent, to instance: TaskInstance) {
         if laneEngaged {
-            laneBatch.append(DeliveryLane.Delivery(instance: instance, event: event, process: processes.cachedEntry(event.pid)))
+            laneBatch.append(
+                DeliveryLane.Delivery(
+                    instance: instance, event: event, process: processes.latestEntry(event.pid, last: &lastProcessLookup)))
         } else if !instance.deliver(event) {
             reportFailure(of: instance)
         }

@@ -48,7 +48,8 @@ struct PendingCalls {
     /// function (the held call's own exit was not reported: its process stopped being watched
     /// in between), and the held one will not return.
     mutating func take(matching exit: SyscallRecord) -> Completion {
-        guard let held = byThread.removeValue(forKey: exit.tid) else { return .unmatched(nil) }
+        // Most exits have no held entry, and hashing the thread costs more than the look.
+        guard !byThread.isEmpty, let held = byThread.removeValue(forKey: exit.tid) else { return .unmatched(nil) }
         guard held.entry.number == exit.number, held.entry.isCompat == exit.isCompat, held.entry.arguments == exit.arguments
         else { return .unmatched(held) }
         return .joined(held)
@@ -68,13 +69,13 @@ struct PendingCalls {
 
     /// Whether the thread's held call is this one (it blocked again).
     func holds(sameCallAs record: SyscallRecord) -> Bool {
-        guard let held = byThread[record.tid]?.entry else { return false }
+        guard !byThread.isEmpty, let held = byThread[record.tid]?.entry else { return false }
         return held.number == record.number && held.isCompat == record.isCompat && held.arguments == record.arguments
     }
 
     /// Takes out the thread's held call.
     mutating func take(thread tid: UInt32) -> PendingCall? {
-        byThread.removeValue(forKey: tid)
+        byThread.isEmpty ? nil : byThread.removeValue(forKey: tid)
     }
 
     /// Whether a call of the process is in flight.

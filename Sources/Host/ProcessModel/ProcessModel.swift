@@ -13,7 +13,12 @@ public final class ProcessModel: @unchecked Sendable {
         let snapshot: ProcessSnapshot
         init(_ snapshot: ProcessSnapshot) { self.snapshot = snapshot }
     }
-    private var processes: [UInt32: Entry] = [:]
+    private var processes: [UInt32: Entry] = [:] {
+        didSet { changes.add(1, ordering: .releasing) }
+    }
+    /// Counts every change to `processes`: a reader that saw the same count saw the same
+    /// entries (see `latestEntry`).
+    private let changes = Atomic<UInt64>(0)
     /// Exited pids, oldest first: kept briefly because their last events may still be queued.
     private var exited: [UInt32] = []
     private let exitedToKeep: Int
@@ -103,6 +108,24 @@ public final class ProcessModel: @unchecked Sendable {
     /// The cached snapshot of `pid`, boxed, without copying it; nil when none is cached.
     func cachedEntry(_ pid: UInt32) -> Entry? {
         lock.withLock { processes[pid] }
+    }
+
+    /// What `cachedEntry` answered last, and the count of changes it was answered at.
+    struct EntryLookup {
+        fileprivate var pid: UInt32 = 0
+        fileprivate var changes: UInt64 = .max
+        fileprivate var entry: Entry?
+    }
+
+    /// `cachedEntry(pid)`, answered from `last` while nothing changed since it was looked up: a
+    /// traced process's records come in runs, and the lock and hash per record were a tenth
+    /// of what the event path spent deciding them.
+    func latestEntry(_ pid: UInt32, last: inout EntryLookup) -> Entry? {
+        let now = changes.load(ordering: .acquiring)
+        if last.pid == pid, last.changes == now { return last.entry }
+        // Counted before the look-up: a change racing it makes the next call look again.
+        last = EntryLookup(pid: pid, changes: now, entry: cachedEntry(pid))
+        return last.entry
     }
 
     /// Whether the snapshot of `pid` (read if none is held) waits for its container's runtime
