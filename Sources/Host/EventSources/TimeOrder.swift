@@ -6,22 +6,18 @@
 /// for `window` after their timestamp and released sorted. A record that arrives after records
 /// younger than it were released (later than the window allows) is released at once, before
 /// anything held, and counted as late: nothing is dropped.
-///
-/// What is held is the caller's `Item`: the dispatcher holds records' places in the ring
-/// buffer, where they stay until released, so no record is copied to be held.
-struct TimeOrder<Item> {
+struct TimeOrder {
     /// How long a record is held for records older than it to arrive.
     let window: UInt64
-    /// The records held, each with its timestamp and arrival number (equal timestamps keep the
-    /// ring's order).
-    private var held: [(timestamp: UInt64, sequence: UInt64, item: Item)] = []
+    /// The records held, and beside each its timestamp and arrival number (equal timestamps
+    /// keep the ring's order). Kept apart so that a batch released whole leaves as it is,
+    /// without a copy of each record.
+    private var held: [KernelEvent] = []
+    private var keys: [(timestamp: UInt64, sequence: UInt64)] = []
     private var sorted = true
     private var sequence: UInt64 = 0
     /// The timestamp of the last record released.
     private var released: UInt64 = 0
-    /// The item held longest (the first to arrive of those held), while it is known.
-    private var firstArrivedCache: Item?
-    private var firstArrivedKnown = true
 
     init(windowNanoseconds: UInt64) {
         window = windowNanoseconds
@@ -34,51 +30,44 @@ struct TimeOrder<Item> {
 
     /// Holds a record; one older than what was released already is returned, to go on at once
     /// (the caller counts it as late).
-    mutating func add(_ item: Item, timestamp: UInt64) -> Item? {
-        if timestamp < released { return item }
-        if let last = held.last, timestamp < last.timestamp { sorted = false }
+    mutating func add(_ event: KernelEvent) -> KernelEvent? {
+        let timestamp = event.bootNanoseconds
+        if timestamp < released { return event }
+        if let last = keys.last, timestamp < last.timestamp { sorted = false }
         sequence += 1
-        if held.isEmpty {
-            firstArrivedCache = item
-            firstArrivedKnown = true
-        }
-        held.append((timestamp, sequence, item))
+        held.append(event)
+        keys.append((timestamp, sequence))
         return nil
-    }
-
-    /// The item that arrived first of those held: the ring position below which the dispatcher
-    /// holds nothing. Nil when nothing is held.
-    mutating func firstArrived() -> Item? {
-        guard !held.isEmpty else { return nil }
-        if !firstArrivedKnown {
-            firstArrivedCache = held.min { $0.sequence < $1.sequence }?.item
-            firstArrivedKnown = true
-        }
-        return firstArrivedCache
     }
 
     /// Takes out, in timestamp order, every record older than `now` minus the window (boot-clock
     /// nanoseconds); `all` takes everything (the source is closing).
-    mutating func release(now: UInt64, all: Bool = false) -> [Item] {
+    mutating func release(now: UInt64, all: Bool = false) -> [KernelEvent] {
         guard !held.isEmpty else { return [] }
         if !sorted {
-            held.sort { ($0.timestamp, $0.sequence) < ($1.timestamp, $1.sequence) }
+            let order = keys.indices.sorted { (keys[$0].timestamp, keys[$0].sequence) < (keys[$1].timestamp, keys[$1].sequence) }
+            held = order.map { held[$0] }
+            keys = order.map { keys[$0] }
             sorted = true
         }
         let cutoff = all ? UInt64.max : now &- min(window, now)
         var count = 0
-        while count < held.count, held[count].timestamp <= cutoff { count += 1 }
+        while count < keys.count, keys[count].timestamp <= cutoff { count += 1 }
         guard count > 0 else { return [] }
-        released = max(released, held[count - 1].timestamp)
-        let batch = held[..<count].map(\.item)
-        // Under load the reader is behind the window and everything goes.
+        released = max(released, keys[count - 1].timestamp)
         if count == held.count {
-            held.removeAll(keepingCapacity: true)
-        } else {
-            held.removeFirst(count)
-            firstArrivedKnown = false
+            // Under load the reader is behind the window and everything goes: no copies.
+            let batch = held
+            held = []
+            held.reserveCapacity(count)
+            keys.removeAll(keepingCapacity: true)
+            return batch
         }
-        return batch
+        defer {
+            held.removeFirst(count)
+            keys.removeFirst(count)
+        }
+        return Array(held[..<count])
     }
 }
 
