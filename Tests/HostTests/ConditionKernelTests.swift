@@ -301,13 +301,15 @@ extension ConditionKernelTests {
         configuration.ringBufferBytes = 1 << 20
         let tracer = CollectingSession(configuration: configuration)
         defer { tracer.session.close() }
+        // A name of this test's own: other suites' workloads would flood the small ring too.
+        let executable = try Self.workloadCopy("tawon-lostexec")
         let directive = try tracer.session.add(
-            DirectiveRequest(conditions: "process.name:tawon-workload", tasks: [try TaskSpec.parse("syscalls|functions:getppid")]))
+            DirectiveRequest(conditions: "process.name:tawon-lostexec", tasks: [try TaskSpec.parse("syscalls|functions:getppid")]))
         // Nothing reads while the flood fills the ring, so the next exec's record finds no room.
-        let flood = try TracedWorkload(["getppid", "100000"])
+        let flood = try TracedWorkload(["getppid", "100000"], executable: executable)
         flood.go()
         let lostBefore = tracer.session.counters().kernel.ringBufferFull
-        let late = try TracedWorkload(["paced", "300000"])
+        let late = try TracedWorkload(["paced", "300000"], executable: executable)
         let start = ContinuousClock.now
         late.start()
         while late.process.isRunning || ContinuousClock.now < start + .seconds(1) {

@@ -177,7 +177,7 @@ extension Dispatcher {
             comm: record.comm, arguments: arguments, processGeneration: generation, kind: .process, phase: .none)
     }
 
-    private func dispatch(_ record: SyscallRecord, mayHold: Bool = true, running: [ActiveDirective]? = nil) {
+    func dispatch(_ record: SyscallRecord, mayHold: Bool = true, running: [ActiveDirective]? = nil) {
         let running = running ?? runningDirectives
         guard running.contains(where: { record.directives & $0.bit != 0 }) else { return }
         // A stream's reader's calls since it began to read are its reading: never published;

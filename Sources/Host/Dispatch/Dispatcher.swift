@@ -53,8 +53,13 @@ public final class Dispatcher: @unchecked Sendable {
     /// with `newestRecordRead` then: their records already in the ring stay unselected, rather
     /// than decided on what /proc shows by the time they are read (a name set just after).
     var decidedAgainst: [UInt32: UInt64] = [:]
-    /// Records held to be handed on in timestamp order. Touched with the kernel lock held.
-    var timeOrder: TimeOrder
+    /// Records held to be handed on in timestamp order, by their places in the kernel's ring
+    /// buffer, where they stay until handed on. Touched with the kernel lock held.
+    var timeOrder: TimeOrder<UInt64>
+    /// Records held since the time order last released some: it releases every
+    /// `recordsBetweenReleases`, within a poll too, so the ring's space is handed back as it goes.
+    private var heldSinceRelease = 0
+    static let recordsBetweenReleases = 1024
     /// How long a call may block before its entry is published as unfinished.
     let callDeadline: Duration
     /// Processes whose container became known (or unknown) since the last poll; decided again
@@ -456,8 +461,8 @@ public final class Dispatcher: @unchecked Sendable {
             // frees the source (and with it the reader) before it goes away itself.
             let source = try KernelEventSource(
                 configuration: configuration,
-                onEvent: { [unowned(unsafe) self] event in self.arrived(event) },
-                onMalformed: { [statistics] in statistics.malformed() })
+                releasePoint: { [unowned(unsafe) self] in self.timeOrder.firstArrived() ?? .max },
+                onRecord: { [unowned(unsafe) self] raw, position in self.arrived(raw, at: position) })
             kernel = source
             return source
         } catch {
@@ -465,23 +470,68 @@ public final class Dispatcher: @unchecked Sendable {
         }
     }
 
-    /// A record from the kernel: held for the time order, unless it is late for it.
-    private func arrived(_ event: KernelEvent) {
-        newestRecordRead = max(newestRecordRead, event.bootNanoseconds)
-        if case .process(let record) = event, let kernel { decideOnArrival(record, in: kernel) }
-        guard let late = timeOrder.add(event) else { return }
-        statistics.arrivedLate()
-        handle(late)
+    /// A record from the kernel: held where it lies for the time order, unless it is late for it.
+    /// Call with the kernel lock held.
+    private func arrived(_ raw: UnsafeRawBufferPointer, at position: UInt64) {
+        guard let header = RecordHeader(raw), let kernel, kernel.decoders.knows(header.kind) else {
+            statistics.malformed()
+            return
+        }
+        newestRecordRead = max(newestRecordRead, header.timestamp)
+        if header.isProcess, case .process(let record) = kernel.decoders.decode(raw, header: header) {
+            decideOnArrival(record, in: kernel)
+        }
+        if timeOrder.add(position, timestamp: header.timestamp) != nil {
+            statistics.arrivedLate()
+            handleRecord(raw, header: header, in: kernel, running: runningDirectives)
+            return
+        }
+        heldSinceRelease += 1
+        if heldSinceRelease >= Self.recordsBetweenReleases { handleHeld(whileReading: true) }
     }
 
-    /// Hands on the held records the time order's window has passed for (`all`: every one).
-    /// Call with the kernel lock held.
-    private func handleHeld(all: Bool = false) {
-        guard !timeOrder.isEmpty else { return }
+    /// Hands on the held records the time order's window has passed for (`all`: every one),
+    /// then gives their space in the ring back. Call with the kernel lock held.
+    ///
+    /// The window is measured from now only once everything committed has been read; until then
+    /// (`whileReading`, or records wait) from the newest record read: a record still unread took
+    /// its place in the ring after that one, so its timestamp is at most the window older. A
+    /// reader more than a window behind would otherwise release records that older ones, still
+    /// unread, then arrive late for.
+    private func handleHeld(all: Bool = false, whileReading: Bool = false) {
+        heldSinceRelease = 0
+        guard !timeOrder.isEmpty, let kernel else { return }
         // Taken once: a directive added meanwhile waits for the kernel lock to be installed, and
         // one removed keeps its instances until it has.
         let running = runningDirectives
-        for event in timeOrder.release(now: UInt64(KernelClock.nanoseconds(CLOCK_BOOTTIME)), all: all) { handle(event, running: running) }
+        var clock = UInt64(max(KernelClock.nanoseconds(CLOCK_BOOTTIME), 0))
+        if whileReading || kernel.reader.hasWaitingRecords { clock = min(clock, newestRecordRead) }
+        // The records are read in place: their space goes back only after the last of them.
+        for position in timeOrder.release(now: clock, all: all) {
+            let raw = kernel.reader.bytes(at: position)
+            guard let header = RecordHeader(raw) else { continue }  // checked on arrival
+            handleRecord(raw, header: header, in: kernel, running: running)
+        }
+        kernel.reader.handBack()
+    }
+
+    /// Decodes a record and handles it: a syscall's goes straight on, without the copies a
+    /// `KernelEvent` around it would cost.
+    private func handleRecord(
+        _ raw: UnsafeRawBufferPointer, header: RecordHeader, in kernel: KernelEventSource, running: [ActiveDirective]
+    ) {
+        if header.isSyscall {
+            guard let record = SyscallRecord(UnsafeRawBufferPointer(rebasing: raw[..<Int(header.recordSize)])) else {
+                statistics.malformed()
+                return
+            }
+            statistics.received()
+            dispatch(record, running: running)
+        } else if let event = kernel.decoders.decode(raw, header: header) {
+            handle(event, running: running)
+        } else {
+            statistics.malformed()
+        }
     }
 
     /// How many records wait for the time order.

@@ -144,7 +144,7 @@ public final class ProcessModel: @unchecked Sendable {
     /// says (the cgroup of a process never seen before, an absolute executable path).
     @discardableResult
     public func refresh(_ pid: UInt32, kernel: ProcessRecord? = nil) -> ProcessSnapshot? {
-        lock.withLock { _ = processes.removeValue(forKey: pid) }
+        lock.withLock { if processes[pid] != nil { processes.removeValue(forKey: pid) } }
         guard let kernel else { return snapshot(pid) }
         guard var known = described(pid, by: kernel) else { return nil }
         known.generation = generations.add(1, ordering: .relaxed).newValue
@@ -215,7 +215,7 @@ public final class ProcessModel: @unchecked Sendable {
     /// Drops what is known about a process no directive watches: its exit will not be reported,
     /// so it must not stay. It is read again if a directive comes to need it.
     public func forget(_ pid: UInt32) {
-        lock.withLock { _ = processes.removeValue(forKey: pid) }
+        lock.withLock { if processes[pid] != nil { processes.removeValue(forKey: pid) } }
     }
 
     /// Marks a process as gone; it is evicted once `exitedToKeep` later exits have happened.
