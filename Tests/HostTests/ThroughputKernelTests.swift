@@ -52,6 +52,27 @@ struct ThroughputKernelTests {
         tracer.session.close()
     }
 
+    @Test("A poll with records held for the order waits for new ones rather than spinning: the kernel wakes it once the ring is handed back")
+    func pollWaitsWhileRecordsAreHeld() throws {
+        try KernelSupport.require()
+        // A long window holds the records for many polls; each poll may wait up to 50 ms.
+        let tracer = CollectingSession(orderWindow: .milliseconds(400))
+        defer { tracer.session.close() }
+        let workload = try TracedWorkload(["getppid", "100"])
+        let directive = try tracer.session.add(
+            DirectiveRequest(conditions: "process.pid:\(workload.pid)", tasks: [try TaskSpec.parse("syscalls|functions:getppid")]))
+        workload.go()
+        var polls = 0
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline, tracer.collector.all.filter({ $0.directiveID == directive.id }).count < 100 {
+            try tracer.session.poll(timeoutMilliseconds: 50)
+            polls += 1
+        }
+        #expect(tracer.collector.all.filter { $0.directiveID == directive.id }.count == 100)
+        // About 400 / 50 polls; a poll that returned at once while records were held would make thousands.
+        #expect(polls < 100, "\(polls) polls to hand on 100 records held for 400 ms")
+    }
+
     @Test(
         "A stream reader that stops reading for 5 s while 1M calls flow loses only its own records; the kernel and the other outputs lose none",
         arguments: [false, true])

@@ -53,13 +53,13 @@ public final class Dispatcher: @unchecked Sendable {
     /// with `newestRecordRead` then: their records already in the ring stay unselected, rather
     /// than decided on what /proc shows by the time they are read (a name set just after).
     var decidedAgainst: [UInt32: UInt64] = [:]
-    /// Records held to be handed on in timestamp order, by their places in the kernel's ring
-    /// buffer, where they stay until handed on. Touched with the kernel lock held.
-    var timeOrder: TimeOrder<UInt64>
-    /// Records held since the time order last released some: it releases every
-    /// `recordsBetweenReleases`, within a poll too, so the ring's space is handed back as it goes.
-    private var heldSinceRelease = 0
-    static let recordsBetweenReleases = 1024
+    /// Records held to be handed on in timestamp order: by their places in the kernel's ring
+    /// buffer while it is read, copied out when its space is wanted back before their turn.
+    /// Touched with the kernel lock held.
+    var timeOrder: TimeOrder<HeldRecord>
+    /// Where the time order last released records: it releases again after every
+    /// `releaseSpan` read, within a poll too, so the ring's space is handed back as it goes.
+    private var releasedAtPosition: UInt64 = 0
     /// How long a call may block before its entry is published as unfinished.
     let callDeadline: Duration
     /// Processes whose container became known (or unknown) since the last poll; decided again
@@ -233,6 +233,9 @@ public final class Dispatcher: @unchecked Sendable {
             // While records are held for the time order, wait no longer than its window: a new
             // process is decided only once its exec record is handed on.
             let wait = timeOrder.isEmpty ? timeoutMilliseconds : min(timeoutMilliseconds, timeOrder.windowMilliseconds)
+            // With nothing left to read, the poll waits: the kernel would not wake it while
+            // records are held in the ring.
+            if wait > 0, !kernel.reader.hasWaitingRecords { spillHeld(from: kernel) }
             // Before reading: a reader's calls since its exclusion began are not published.
             exclusionTimes = excludedLock.withLock { excludedSince }
             let read = try kernel.reader.poll(timeoutMilliseconds: wait, maxRecords: Self.recordsPerPoll)
@@ -461,7 +464,7 @@ public final class Dispatcher: @unchecked Sendable {
             // frees the source (and with it the reader) before it goes away itself.
             let source = try KernelEventSource(
                 configuration: configuration,
-                releasePoint: { [unowned(unsafe) self] in self.timeOrder.firstArrived() ?? .max },
+                releasePoint: { [unowned(unsafe) self] in self.timeOrder.firstArrived()?.position ?? .max },
                 onRecord: { [unowned(unsafe) self] raw, position in self.arrived(raw, at: position) })
             kernel = source
             return source
@@ -481,13 +484,18 @@ public final class Dispatcher: @unchecked Sendable {
         if header.isProcess, case .process(let record) = kernel.decoders.decode(raw, header: header) {
             decideOnArrival(record, in: kernel)
         }
-        if timeOrder.add(position, timestamp: header.timestamp) != nil {
+        if timeOrder.add(.inRing(position), timestamp: header.timestamp) != nil {
             statistics.arrivedLate()
             handleRecord(raw, header: header, in: kernel, running: runningDirectives)
             return
         }
-        heldSinceRelease += 1
-        if heldSinceRelease >= Self.recordsBetweenReleases { handleHeld(whileReading: true) }
+        if position &- releasedAtPosition >= Self.releaseSpan(of: kernel.reader) { handleHeld(whileReading: true) }
+    }
+
+    /// How much is read between releases: a batch of the reader's hand-backs, and a small part
+    /// of a small ring.
+    private static func releaseSpan(of reader: RingBufferReader) -> UInt64 {
+        min(RingBufferReader.releaseBytes, reader.capacity / 16)
     }
 
     /// Hands on the held records the time order's window has passed for (`all`: every one),
@@ -499,18 +507,44 @@ public final class Dispatcher: @unchecked Sendable {
     /// reader more than a window behind would otherwise release records that older ones, still
     /// unread, then arrive late for.
     private func handleHeld(all: Bool = false, whileReading: Bool = false) {
-        heldSinceRelease = 0
-        guard !timeOrder.isEmpty, let kernel else { return }
+        guard let kernel else { return }
+        releasedAtPosition = kernel.reader.readPosition
+        guard !timeOrder.isEmpty else { return }
         // Taken once: a directive added meanwhile waits for the kernel lock to be installed, and
         // one removed keeps its instances until it has.
         let running = runningDirectives
         var clock = UInt64(max(KernelClock.nanoseconds(CLOCK_BOOTTIME), 0))
         if whileReading || kernel.reader.hasWaitingRecords { clock = min(clock, newestRecordRead) }
-        // The records are read in place: their space goes back only after the last of them.
-        for position in timeOrder.release(now: clock, all: all) {
-            let raw = kernel.reader.bytes(at: position)
-            guard let header = RecordHeader(raw) else { continue }  // checked on arrival
-            handleRecord(raw, header: header, in: kernel, running: running)
+        // Records in the ring are read in place: their space goes back only after the last of them.
+        for held in timeOrder.release(now: clock, all: all) {
+            switch held {
+            case .inRing(let position):
+                let raw = kernel.reader.bytes(at: position)
+                guard let header = RecordHeader(raw) else { continue }  // checked on arrival
+                handleRecord(raw, header: header, in: kernel, running: running)
+            case .copied(let bytes):
+                bytes.withUnsafeBytes { raw in
+                    guard let header = RecordHeader(raw) else { return }
+                    handleRecord(raw, header: header, in: kernel, running: running)
+                }
+            }
+        }
+        // Held in place, a quarter of the ring would be gone from the producers for a window:
+        // what a small ring or a long window asks for is held in copies instead.
+        if let first = timeOrder.firstArrived()?.position, kernel.reader.readPosition &- first > kernel.reader.capacity / 4 {
+            spillHeld(from: kernel)
+        }
+        kernel.reader.handBack()
+    }
+
+    /// Copies every record held in the ring out of it, and hands its space back: before a
+    /// wait (the kernel wakes a reader only once everything has been handed back) or when
+    /// holding them in place would take too much of the ring. Call with the kernel lock held.
+    private func spillHeld(from kernel: KernelEventSource) {
+        guard timeOrder.firstArrived() != nil else { return }
+        timeOrder.spill { held in
+            guard case .inRing(let position) = held else { return held }
+            return .copied(Array(kernel.reader.bytes(at: position)))
         }
         kernel.reader.handBack()
     }
@@ -639,5 +673,16 @@ public final class ChangedProcesses: @unchecked Sendable {
             defer { pids = [] }
             return pids
         }
+    }
+}
+
+/// A record the time order holds: where it lies in the kernel's ring buffer, or a copy.
+enum HeldRecord {
+    case inRing(UInt64)
+    case copied([UInt8])
+
+    /// Its place in the ring; nil for a copy.
+    var position: UInt64? {
+        if case .inRing(let position) = self { position } else { nil }
     }
 }

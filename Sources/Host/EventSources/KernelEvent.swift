@@ -23,11 +23,18 @@ struct KernelRecordDecoders: Sendable {
 
     /// The record decoded, or nil when it is malformed or of a kind nobody registered.
     func decode(_ raw: UnsafeRawBufferPointer) -> KernelEvent? {
-        guard let header = RecordHeader(raw), Int(header.kind) < decoders.count,
-            let decode = decoders[Int(header.kind)]
-        else { return nil }
+        guard let header = RecordHeader(raw) else { return nil }
+        return decode(raw, header: header)
+    }
+
+    /// The record decoded, its header read already.
+    func decode(_ raw: UnsafeRawBufferPointer, header: RecordHeader) -> KernelEvent? {
+        guard Int(header.kind) < decoders.count, let decode = decoders[Int(header.kind)] else { return nil }
         return decode(UnsafeRawBufferPointer(rebasing: raw[..<Int(header.recordSize)]))
     }
+
+    /// Whether some decoder reads records of this kind.
+    func knows(_ kind: UInt16) -> Bool { Int(kind) < decoders.count && decoders[Int(kind)] != nil }
 
     /// Every kind the programs in `bpf/` write.
     static let standard: KernelRecordDecoders = {

@@ -118,8 +118,7 @@ public final class ProcessModel: @unchecked Sendable {
     }
 
     /// `cachedEntry(pid)`, answered from `last` while nothing changed since it was looked up: a
-    /// traced process's records come in runs, and the lock and hash per record were a tenth
-    /// of what the event path spent deciding them.
+    /// traced process's records come in runs, which then pay no lock and no hash each.
     func latestEntry(_ pid: UInt32, last: inout EntryLookup) -> Entry? {
         let now = changes.load(ordering: .acquiring)
         if last.pid == pid, last.changes == now { return last.entry }
