@@ -37,9 +37,10 @@ Environment:
   DAEMON_STARTS tawond starts timed (default 5)
   TAWONCTL      the tawonctl measured (default .build/release/tawonctl; another build's loads the
                 plugins beside it)
-  BASELINE      another build's tawonctl: its rows are measured in the same interleaved rounds,
-                prefixed "baseline: ", for a before/after from one run (all, overhead). It is
-                given only run, -c, -t and --ring-buffer-mb, which old builds know.
+  BASELINE      another build's tawonctl: its rows are measured in the same interleaved rounds
+                (throughput: each rate right after this build's), prefixed "baseline: ", for a
+                before/after from one run (all, overhead, throughput). It is given only run, -c,
+                -t and --ring-buffer-mb, which old builds know.
   REPORT        where `all` writes its report (default docs/performance.md)
   BUILD         1: scripts/install-deps.sh and swift build -c release first; 0: never; unset: only
                 when .build/release/tawonctl is missing (bench/compare.sh sets BUILD=1 unless
@@ -505,17 +506,20 @@ def overhead_targets(results, costs):
 # summary gives the records written and those lost.
 
 def throughput():
+    """Each rate's rows: this build, then the baseline (BASELINE) right after it."""
     rows = []
+    builds = [("", TAWONCTL)] + ([("baseline: ", BASELINE)] if BASELINE else [])
     for rate in RATES:
-        loop = Paused([helper("paced_loop"), str(rate), str(SECONDS)])
-        tracer = start_tawon(f"process.pid:{loop.pid}", os.devnull, work("err"))
-        made = int(loop.go())
-        wait_idle(tracer.pid)
-        stop(tracer)
-        summary = read_summary(work("err"))
-        rows.append((rate, made / SECONDS, made, summary))
-        print(f"rate {rate}: made {made}, written {summary['written']}, lost in the kernel {summary['ring_full']}, "
-              f"in tawonctl {summary['lost'] - summary['ring_full']}", flush=True)
+        for prefix, binary in builds:
+            loop = Paused([helper("paced_loop"), str(rate), str(SECONDS)])
+            tracer = start_tawon(f"process.pid:{loop.pid}", os.devnull, work("err"), binary=binary)
+            made = int(loop.go())
+            wait_idle(tracer.pid)
+            stop(tracer)
+            summary = read_summary(work("err"))
+            rows.append((prefix, rate, made / SECONDS, made, summary))
+            print(f"{prefix}rate {rate}: made {made}, written {summary['written']}, lost in the kernel "
+                  f"{summary['ring_full']}, in tawonctl {summary['lost'] - summary['ring_full']}", flush=True)
     return rows
 
 
@@ -526,19 +530,22 @@ def lossless(made, summary):
 
 
 def throughput_conclusions(rows):
-    sustained = [achieved for _, achieved, made, summary in rows if lossless(made, summary)]
-    lines = [f"Highest rate sustained with nothing lost: {max(sustained):,.0f}/s." if sustained
-             else "No rate measured was sustained without loss."]
-    target = [(made, summary) for rate, _, made, summary in rows if rate == SUSTAINED_TARGET_RATE]
-    if not target:
-        lines.append(f"{SUSTAINED_TARGET_RATE:,}/s was not measured in this run (RATES).")
-    else:
+    lines = []
+    for prefix in dict.fromkeys(row[0] for row in rows):
+        own = [row[1:] for row in rows if row[0] == prefix]
+        sustained = [achieved for _, achieved, made, summary in own if lossless(made, summary)]
+        lines.append(f"{prefix}Highest rate sustained with nothing lost: {max(sustained):,.0f}/s." if sustained
+                     else f"{prefix}No rate measured was sustained without loss.")
+        target = [(made, summary) for rate, _, made, summary in own if rate == SUSTAINED_TARGET_RATE]
+        if not target:
+            lines.append(f"{prefix}{SUSTAINED_TARGET_RATE:,}/s was not measured in this run (RATES).")
+            continue
         made, summary = target[0]
         duration = f"{SECONDS:g} s" + ("" if SECONDS == SUSTAINED_TARGET_SECONDS else
                                         f" (the target is for {SUSTAINED_TARGET_SECONDS} s)")
         verdict = "lost 0" if lossless(made, summary) else (
             f"lost {summary['lost']:,} ({summary['written']:,} records written for {made:,} calls)")
-        lines.append(f"{SUSTAINED_TARGET_RATE:,} getppid/s for {duration}: {verdict}.")
+        lines.append(f"{prefix}{SUSTAINED_TARGET_RATE:,} getppid/s for {duration}: {verdict}.")
     return lines
 
 
@@ -743,11 +750,12 @@ def fidelity():
 # The report of `all`.
 
 def throughput_table(rows):
-    lines = ["| target getppid/s | achieved getppid/s | getppid calls | records written (every syscall of the loop) "
-             "| lost in the kernel (ring buffer full) | lost in tawonctl |", "| --- | --- | --- | --- | --- | --- |"]
-    for rate, achieved, made, summary in rows:
-        lines.append(f"| {rate:,} | {achieved:,.0f} | {made:,} | {summary['written']:,} | {summary['ring_full']:,} "
-                     f"| {summary['lost'] - summary['ring_full']:,} |")
+    lines = ["| tawonctl | target getppid/s | achieved getppid/s | getppid calls | records written (every syscall of the "
+             "loop) | lost in the kernel (ring buffer full) | lost in tawonctl |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
+    for prefix, rate, achieved, made, summary in rows:
+        lines.append(f"| {prefix.rstrip(': ') or 'this build'} | {rate:,} | {achieved:,.0f} | {made:,} "
+                     f"| {summary['written']:,} | {summary['ring_full']:,} | {summary['lost'] - summary['ring_full']:,} |")
     return lines
 
 
@@ -817,7 +825,7 @@ def main():
     WORKLOADS = os.environ.get("WORKLOADS", "getppid" if command == "overhead" else "getppid,mixed").split(",")
     build()
     print(f"{command}: {os.cpu_count()} CPUs, {os.uname().release}; tawonctl {TAWONCTL}"
-          + (f"; baseline {BASELINE}" if BASELINE and command in ("all", "overhead") else ""), flush=True)
+          + (f"; baseline {BASELINE}" if BASELINE and command in ("all", "overhead", "throughput") else ""), flush=True)
     if command == "consumer":
         consumer()
     elif command == "throughput":
