@@ -168,12 +168,10 @@ public final class RingBufferReader {
         return handled
     }
 
-    /// Hands the producers the space of every record read and no longer held; returns the
-    /// consumer position.
-    @discardableResult
-    func handBack() -> UInt64 {
-        guard let consumerPage else { return readPosition }
-        return handBack(upTo: consumerPage.load(as: UInt64.self))
+    /// Hands the producers the space of every record read and no longer held.
+    func handBack() {
+        guard let consumerPage else { return }
+        _ = handBack(upTo: consumerPage.load(as: UInt64.self))
     }
 
     private func handBack(upTo current: UInt64) -> UInt64 {

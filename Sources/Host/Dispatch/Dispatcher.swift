@@ -517,24 +517,18 @@ public final class Dispatcher: @unchecked Sendable {
         if whileReading || kernel.reader.hasWaitingRecords { clock = min(clock, newestRecordRead) }
         // Records in the ring are read in place: their space goes back only after the last of them.
         for held in timeOrder.release(now: clock, all: all) {
-            switch held {
-            case .inRing(let position):
-                let raw = kernel.reader.bytes(at: position)
-                guard let header = RecordHeader(raw) else { continue }  // checked on arrival
+            held.withBytes(in: kernel.reader) { raw in
+                guard let header = RecordHeader(raw) else { return }  // checked on arrival
                 handleRecord(raw, header: header, in: kernel, running: running)
-            case .copied(let bytes):
-                bytes.withUnsafeBytes { raw in
-                    guard let header = RecordHeader(raw) else { return }
-                    handleRecord(raw, header: header, in: kernel, running: running)
-                }
             }
         }
         // Held in place, a quarter of the ring would be gone from the producers for a window:
         // what a small ring or a long window asks for is held in copies instead.
         if let first = timeOrder.firstArrived()?.position, kernel.reader.readPosition &- first > kernel.reader.capacity / 4 {
             spillHeld(from: kernel)
+        } else {
+            kernel.reader.handBack()
         }
-        kernel.reader.handBack()
     }
 
     /// Copies every record held in the ring out of it, and hands its space back: before a
@@ -684,5 +678,13 @@ enum HeldRecord {
     /// Its place in the ring; nil for a copy.
     var position: UInt64? {
         if case .inRing(let position) = self { position } else { nil }
+    }
+
+    /// Calls `body` with the record's bytes, where they lie in `reader`'s ring or in the copy.
+    func withBytes(in reader: RingBufferReader, _ body: (UnsafeRawBufferPointer) -> Void) {
+        switch self {
+        case .inRing(let position): body(reader.bytes(at: position))
+        case .copied(let bytes): bytes.withUnsafeBytes(body)
+        }
     }
 }

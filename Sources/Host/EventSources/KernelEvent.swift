@@ -21,13 +21,8 @@ struct KernelRecordDecoders: Sendable {
         decoders[index] = decode
     }
 
-    /// The record decoded, or nil when it is malformed or of a kind nobody registered.
-    func decode(_ raw: UnsafeRawBufferPointer) -> KernelEvent? {
-        guard let header = RecordHeader(raw) else { return nil }
-        return decode(raw, header: header)
-    }
-
-    /// The record decoded, its header read already.
+    /// The record decoded, its header read already; nil when it is malformed or of a kind
+    /// nobody registered.
     func decode(_ raw: UnsafeRawBufferPointer, header: RecordHeader) -> KernelEvent? {
         guard Int(header.kind) < decoders.count, let decode = decoders[Int(header.kind)] else { return nil }
         return decode(UnsafeRawBufferPointer(rebasing: raw[..<Int(header.recordSize)]))

@@ -94,14 +94,3 @@ struct TimeOrder<Item> {
         return batch
     }
 }
-
-extension KernelEvent {
-    /// When the kernel took the record (CLOCK_BOOTTIME nanoseconds).
-    var bootNanoseconds: UInt64 {
-        switch self {
-        case .syscall(let record): record.bootNanoseconds
-        case .process(let record): record.bootNanoseconds
-        case .cgroup(let record): record.bootNanoseconds
-        }
-    }
-}
