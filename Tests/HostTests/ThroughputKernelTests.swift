@@ -52,6 +52,58 @@ struct ThroughputKernelTests {
         tracer.session.close()
     }
 
+    @Test("Two pinned processes that block briefly, ordered with a window as long as the call deadline: every call comes whole and in timestamp order; only a call blocked past the deadline is published unfinished, then resumed")
+    func blockedCallsInTimestampOrder() throws {
+        try KernelSupport.require()
+        try #require(ProcessInfo.processInfo.activeProcessorCount >= 2)
+        let calls = 50_000, sleepEvery = 50
+        let tracer = CollectingSession(orderWindow: .milliseconds(1000), callDeadline: .milliseconds(1000))
+        defer { tracer.session.close() }
+        let directory = try TestSupport.temporaryDirectory("pinned-blocking")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let progress = directory.appending(path: "progress").path
+        try Data(count: 2 * MemoryLayout<Int>.size).write(to: URL(fileURLWithPath: progress))
+        // A sleep of 1.5 s under a name of its own: blocked past the deadline.
+        let nap = directory.appending(path: "tawon-nap").path
+        try FileManager.default.copyItem(atPath: "/bin/sleep", toPath: nap)
+        let first = try TracedWorkload(["pinned", "0", "\(calls)", progress, "0", "\(sleepEvery)"])
+        let second = try TracedWorkload(["pinned", "1", "\(calls)", progress, "1", "\(sleepEvery)"])
+        let directive = try tracer.session.add(DirectiveRequest(
+            conditions: "process.pid:\(first.pid) OR process.pid:\(second.pid) OR process.name:tawon-nap",
+            tasks: [try TaskSpec.parse("syscalls|functions:getppid+clock_nanosleep")]))
+        let napper = Process()
+        napper.executableURL = URL(fileURLWithPath: nap)
+        napper.arguments = ["1.5"]
+        try napper.run()
+        first.start()
+        second.start()
+        let deadline = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < deadline, napper.isRunning || first.process.isRunning || second.process.isRunning {
+            try tracer.session.poll(timeoutMilliseconds: 20)
+        }
+        // Past the window, everything read is handed on.
+        let settled = ContinuousClock.now + .seconds(3)
+        while ContinuousClock.now < settled { try tracer.session.poll(timeoutMilliseconds: 20) }
+        let counters = tracer.session.counters()
+        tracer.session.remove(directive.id)
+
+        let events = tracer.collector.all.filter { $0.directiveID == directive.id }.compactMap(\.event)
+        let pinned = events.filter { $0.pid == first.pid || $0.pid == second.pid }
+        #expect(pinned.filter { $0.functionName == "getppid" }.count == 2 * calls)
+        let sleeps = pinned.filter { $0.functionName == "clock_nanosleep" }
+        #expect(sleeps.count == 2 * calls / sleepEvery)
+        let unfinished = sleeps.filter { $0.phase != .exit || $0.callID != 0 }
+        #expect(unfinished.count == 0, "\(unfinished.count) brief sleeps were published unfinished, as if blocked past the deadline")
+        let napped = events.filter { $0.comm == "tawon-nap" && $0.functionName == "clock_nanosleep" }
+        #expect(napped.map(\.phase) == [.entry, .exit], "\(napped.map { ($0.phase, $0.callID) })")
+        #expect(napped.count == 2 && napped[0].callID != 0 && napped[0].callID == napped[1].callID)
+        // The unfinished record carries the moment the call was made: it is the one out of order.
+        let ordered = events.filter { !($0.phase == .entry && $0.callID != 0) }
+        let backwards = zip(ordered, ordered.dropFirst()).filter { $1.timestampNanoseconds < $0.timestampNanoseconds }
+        #expect(backwards.isEmpty, "\(backwards.count) records before an older one, first: \(backwards.first.map { "\($0.0.functionName) \($0.0.timestampNanoseconds) then \($0.1.functionName) \($0.1.timestampNanoseconds)" } ?? "")")
+        #expect(counters.lateForOrder == 0 && counters.kernel.ringBufferFull == 0, "\(counters)")
+    }
+
     @Test("A poll with records held for the order waits for new ones rather than spinning: the kernel wakes it once the ring is handed back")
     func pollWaitsWhileRecordsAreHeld() throws {
         try KernelSupport.require()

@@ -134,9 +134,11 @@ extension Dispatcher {
     /// may no longer select, so it is completed here from the exec's file name and argv.
     private func completeExec(_ record: ProcessRecord) {
         guard let pending = pendingCalls.takeExec(of: record.pid) else { return }
-        let whole = pending.entry.completedByExec(
+        var whole = pending.entry.completedByExec(
             filename: record.exe, argv: record.arguments,
             argvTruncated: record.arguments.reduce(0) { $0 + $1.utf8.count + 1 } >= Int(PROCESS_ARGS_LEN))
+        // It returned in the new image: it stands in time order where the exec happened.
+        whole.bootNanoseconds = record.bootNanoseconds
         deliver(
             whole, functionID: pending.functionID, to: pending.directives, running: runningDirectives,
             generation: pending.generation, phase: .exit, callID: pending.callID, wholeCalls: true)
@@ -320,12 +322,16 @@ extension Dispatcher {
     }
 
     /// Publishes the entries of calls still blocked past the deadline, each with a call id its
-    /// exit will carry too. Called after every poll.
-    func publishOverdueCalls() {
-        guard !pendingCalls.isEmpty else { return }
-        let now = UInt64(KernelClock.nanoseconds(CLOCK_BOOTTIME))
+    /// exit will carry too. The deadline is measured on the time order's clock: once every
+    /// record up to `orderedUntil` (boot-clock ns) has been handed on, a call that entered more
+    /// than the deadline before it and has not returned is overdue. Measured from now instead,
+    /// a window as long as the deadline would publish every brief block as unfinished before
+    /// its return, held in the window, was handed on.
+    func publishOverdueCalls(orderedUntil: UInt64) {
+        let deadline = callDeadline
+        guard orderedUntil > deadline, pendingCalls.earliestUnpublished < orderedUntil - deadline else { return }
         let running = runningDirectives
-        for pending in pendingCalls.markOverdue(before: now &- callDeadline.nanoseconds) {
+        for pending in pendingCalls.markOverdue(before: orderedUntil - deadline) {
             deliver(
                 pending.entry, functionID: pending.functionID, to: pending.directives, running: running,
                 generation: pending.generation, phase: .entry, callID: pending.callID, wholeCalls: true)

@@ -60,8 +60,8 @@ public final class Dispatcher: @unchecked Sendable {
     /// Where the time order last released records: it releases again after every
     /// `releaseSpan` read, within a poll too, so the ring's space is handed back as it goes.
     private var releasedAtPosition: UInt64 = 0
-    /// How long a call may block before its entry is published as unfinished.
-    let callDeadline: Duration
+    /// How long a call may block before its entry is published as unfinished, in nanoseconds.
+    let callDeadline: UInt64
     /// Processes whose container became known (or unknown) since the last poll; decided again
     /// there, on the polling thread. Its own object, so that what outlives the dispatcher (the
     /// container sources) holds it weakly, not the dispatcher: an object weakly referenced pays
@@ -123,7 +123,7 @@ public final class Dispatcher: @unchecked Sendable {
         self.outputJSON = outputJSON
         self.outputReadsEvents = outputReadsEvents
         self.catalog = catalog
-        self.callDeadline = callDeadline
+        self.callDeadline = callDeadline.nanoseconds
         timeOrder = TimeOrder(windowNanoseconds: orderWindow.nanoseconds)
         self.configuration = configuration
         self.processes = processes
@@ -243,7 +243,6 @@ public final class Dispatcher: @unchecked Sendable {
             handleHeld()
             endExclusionsOfProcessesGone()
             applyExclusions()
-            publishOverdueCalls()
             decideChangedProcesses(changedProcesses.take())
             deliverContainerEvents()
             publishObservations()
@@ -509,16 +508,20 @@ public final class Dispatcher: @unchecked Sendable {
     private func handleHeld(all: Bool = false, whileReading: Bool = false) {
         guard let kernel else { return }
         releasedAtPosition = kernel.reader.readPosition
+        var clock = UInt64(max(KernelClock.nanoseconds(CLOCK_BOOTTIME), 0))
+        if whileReading || kernel.reader.hasWaitingRecords { clock = min(clock, newestRecordRead) }
+        // Everything up to here has been handed on once the release below is done.
+        defer { publishOverdueCalls(orderedUntil: clock &- min(timeOrder.window, clock)) }
         guard !timeOrder.isEmpty else { return }
         // Taken once: a directive added meanwhile waits for the kernel lock to be installed, and
         // one removed keeps its instances until it has.
         let running = runningDirectives
-        var clock = UInt64(max(KernelClock.nanoseconds(CLOCK_BOOTTIME), 0))
-        if whileReading || kernel.reader.hasWaitingRecords { clock = min(clock, newestRecordRead) }
         // Records in the ring are read in place: their space goes back only after the last of them.
         for held in timeOrder.release(now: clock, all: all) {
             held.withBytes(in: kernel.reader) { raw in
                 guard let header = RecordHeader(raw) else { return }  // checked on arrival
+                // A call overdue before this record's time is published before it.
+                publishOverdueCalls(orderedUntil: header.timestamp)
                 handleRecord(raw, header: header, in: kernel, running: running)
             }
         }

@@ -28,6 +28,9 @@ struct PendingCalls {
 
     private var byThread: [UInt32: PendingCall] = [:]
     private var nextCallID: UInt64 = 0
+    /// No call held and not yet published entered before this (boot-clock ns): the event path
+    /// compares each record with it, and looks through the calls only once one may be overdue.
+    private(set) var earliestUnpublished = UInt64.max
 
     var isEmpty: Bool { byThread.isEmpty }
     var count: Int { byThread.count }
@@ -35,6 +38,7 @@ struct PendingCalls {
     /// Holds a call's entry; returns one that will not return now (the thread's previous call,
     /// whose exit was lost, or the oldest when full).
     mutating func hold(_ call: PendingCall) -> PendingCall? {
+        earliestUnpublished = min(earliestUnpublished, call.entry.bootNanoseconds)
         var pushedOut = byThread.updateValue(call, forKey: call.entry.tid)
         if pushedOut == nil, byThread.count > Self.capacity,
             let oldest = byThread.min(by: { $0.value.entry.bootNanoseconds < $1.value.entry.bootNanoseconds }) {
@@ -59,7 +63,12 @@ struct PendingCalls {
     /// been published yet, and returns them.
     mutating func markOverdue(before deadline: UInt64) -> [PendingCall] {
         var overdue: [PendingCall] = []
-        for (thread, call) in byThread where call.callID == 0 && call.entry.bootNanoseconds < deadline {
+        earliestUnpublished = .max
+        for (thread, call) in byThread where call.callID == 0 {
+            guard call.entry.bootNanoseconds < deadline else {
+                earliestUnpublished = min(earliestUnpublished, call.entry.bootNanoseconds)
+                continue
+            }
             nextCallID += 1
             byThread[thread]!.callID = nextCallID
             overdue.append(byThread[thread]!)

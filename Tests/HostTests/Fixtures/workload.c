@@ -158,7 +158,8 @@ static double seconds_now(void)
     return now.tv_sec + now.tv_nsec / 1e9;
 }
 
-static void pinned_in_step(long count, const char *path, int slot)
+/* With sleep_every, the caller blocks in a short clock_nanosleep after every sleep_every calls. */
+static void pinned_in_step(long count, const char *path, int slot, long sleep_every)
 {
     int fd = open(path, O_RDWR);
     if (fd < 0) exit(4);
@@ -169,6 +170,10 @@ static void pinned_in_step(long count, const char *path, int slot)
     double give_up = seconds_now() + 30;
     for (long i = 0; i < count; i++) {
         syscall(SYS_getppid);
+        if (sleep_every > 0 && i % sleep_every == sleep_every - 1) {
+            struct timespec nap = {0, 200000};
+            clock_nanosleep(CLOCK_MONOTONIC, 0, &nap, NULL);
+        }
         if (i % 1000 != 999) continue;
         __atomic_store_n(mine, i + 1, __ATOMIC_RELEASE);
         while (__atomic_load_n(partner, __ATOMIC_ACQUIRE) < i + 1 - PINNED_LEAD && seconds_now() < give_up)
@@ -230,7 +235,7 @@ int main(int argc, char **argv)
         }
     } else if (strcmp(scenario, "pinned") == 0) {
         if (argc < 6) exit(2);
-        pinned_in_step(atol(argv[3]), argv[4], atoi(argv[5]));
+        pinned_in_step(atol(argv[3]), argv[4], atoi(argv[5]), argc > 6 ? atol(argv[6]) : 0);
     } else if (strcmp(scenario, "leaderexit") == 0) {
         outliving_thread_waits = argc > 3 && strcmp(argv[3], "wait") == 0;
         leader_exit(argc > 2 ? atol(argv[2]) : 1);

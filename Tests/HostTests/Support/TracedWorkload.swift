@@ -50,7 +50,8 @@ final class CollectingSession: Sendable {
     init(
         configuration: KernelConfiguration = .init(), catalog: TaskCatalog = BuiltTasks.catalog,
         containerSockets: [String]? = nil, containerBundleRoots: [String] = [],
-        taskThreading: TaskThreading = .whenBehind, orderWindow: Duration = .milliseconds(1)
+        taskThreading: TaskThreading = .whenBehind, orderWindow: Duration = .milliseconds(1),
+        callDeadline: Duration = .seconds(1)
     ) {
         let collector = self.collector
         var logger = Logger(label: "test")
@@ -65,6 +66,7 @@ final class CollectingSession: Sendable {
         builder.observers = [{ collector.append($0) }]
         builder.taskThreading = taskThreading
         builder.orderWindow = orderWindow
+        builder.callDeadline = callDeadline
         session = builder.build()
     }
 
