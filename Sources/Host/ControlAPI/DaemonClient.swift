@@ -47,12 +47,14 @@ public struct DaemonClient: Sendable {
         return try JSONDecoder().decode(HealthCheck.Report.self, from: body)
     }
 
-    /// Calls `line` with each line of a directive's live stream until it ends or the task is
-    /// cancelled.
-    /// With `removeOnClose` the daemon removes the directive when this stream ends, however this
-    /// process ends, and sends an empty line ("\n") now and then to notice; `line` gets those too.
+    /// Calls `lines` with the records of a directive's live stream as they come, until it ends
+    /// or the task is cancelled: whole lines, as many at a time as have arrived, each ending in
+    /// "\n". With `removeOnClose` the daemon removes the directive when this stream ends, however
+    /// this process ends, and sends an empty line now and then to notice; those are left out of
+    /// `lines`, and `quiet` is called for each instead.
     public func stream(
-        _ id: String, format: OutputFormat, removeOnClose: Bool = false, line: (String) throws -> Void
+        _ id: String, format: OutputFormat, removeOnClose: Bool = false,
+        lines: (UnsafeRawBufferPointer) throws -> Void, quiet: () throws -> Void = {}
     ) async throws {
         try checkReachable()
         let query = "format=\(format.rawValue)" + (removeOnClose ? "&removeOnClose=true" : "")
@@ -62,13 +64,9 @@ public struct DaemonClient: Sendable {
         guard response.status == .ok else {
             throw failure(response.status, Data(buffer: try await response.body.collect(upTo: 1 << 20)))
         }
-        var pending = ""
+        var splitter = StreamLineSplitter()
         for try await buffer in response.body {
-            pending += String(buffer: buffer)
-            while let newline = pending.firstIndex(of: "\n") {
-                try line(String(pending[...newline]))
-                pending = String(pending[pending.index(after: newline)...])
-            }
+            try buffer.withUnsafeReadableBytes { try splitter.split($0, lines: lines, quiet: quiet) }
         }
     }
 
@@ -128,5 +126,50 @@ public struct DaemonClient: Sendable {
         struct Envelope: Decodable { struct Inner: Decodable { var message: String? }; var error: Inner }
         let message = (try? JSONDecoder().decode(Envelope.self, from: body))?.error.message
         return Failure(description: "tawond: \(message ?? "\(status.code) \(status.reasonPhrase)")")
+    }
+}
+
+/// Cuts a stream's bytes, as they arrive in pieces, into runs of whole lines, leaving out the
+/// empty ones (a stream's heartbeats): a line at a time would cost a call, and a copy of what
+/// follows it, per record.
+struct StreamLineSplitter {
+    /// The start of a line whose end has not arrived.
+    private var partial: [UInt8] = []
+
+    mutating func split(
+        _ bytes: UnsafeRawBufferPointer, lines: (UnsafeRawBufferPointer) throws -> Void, quiet: () throws -> Void
+    ) throws {
+        guard let base = bytes.baseAddress, !bytes.isEmpty else { return }
+        var start = 0
+        if !partial.isEmpty {
+            guard let end = Self.newline(in: bytes, from: 0) else {
+                partial.append(contentsOf: bytes)
+                return
+            }
+            partial.append(contentsOf: bytes[...end])
+            try partial.withUnsafeBytes { try lines($0) }
+            partial.removeAll(keepingCapacity: true)
+            start = end + 1
+        }
+        // A run of lines goes out whole, up to an empty line or the last newline.
+        var runStart = start
+        var lineStart = start
+        while let end = Self.newline(in: bytes, from: lineStart) {
+            if end == lineStart {
+                if lineStart > runStart { try lines(UnsafeRawBufferPointer(start: base + runStart, count: lineStart - runStart)) }
+                try quiet()
+                runStart = end + 1
+            }
+            lineStart = end + 1
+        }
+        if lineStart > runStart { try lines(UnsafeRawBufferPointer(start: base + runStart, count: lineStart - runStart)) }
+        partial.append(contentsOf: bytes[lineStart...])
+    }
+
+    private static func newline(in bytes: UnsafeRawBufferPointer, from start: Int) -> Int? {
+        guard start < bytes.count, let base = bytes.baseAddress,
+            let found = memchr(base + start, 0x0A, bytes.count - start)
+        else { return nil }
+        return UnsafeRawPointer(found) - base
     }
 }
