@@ -244,13 +244,15 @@ def start_tawon(condition, output, errors, binary=None, ring_mb=None, options=""
 
 
 def read_summary(path):
-    """tawonctl run's closing line: records written and records lost, by cause (causes an older
+    """tawonctl run's closing line: records emitted and records lost, by cause (causes an older
     build does not report count 0)."""
     text = open(path, errors="replace").read()
-    written, ring_full = re.search(r"(\d+) records written", text), re.search(r"lost: (\d+) \(ring buffer full\)", text)
+    # Older builds said "written" for what the tasks emitted.
+    written = re.search(r"(\d+) records (?:emitted|written)", text)
+    ring_full = re.search(r"lost: (\d+) \(ring buffer full\)", text)
     if not written or not ring_full:
         raise RuntimeError(f"no tawonctl summary in {path}: {text[-500:]}")
-    summary = {"line": next(line for line in text.splitlines() if "records written" in line),
+    summary = {"line": next(line for line in text.splitlines() if re.search(r"records (?:emitted|written)", line)),
                "written": int(written.group(1)), "ring_full": int(ring_full.group(1))}
     for key, cause in [("task_failures", "task failures"), ("output_slow", "output too slow"),
                        ("unread_at_exit", "unread at exit")]:
@@ -503,7 +505,7 @@ def overhead_targets(results, costs):
 
 
 # Sustained throughput: tawonctl in its default configuration, output to /dev/null; tawonctl's own
-# summary gives the records written and those lost.
+# summary gives the records emitted and those lost.
 
 def throughput():
     """Each rate's rows: this build, then the baseline (BASELINE) right after it."""
@@ -518,13 +520,13 @@ def throughput():
             stop(tracer)
             summary = read_summary(work("err"))
             rows.append((prefix, rate, made / SECONDS, made, summary))
-            print(f"{prefix}rate {rate}: made {made}, written {summary['written']}, lost in the kernel "
+            print(f"{prefix}rate {rate}: made {made}, emitted {summary['written']}, lost in the kernel "
                   f"{summary['ring_full']}, in tawonctl {summary['lost'] - summary['ring_full']}", flush=True)
     return rows
 
 
 def lossless(made, summary):
-    # Records written exceed the getppid calls by the loop's pacing syscalls; fewer is a loss
+    # Records emitted exceed the getppid calls by the loop's pacing syscalls; fewer is a loss
     # even where no counter says so.
     return summary["lost"] == 0 and summary["written"] >= made
 
@@ -544,7 +546,7 @@ def throughput_conclusions(rows):
         duration = f"{SECONDS:g} s" + ("" if SECONDS == SUSTAINED_TARGET_SECONDS else
                                         f" (the target is for {SUSTAINED_TARGET_SECONDS} s)")
         verdict = "lost 0" if lossless(made, summary) else (
-            f"lost {summary['lost']:,} ({summary['written']:,} records written for {made:,} calls)")
+            f"lost {summary['lost']:,} ({summary['written']:,} records emitted for {made:,} calls)")
         lines.append(f"{prefix}{SUSTAINED_TARGET_RATE:,} getppid/s for {duration}: {verdict}.")
     return lines
 
@@ -750,7 +752,7 @@ def fidelity():
 # The report of `all`.
 
 def throughput_table(rows):
-    lines = ["| tawonctl | target getppid/s | achieved getppid/s | getppid calls | records written (every syscall of the "
+    lines = ["| tawonctl | target getppid/s | achieved getppid/s | getppid calls | records emitted (every syscall of the "
              "loop) | lost in the kernel (ring buffer full) | lost in tawonctl |",
              "| --- | --- | --- | --- | --- | --- | --- |"]
     for prefix, rate, achieved, made, summary in rows:
@@ -788,7 +790,7 @@ def write_report(overhead_results, kernel_cost_results, throughput_rows, daemon_
     lines += ["", f"## Sustained throughput to JSON (`> /dev/null`), functions:ALL, default configuration, "
               f"{SECONDS:g} s a rate", ""] + throughput_table(throughput_rows) + [""]
     lines += throughput_conclusions(throughput_rows)
-    lines += ["Records written exceed the getppid calls by the loop's own pacing syscalls "
+    lines += ["Records emitted exceed the getppid calls by the loop's own pacing syscalls "
               "(clock_nanosleep between bursts), which are traced too; a rate counts as sustained only with "
               "nothing lost and at least one record per call."]
     ready_ms, starts, idle_mib, peak_mib = daemon_numbers

@@ -25,16 +25,16 @@ struct RunCommand: ParsableCommand {
     @Option(help: "json (one envelope per line) or compact (strace-like lines).")
     var output: OutputFormat = .json
 
-    @Option(help: "Bytes captured of write/send buffers.")
+    @Option(parsing: .unconditional, help: "Bytes captured of write/send buffers.")
     var bufferLimit: Int = 64
 
-    @Option(name: .customLong("ring-buffer-mb"), help: "Kernel ring buffer size in MiB, a power of two (default: a 64th of the memory, 16 to 256).")
+    @Option(name: .customLong("ring-buffer-mb"), parsing: .unconditional, help: "Kernel ring buffer size in MiB, a power of two (default: a 64th of the memory, 16 to 256).")
     var ringBufferMegabytes: UInt32 = KernelConfiguration.machineRingBufferBytes >> 20
 
-    @Option(name: .customLong("order-window-ms"), help: "Milliseconds records are held to be put in timestamp order (0-1000).")
+    @Option(name: .customLong("order-window-ms"), parsing: .unconditional, help: "Milliseconds records are held to be put in timestamp order (0-1000).")
     var orderWindowMilliseconds = 1
 
-    @Option(name: .customLong("call-deadline-ms"), help: "Milliseconds a call may block before it is published as unfinished (1-60000).")
+    @Option(name: .customLong("call-deadline-ms"), parsing: .unconditional, help: "Milliseconds a call may block before it is published as unfinished (1-60000).")
     var callDeadlineMilliseconds = 1000
 
     @Option(name: .customLong("container-socket"), help: "A container runtime's socket, instead of the usual places: a Docker Engine API's, or cri:PATH for a CRI runtime's (repeatable).")
@@ -96,14 +96,17 @@ struct RunCommand: ParsableCommand {
         // keeps writing must not keep us from stopping, so the drain has a deadline: about as long
         // as a full ring takes to read. What is left then is counted as lost.
         try pipeline.drain(until: ContinuousClock.now + .milliseconds(500 + 4 * Int(ringBufferMegabytes)))
-        pipeline.close()
+        // An output nobody reads (a paused pager) must not hold up a Ctrl-C either: what it has
+        // not taken within a second is counted as lost to a slow output.
+        pipeline.close(within: .seconds(1))
         printToStandardError("tawonctl: " + Self.summary(pipeline.counters()))
     }
 
-    /// One line: what was written and what was lost, by cause.
+    /// One line: what the tasks emitted and what was lost, by cause (the kernel's losses before
+    /// the tasks, the outputs' after them).
     static func summary(_ counters: PipelineCounters) -> String {
         let kernel = counters.kernel
-        return "\(counters.emitted) records written; lost: \(kernel.ringBufferFull) (ring buffer full),"
+        return "\(counters.emitted) records emitted; lost: \(kernel.ringBufferFull) (ring buffer full),"
             + " \(counters.taskFailures) (task failures), \(counters.output.sinkQueueFull) (output too slow),"
             + " \(counters.unreadAtClose) (unread at exit);"
             + " \(counters.lateForOrder) late for the time order;"

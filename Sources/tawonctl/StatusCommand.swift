@@ -19,7 +19,7 @@ struct StatusCommand: AsyncParsableCommand {
             tawond \(status.version), up \(Int(status.uptimeSeconds)) s
             tasks: \(status.tasks.joined(separator: ", "))\(status.refusedPlugins.isEmpty ? "" : " (\(status.refusedPlugins.count) refused)")
             directives: \(status.directives.count); stream readers: \(status.streams.count)
-            records: \(status.events.received) received, \(status.events.written) written
+            records: \(status.events.received) received, \(status.events.emitted) emitted by tasks
             lost: \(status.drops.ringBufferFull) ring buffer full, \(status.drops.taskFailures) task failures, \
             \(status.drops.streamReaders) for slow stream readers, \(status.drops.sinkQueueFull) for slow outputs, \
             \(status.drops.awaitingContainer) waiting for containers, \(status.drops.heldUndecided) held back from processes \

@@ -19,12 +19,12 @@ struct Tawond: AsyncParsableCommand {
     @Option(help: "The control socket's path.") var socket: String?
     @Option(help: "The group allowed to use the control socket besides root.") var socketGroup: String?
     @Option(help: "An output: stdout[:compact] or file:/PATH[:compact] (repeatable).") var output: [String] = []
-    @Option(name: .customLong("ring-buffer-mb"), help: "Kernel ring buffer size in MiB (default: a 64th of the memory, 16 to 256).") var ringBufferMegabytes: Int?
-    @Option(help: "Bytes captured of write/send buffers.") var bufferLimit: Int?
-    @Option(help: "Records buffered per live stream reader.") var streamBuffer: Int?
-    @Option(name: .customLong("call-deadline-ms"), help: "Milliseconds a call may block before it is published as unfinished.")
+    @Option(name: .customLong("ring-buffer-mb"), parsing: .unconditional, help: "Kernel ring buffer size in MiB (default: a 64th of the memory, 16 to 256).") var ringBufferMegabytes: Int?
+    @Option(parsing: .unconditional, help: "Bytes captured of write/send buffers.") var bufferLimit: Int?
+    @Option(parsing: .unconditional, help: "Records buffered per live stream reader.") var streamBuffer: Int?
+    @Option(name: .customLong("call-deadline-ms"), parsing: .unconditional, help: "Milliseconds a call may block before it is published as unfinished.")
     var callDeadlineMilliseconds: Int?
-    @Option(name: .customLong("order-window-ms"), help: "Milliseconds records are held to be put in timestamp order (0-1000).")
+    @Option(name: .customLong("order-window-ms"), parsing: .unconditional, help: "Milliseconds records are held to be put in timestamp order (0-1000).")
     var orderWindowMilliseconds: Int?
     @Option(help: "trace, debug, info, notice, warning, error or critical.") var logLevel: String?
     @Option(name: .customLong("container-socket"), help: "A container runtime's socket, instead of the usual places: a Docker Engine API's, or cri:PATH for a CRI runtime's (repeatable).")
@@ -62,6 +62,9 @@ struct Tawond: AsyncParsableCommand {
     }
 
     func serve(_ configuration: DaemonConfiguration, privileges: Result<[String], any Error>) async throws {
+        // A log or output pipe whose reader went away loses what is written to it; the daemon
+        // (and every directive it runs) lives on.
+        signal(SIGPIPE, SIG_IGN)
         let level = configuration.logLevel
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)

@@ -49,8 +49,8 @@ struct DaemonConfigurationTests {
 
     @Test("An unknown key or a bad value is an error that names it", arguments: [
         ("socketpath: /x", "configuration: unknown setting 'socketpath' (known: taskDirectories, socketPath, socketGroup, outputs, ringBufferMegabytes, bufferLimit, streamBufferRecords, callDeadlineMilliseconds, orderWindowMilliseconds, logLevel, containerSockets, containerBundleDirectories)"),
-        ("ringBufferMegabytes: 48", "ringBufferMegabytes: 48 is not a power of two from 1 to 1024"),
-        ("orderWindowMilliseconds: -1", "orderWindowMilliseconds: -1 is not from 0 to 1000"),
+        ("ringBufferMegabytes: 48", "ringBufferMegabytes (--ring-buffer-mb): 48 is not a power of two from 1 to 1024"),
+        ("orderWindowMilliseconds: -1", "orderWindowMilliseconds (--order-window-ms): -1 is not from 0 to 1000"),
         ("orderWindowMilliseconds: 1e9", "configuration: orderWindowMilliseconds: expected a number of milliseconds from 0 to 1000, found '1e9'"),
         // Quoted or tagged as text, a number is text.
         ("ringBufferMegabytes: \"16\"", "configuration: ringBufferMegabytes: expected a power of two from 1 to 1024, found '16'"),

@@ -30,10 +30,10 @@ struct DaemonPrivilegeTests {
             DirectiveCreation(conditions: "process.pid:\(workload.pid)", tasks: ["syscalls|functions:write"]))
         workload.go()
         let deadline = ContinuousClock.now + .seconds(5)
-        while try await daemon.client.status().events.written == 0, ContinuousClock.now < deadline {
+        while try await daemon.client.status().events.emitted == 0, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(20))
         }
-        #expect(try await daemon.client.status().events.written >= 1)
+        #expect(try await daemon.client.status().events.emitted >= 1)
         try await daemon.client.removeDirective(directive.id)
         let health = try await daemon.client.health(timeout: 5)
         #expect(health.healthy, "\(health.failure ?? "")")

@@ -143,7 +143,7 @@ struct DaemonTests {
         try await waitUntil { try await daemon.client.status().streams.count == 1 }
         workload.go()
         // Written, not only received: tasks may run on a second thread, behind the reader.
-        try await waitUntil { try await daemon.client.status().events.written >= 60_000 }
+        try await waitUntil { try await daemon.client.status().events.emitted >= 60_000 }
 
         let status = try await daemon.client.status()
         kill(reader, SIGKILL)
@@ -155,6 +155,53 @@ struct DaemonTests {
         let line = try #require(metrics.stdout.split(separator: "\n").first { $0.contains("tawon_records_lost_total{cause=\"stream_reader\"}") })
         #expect((Double(line.split(separator: " ").last ?? "") ?? 0) > 50_000)
         #expect(metrics.stdout.contains("tawon_records_lost_total{cause=\"ring_buffer_full\"} 0"))
+        // Each metric says what it is, and every bound is there.
+        #expect(metrics.stdout.contains("# HELP tawon_records_lost_total Records lost, by cause."))
+        for bound in ["tawon_order_window_seconds 0.001", "tawon_stream_buffer_records 100", "tawon_sink_queue_bytes ",
+                      "tawon_pending_calls_capacity 16384", "tawon_awaiting_container_capacity ", "tawon_task_thread_batches "] {
+            #expect(metrics.stdout.contains("\n" + bound), "\(bound) missing from /metrics")
+        }
+        #expect(daemon.stop().status == 0)
+    }
+
+    @Test("tawonctl d sub to a file keeps up with a busy directive: every record written, none dropped for it")
+    func subscribeToAFileKeepsUp() async throws {
+        try KernelSupport.require()
+        let calls = 100_000
+        let daemon = try await RunningDaemon()
+        let workload = try TracedWorkload(["paced", "\(calls)"])
+        let output = daemon.directory.appending(path: "sub.out").path
+        let subscriber = try ChildProcess.spawn(
+            [tawonctl, "d", "sub", "--socket", daemon.socket, "-c", "process.pid:\(workload.pid)",
+             "-t", "syscalls|functions:getppid;entryOnly:true"], stdout: .path(output), stderr: .path(output + ".err"))
+        try await waitUntil(seconds: 30) { try await daemon.client.status().streams.count == 1 }
+        workload.go()
+        func lines() -> Int { (FileManager.default.contents(atPath: output) ?? Data()).count { $0 == 0x0A } }
+        try? await waitUntil(seconds: 60) { lines() >= calls }
+        let status = try await daemon.client.status()
+        kill(subscriber, SIGINT)
+        #expect(ChildProcess.wait(subscriber) == 0)
+        #expect(status.drops.streamReaders == 0, "d sub fell behind: \(status.drops.streamReaders) dropped for it")
+        #expect(lines() == calls)
+    }
+
+    @Test("tawond lives on when the pipe its log goes to loses its reader")
+    func closedLogPipe() async throws {
+        try KernelSupport.require()
+        var ends: [Int32] = [0, 0]
+        try #require(pipe(&ends) == 0)
+        let daemon = try await RunningDaemon(["--log-level", "info"], stderr: .descriptor(ends[1]))
+        close(ends[1])
+        close(ends[0])
+        // Every directive started and stopped is logged, into the closed pipe.
+        for _ in 0..<3 {
+            let directive = try await daemon.client.createDirective(
+                DirectiveCreation(conditions: "process.name:nothing-is-named-this", tasks: ["syscalls|functions:getppid"]))
+            try await daemon.client.removeDirective(directive.id)
+        }
+        var status: Int32 = 0
+        #expect(waitpid(daemon.pid, &status, WNOHANG) == 0, "tawond ended (wait status \(status))")
+        #expect(try await daemon.client.status().directives.isEmpty)
         #expect(daemon.stop().status == 0)
     }
 

@@ -277,7 +277,7 @@ extension HostileInputTests {
         kill(flood.process.processIdentifier, SIGKILL)
         #expect(status == 0)
         #expect(took < .seconds(3), "tawonctl run took \(took) to stop")
-        #expect((SystemFile.text(errors) ?? "").contains("records written"))
+        #expect((SystemFile.text(errors) ?? "").contains("records emitted"))
     }
 
     @Test("tawonctl run stopped with a backlog in the ring reads what it can and counts the rest: nothing vanishes")
@@ -303,7 +303,7 @@ extension HostileInputTests {
         func count(_ pattern: String) -> Int? {
             (try? Regex(pattern).firstMatch(in: summary)).flatMap { $0.output[1].substring }.flatMap { Int($0) }
         }
-        let written = try #require(count(#"(\d+) records written"#), "\(summary)")
+        let written = try #require(count(#"(\d+) records emitted"#), "\(summary)")
         let ringFull = try #require(count(#"(\d+) \(ring buffer full\)"#))
         let unread = try #require(count(#"(\d+) \(unread at exit\)"#))
         #expect(written + ringFull + unread >= calls, "\(summary)")
@@ -379,6 +379,19 @@ extension HostileInputTests {
             let result = try TestSupport.run(tawonctl, ["run", "--buffer-limit", limit, "-c", "process.name:x", "-t", "syscalls|functions:read"])
             #expect(result.status == 64, "--buffer-limit \(limit)")
             #expect(result.stderr.contains("--buffer-limit"), "--buffer-limit \(limit): \(result.stderr)")
+        }
+        // A negative number is a value out of range, not a missing one; the error names the flag whole.
+        let tawond = TestSupport.productsDirectory.appending(path: "tawond").path
+        for (program, arguments, message) in [
+            (tawonctl, ["run", "--order-window-ms", "-1"], "--order-window-ms: -1 is not from 0 to 1000"),
+            (tawonctl, ["run", "--call-deadline-ms", "-5"], "--call-deadline-ms: -5 is not from 1 to 60000"),
+            (tawond, ["--order-window-ms", "-1"], "orderWindowMilliseconds (--order-window-ms): -1 is not from 0 to 1000"),
+            (tawond, ["--call-deadline-ms", "0"], "callDeadlineMilliseconds (--call-deadline-ms): 0 is not from 1 to 60000"),
+            (tawond, ["--stream-buffer", "-3"], "streamBufferRecords (--stream-buffer): -3 is not from 1 to 1048576"),
+        ] {
+            let result = try TestSupport.run(program, arguments)
+            #expect(result.status == 64, "\(arguments)")
+            #expect(result.stderr.split(separator: "\n").count == 1 && result.stderr.contains(message), "\(arguments): \(result.stderr)")
         }
         let dash = try TestSupport.run(tawonctl, ["run", "-c", "-process.name:x", "-t", "syscalls|functions:read"])
         #expect(dash.status == 64)

@@ -154,7 +154,7 @@ struct ThroughputKernelTests {
         try await waitUntil { try await daemon.client.status().streams.count == 1 }
         let stalled = ContinuousClock.now
         try await TestSupport.onOwnThread { workload.go() }
-        try await waitUntil(seconds: 120) { try await daemon.client.status().events.written >= UInt64(calls) }
+        try await waitUntil(seconds: 120) { try await daemon.client.status().events.emitted >= UInt64(calls) }
         let rest = Duration.seconds(5) - (ContinuousClock.now - stalled)
         if rest > .zero { try await Task.sleep(for: rest) }
         _ = unread.fileHandleForReading.availableData  // it reads again, a little

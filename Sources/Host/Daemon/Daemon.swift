@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import Metrics
 import Prometheus
 import ServiceLifecycle
 import Synchronization
@@ -76,7 +75,7 @@ public final class Daemon: @unchecked Sendable {
             version: Self.version, uptimeSeconds: Date().timeIntervalSince(started),
             tasks: catalog.tasks.map(\.name), refusedPlugins: catalog.refusals,
             directives: pipeline.summaries,
-            events: .init(received: counters.received, written: counters.emitted),
+            events: .init(received: counters.received, emitted: counters.emitted),
             drops: .init(
                 ringBufferFull: counters.kernel.ringBufferFull, taskFailures: counters.taskFailures,
                 streamReaders: counters.output.streamReaders, sinkQueueFull: counters.output.sinkQueueFull,
@@ -98,7 +97,9 @@ public final class Daemon: @unchecked Sendable {
 
 /// GET /v1/status.
 public struct DaemonStatus: Codable, Sendable {
-    public struct Events: Codable, Sendable { public var received: UInt64; public var written: UInt64 }
+    /// Records read from the kernel, and records the tasks emitted (what the outputs and stream
+    /// readers then lost is in `drops`).
+    public struct Events: Codable, Sendable { public var received: UInt64; public var emitted: UInt64 }
     public struct Drops: Codable, Sendable {
         /// In the kernel: no room in the ring buffer.
         public var ringBufferFull: UInt64

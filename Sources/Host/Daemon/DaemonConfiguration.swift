@@ -281,20 +281,20 @@ public struct DaemonConfiguration: Sendable, Equatable {
     /// Checks values that depend on each other; also run after flags are applied.
     public func validate() throws {
         guard ringBufferMegabytes > 0, ringBufferMegabytes <= 1024, ringBufferMegabytes.nonzeroBitCount == 1 else {
-            throw Problem("ringBufferMegabytes: \(ringBufferMegabytes) is not a power of two from 1 to 1024")
+            throw Problem("ringBufferMegabytes (--ring-buffer-mb): \(ringBufferMegabytes) is not a power of two from 1 to 1024")
         }
         let limits = KernelConfiguration.bufferLimitRange
         guard limits.contains(bufferLimit) else {
-            throw Problem("bufferLimit: \(bufferLimit) is not from \(limits.lowerBound) to \(limits.upperBound)")
+            throw Problem("bufferLimit (--buffer-limit): \(bufferLimit) is not from \(limits.lowerBound) to \(limits.upperBound)")
         }
         guard (1...1_048_576).contains(streamBufferRecords) else {
-            throw Problem("streamBufferRecords: \(streamBufferRecords) is not from 1 to 1048576")
+            throw Problem("streamBufferRecords (--stream-buffer): \(streamBufferRecords) is not from 1 to 1048576")
         }
         guard (1...60_000).contains(callDeadlineMilliseconds) else {
-            throw Problem("callDeadlineMilliseconds: \(callDeadlineMilliseconds) is not from 1 to 60000")
+            throw Problem("callDeadlineMilliseconds (--call-deadline-ms): \(callDeadlineMilliseconds) is not from 1 to 60000")
         }
         guard (0...1000).contains(orderWindowMilliseconds) else {
-            throw Problem("orderWindowMilliseconds: \(orderWindowMilliseconds) is not from 0 to 1000")
+            throw Problem("orderWindowMilliseconds (--order-window-ms): \(orderWindowMilliseconds) is not from 0 to 1000")
         }
         for output in outputs where output.kind == .file && !output.path.hasPrefix("/") {
             throw Problem("outputs: a file output needs an absolute path, found '\(QuotedInput.quote(output.path))'")

@@ -10,7 +10,8 @@ final class RunningDaemon: @unchecked Sendable {
     let log: String
     var client: DaemonClient { DaemonClient(socketPath: socket) }
 
-    init(_ arguments: [String] = [], socket: String? = nil) async throws {
+    /// `stderr`: where its log goes, instead of the file at `log`.
+    init(_ arguments: [String] = [], socket: String? = nil, stderr: ChildProcess.Stream? = nil) async throws {
         directory = try TestSupport.temporaryDirectory("daemon")
         self.socket = socket ?? directory.appending(path: "tawond.sock").path
         log = directory.appending(path: "tawond.log").path
@@ -19,7 +20,7 @@ final class RunningDaemon: @unchecked Sendable {
         try "# defaults; the flags below set the rest\n".write(toFile: configuration, atomically: true, encoding: .utf8)
         pid = try ChildProcess.spawn(
             [tawond, "--socket", self.socket, "--log-level", "notice", "--config", configuration] + arguments,
-            stderr: .path(log))
+            stderr: stderr ?? .path(log))
         let deadline = ContinuousClock.now + .seconds(20)
         var status: Int32 = 0
         while ContinuousClock.now < deadline, waitpid(pid, &status, WNOHANG) == 0 {
