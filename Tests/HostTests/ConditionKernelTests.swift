@@ -256,8 +256,9 @@ extension ConditionKernelTests {
         tracer.session.remove(directive.id)
         let counters = tracer.session.counters()
         let calls = tracer.collector.all.filter { $0.directiveID == directive.id && $0.json.contains("\"getppid\"") }.count
+        // (The kernel's count of calls held back is no measure here: it counts every process
+        // exec'd on the host meanwhile, and the other suites exec busy ones.)
         #expect(calls == budgeted, "\(counters)")
-        #expect(counters.kernel.heldUndecided == 0)
     }
 
     @Test("Calls made before a fresh process renames itself into a selected name are not selected, three times out of three: only the calls after it")

@@ -276,7 +276,8 @@ extension HostileInputTests {
         let took = ContinuousClock.now - start
         kill(flood.process.processIdentifier, SIGKILL)
         #expect(status == 0)
-        #expect(took < .seconds(3), "tawonctl run took \(took) to stop")
+        // At most 1.5 s to drain the ring and 1 s for the output, and a loaded host's slack.
+        #expect(took < .seconds(4), "tawonctl run took \(took) to stop")
         #expect((SystemFile.text(errors) ?? "").contains("records emitted"))
     }
 

@@ -162,8 +162,11 @@ extension SyscallsKernelTests {
         let copy = try TestSupport.temporaryDirectory("other").appending(path: "other-workload").path
         try FileManager.default.copyItem(atPath: TracedWorkload.binary, toPath: copy)
         let other = try TracedWorkload(["write"], executable: copy)
-        let workload = try TracedWorkload(["write"])
-        let records = try tracer.trace({ _ in "process.name:tawon-workload" }, ["syscalls|functions:write"], workload: workload)
+        // A name of its own: other suites run tawon-workload at the same time.
+        let named = copy.replacingOccurrences(of: "other-workload", with: "tawon-namesel")
+        try FileManager.default.copyItem(atPath: TracedWorkload.binary, toPath: named)
+        let workload = try TracedWorkload(["write"], executable: named)
+        let records = try tracer.trace({ _ in "process.name:tawon-namesel" }, ["syscalls|functions:write"], workload: workload)
         other.go()
         for _ in 0..<5 { try tracer.session.poll(timeoutMilliseconds: 20) }
 

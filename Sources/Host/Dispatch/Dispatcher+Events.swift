@@ -124,10 +124,12 @@ extension Dispatcher {
     }
 
     /// Sets the kernel's mask of a process as decided, unless the kernel set its entry anew (an
-    /// exec, a fork, a rename) after the records read so far: that change's own record decides.
+    /// exec, a fork, a rename) after the records handed on so far: that change's own record
+    /// decides. Judged by what was handed on, not read: with a long window, the change's record
+    /// may have been read a window ago and still wait its turn, and is not lost.
     func setWatch(_ pid: UInt32, directives mask: UInt64) throws {
         try kernelSource?.process.watch(
-            tgid: pid, directives: mask, readChangesUntil: kernelChangesRead[pid] ?? 0, readUntil: newestRecordRead)
+            tgid: pid, directives: mask, readChangesUntil: kernelChangesRead[pid] ?? 0, readUntil: handedOnUntil)
     }
 
     /// A pending execve has succeeded: its return (0) is seen in the new image, which a directive

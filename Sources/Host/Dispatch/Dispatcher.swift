@@ -49,6 +49,9 @@ public final class Dispatcher: @unchecked Sendable {
     var kernelChangesRead: [UInt32: UInt64] = [:]
     /// The boot time of the newest record read from the kernel.
     var newestRecordRead: UInt64 = 0
+    /// Every record read up to this boot time has been handed on by the time order: what a
+    /// decision made in a record's turn knows of, a window behind what was read.
+    var handedOnUntil: UInt64 = 0
     /// Processes decided against (and forgotten) since their last exec, fork or rename record,
     /// with `newestRecordRead` then: their records already in the ring stay unselected, rather
     /// than decided on what /proc shows by the time they are read (a name set just after).
@@ -511,7 +514,10 @@ public final class Dispatcher: @unchecked Sendable {
         var clock = UInt64(max(KernelClock.nanoseconds(CLOCK_BOOTTIME), 0))
         if whileReading || kernel.reader.hasWaitingRecords { clock = min(clock, newestRecordRead) }
         // Everything up to here has been handed on once the release below is done.
-        defer { publishOverdueCalls(orderedUntil: clock &- min(timeOrder.window, clock)) }
+        defer {
+            handedOnUntil = max(handedOnUntil, all ? newestRecordRead : clock &- min(timeOrder.window, clock))
+            publishOverdueCalls(orderedUntil: handedOnUntil)
+        }
         guard !timeOrder.isEmpty else { return }
         // Taken once: a directive added meanwhile waits for the kernel lock to be installed, and
         // one removed keeps its instances until it has.
