@@ -109,9 +109,10 @@ struct TaskThreadTests {
         // Caught up: back on the polling thread.
         #expect(!counters.tasksOnSecondThread)
         // The kernel's count also has other records lost in the same flood: the workload's
-        // exit, other processes' execs (every new image is reported until it is decided).
+        // exit, other processes' (every new image is reported until it is decided, and the
+        // other suites start busy ones), so it bounds the workload's losses only from above.
         let accounted = UInt64(events.count) + counters.kernel.ringBufferFull
-        #expect(events.count <= calls && (UInt64(calls)...UInt64(calls + 1000)).contains(accounted),
+        #expect(events.count <= calls && accounted >= UInt64(calls),
                 "\(events.count) written, \(counters.kernel.ringBufferFull) lost in the kernel, of \(calls)")
         let backwards = zip(events, events.dropFirst()).filter { $1.timestampNanoseconds < $0.timestampNanoseconds }
         #expect(backwards.isEmpty, "\(backwards.count) records before an older one")
