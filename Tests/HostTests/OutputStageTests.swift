@@ -11,7 +11,10 @@ struct OutputStageTests {
         let style: LineStyle
         let written = Mutex<[UInt8]>([])
         init(_ style: LineStyle) { self.style = style }
-        func write(_ lines: [UInt8]) { written.withLock { $0 += lines } }
+        func write(_ lines: [UInt8]) -> Bool {
+            written.withLock { $0 += lines }
+            return true
+        }
         func close() {}
         var writesWithoutWaiting: Bool { true }
         var lines: [String] { written.withLock { String(decoding: $0, as: UTF8.self) }.split(separator: "\n").map(String.init) }
@@ -28,14 +31,14 @@ struct OutputStageTests {
         let sink = CollectingSink(.json)
         let streams = DirectiveStreams(capacity: 16)
         let output = OutputStage(sinks: [sink], streams: streams, source: Self.source)
-        let (_, lines) = streams.subscribe(directiveID: "d", format: .json)
+        let reader = streams.subscribe(directiveID: "d", format: .json)
         let json = #"{"a":"x\ny","n":1}"#
         output.accept(EmittedRecord(taskName: "syscalls", directiveID: "d", json: json, timestampNanoseconds: 1_700_000_000_123_456_789))
         #expect(Self.lend(json) { output.acceptJSON($0, taskName: "syscalls", directiveID: "d", timestampNanoseconds: 1_700_000_000_123_456_789) })
         output.close()
         #expect(sink.lines.count == 2 && sink.lines[0] == sink.lines[1], "\(sink.lines)")
         var streamed: [String] = []
-        for await line in lines { streamed.append(line) }
+        while let lines = await reader.take() { streamed += lines }
         #expect(streamed == sink.lines.map { $0 + "\n" })
     }
 
@@ -50,11 +53,9 @@ struct OutputStageTests {
         let streams = DirectiveStreams(capacity: 16)
         let output = OutputStage(sinks: [CollectingSink(.json)], streams: streams, source: Self.source)
         #expect(Self.lend(json) { output.acceptJSON($0, taskName: "t", directiveID: "d", timestampNanoseconds: 1) })
-        let (reader, lines) = streams.subscribe(directiveID: "other", format: .compact)
+        let reader = streams.subscribe(directiveID: "other", format: .compact)
         #expect(!Self.lend(json) { output.acceptJSON($0, taskName: "t", directiveID: "d", timestampNanoseconds: 1) })
-        _ = reader
-        streams.finishAll()
-        _ = lines
+        streams.unsubscribe(reader.id)
         #expect(Self.lend(json) { output.acceptJSON($0, taskName: "t", directiveID: "d", timestampNanoseconds: 1) }, "the compact reader is gone")
     }
 

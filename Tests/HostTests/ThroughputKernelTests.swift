@@ -127,7 +127,7 @@ struct ThroughputKernelTests {
 
     @Test(
         "A stream reader that stops reading for 5 s while 1M calls flow loses only its own records; the kernel and the other outputs lose none",
-        arguments: [false, true])
+        .serialized, arguments: [false, true])
     func slowStreamReaderCostsOnlyItself(ownsDirective: Bool) async throws {
         try KernelSupport.require()
         let calls = 1_000_000
@@ -154,7 +154,8 @@ struct ThroughputKernelTests {
         try await waitUntil { try await daemon.client.status().streams.count == 1 }
         let stalled = ContinuousClock.now
         try await TestSupport.onOwnThread { workload.go() }
-        try await waitUntil(seconds: 120) { try await daemon.client.status().events.emitted >= UInt64(calls) }
+        // A debug build's daemon handles some 12,000 records a second, fewer beside the other suites.
+        try await waitUntil(seconds: 300) { try await daemon.client.status().events.emitted >= UInt64(calls) }
         let rest = Duration.seconds(5) - (ContinuousClock.now - stalled)
         if rest > .zero { try await Task.sleep(for: rest) }
         _ = unread.fileHandleForReading.availableData  // it reads again, a little

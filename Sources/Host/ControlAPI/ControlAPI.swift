@@ -127,7 +127,7 @@ public enum ControlAPI {
         // A stream's reader is not traced while it reads: it would feed on its own reading.
         let reader = context.peer.map { UInt32($0.pid) }
         let exclusion = reader.map { daemon.pipeline.dispatcher.exclude($0) }
-        let (subscriber, lines) = daemon.streams.subscribe(directiveID: id, format: format)
+        let subscriber = daemon.streams.subscribe(directiveID: id, format: format)
         // Nothing is sent, not even the response's head, before the reader is excluded in the
         // kernel: none of its reading of the stream can be in it. What comes meanwhile waits in
         // its buffer.
@@ -135,6 +135,7 @@ public enum ControlAPI {
         let creator = removeOnClose ? daemon.owningStreamAttached(id) : nil
         // Ended with the body, or with the response if the client left before the body ran.
         let lease = StreamLease {
+            daemon.streams.unsubscribe(subscriber.id)
             if removeOnClose { daemon.pipeline.remove(id) }
             for pid in [reader, creator].compactMap({ $0 }) { daemon.pipeline.dispatcher.stopExcluding(pid) }
         }
@@ -155,15 +156,46 @@ public enum ControlAPI {
                     heartbeat.cancel()
                     lease.end()
                 }
-                for await line in lines { try await writer.write(ByteBuffer(string: line)) }
+                let connection = StreamConnection(writer)
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask {
+                        while let lines = await subscriber.take() {
+                            var batch = ByteBuffer()
+                            batch.reserveCapacity(lines.reduce(0) { $0 + $1.utf8.count })
+                            for line in lines { batch.writeString(line) }
+                            try await connection.writer.write(batch)
+                        }
+                    }
+                    // When the daemon stops, the reader has a moment to take what it was sent;
+                    // one that does not read is cut, so it cannot hold up the daemon's exit.
+                    group.addTask {
+                        await daemon.streams.waitUntilClosing()
+                        try await Task.sleep(for: streamDrainAtShutdown)
+                        throw CancellationError()
+                    }
+                    try await group.next()
+                    group.cancelAll()
+                }
+                writer = connection.writer
                 try await writer.finish(nil)
             })
     }
 
     static let streamHeartbeat: Duration = .seconds(2)
+    static let streamDrainAtShutdown: Duration = .seconds(1)
 
     static func json(_ text: String) -> Response {
         Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+}
+
+/// A stream's response writer, moved into the task that writes the records so that the body can
+/// cancel a write the reader never takes. Only one task uses it at a time.
+final class StreamConnection: @unchecked Sendable {
+    var writer: any ResponseBodyWriter
+
+    init(_ writer: any ResponseBodyWriter) {
+        self.writer = writer
     }
 }
 

@@ -10,15 +10,15 @@ public final class DirectiveStreams: @unchecked Sendable {
         public let id: Int
         public let directiveID: String
         public let format: OutputFormat
-        let continuation: AsyncStream<String>.Continuation
+        let buffer: LineBuffer
         private let droppedCount = Atomic<UInt64>(0)
         private let sentCount = Atomic<UInt64>(0)
 
-        init(id: Int, directiveID: String, format: OutputFormat, continuation: AsyncStream<String>.Continuation) {
+        init(id: Int, directiveID: String, format: OutputFormat, capacity: Int) {
             self.id = id
             self.directiveID = directiveID
             self.format = format
-            self.continuation = continuation
+            self.buffer = LineBuffer(capacity: capacity)
         }
 
         public var dropped: UInt64 { droppedCount.load(ordering: .relaxed) }
@@ -27,15 +27,18 @@ public final class DirectiveStreams: @unchecked Sendable {
         /// An empty line, which readers skip: not a record, neither sent nor dropped. Lost when
         /// the buffer is full, where the reader has plenty to notice anyway.
         public func heartbeat() {
-            _ = continuation.yield("\n")
+            _ = buffer.offer("\n")
         }
 
+        /// Every line buffered for the reader, after waiting for one; nil once its stream has
+        /// ended and nothing is left, or when the calling task is cancelled.
+        public func take() async -> [String]? { await buffer.take() }
+
         func offer(_ line: String) {
-            switch continuation.yield(line) {
+            switch buffer.offer(line) {
             case .enqueued: sentCount.add(1, ordering: .relaxed)
             case .dropped: droppedCount.add(1, ordering: .relaxed)
-            case .terminated: break
-            @unknown default: break
+            case .finished: break
             }
         }
     }
@@ -48,24 +51,24 @@ public final class DirectiveStreams: @unchecked Sendable {
     private let readerCount = Atomic<Int>(0)
     private let compactReaderCount = Atomic<Int>(0)
     private let closedDrops = Atomic<UInt64>(0)
+    private let closing = Latch()
 
     public init(capacity: Int) {
         self.capacity = capacity
     }
 
-    /// A new reader of `directiveID`'s records, and the lines it will get.
-    public func subscribe(directiveID: String, format: OutputFormat) -> (Reader, AsyncStream<String>) {
-        let (stream, continuation) = AsyncStream<String>.makeStream(bufferingPolicy: .bufferingOldest(capacity))
-        let reader = lock.withLock { () -> Reader in
+    /// A new reader of `directiveID`'s records; `unsubscribe` it when its connection ends.
+    public func subscribe(directiveID: String, format: OutputFormat) -> Reader {
+        lock.withLock { () -> Reader in
             nextID += 1
-            let reader = Reader(id: nextID, directiveID: directiveID, format: format, continuation: continuation)
+            let reader = Reader(id: nextID, directiveID: directiveID, format: format, capacity: capacity)
             readers[reader.id] = reader
             byDirective[directiveID, default: []].append(reader)
             countReaders()
+            // One that comes as the daemon stops gets nothing more.
+            if closing.isOpen { reader.buffer.finish() }
             return reader
         }
-        continuation.onTermination = { [weak self] _ in self?.remove(reader.id) }
-        return (reader, stream)
     }
 
     /// Whether anyone reads at all: checked per record before anything else.
@@ -81,13 +84,17 @@ public final class DirectiveStreams: @unchecked Sendable {
 
     /// Ends every reader of a directive (it was removed).
     public func finish(directiveID: String) {
-        for reader in lock.withLock({ byDirective[directiveID] ?? [] }) { reader.continuation.finish() }
+        for reader in lock.withLock({ byDirective[directiveID] ?? [] }) { reader.buffer.finish() }
     }
 
-    /// Ends every reader.
+    /// Ends every reader: the daemon is stopping.
     public func finishAll() {
-        for reader in lock.withLock({ Array(readers.values) }) { reader.continuation.finish() }
+        closing.open()
+        for reader in lock.withLock({ Array(readers.values) }) { reader.buffer.finish() }
     }
+
+    /// Returns once `finishAll` has been called, or when the calling task is cancelled.
+    public func waitUntilClosing() async { await closing.wait() }
 
     /// Hands a record's line to the readers of its directive; `line` formats it (at most once
     /// per format, by the output stage). Never blocks.
@@ -109,7 +116,8 @@ public final class DirectiveStreams: @unchecked Sendable {
         closedDrops.load(ordering: .relaxed) + current.reduce(0) { $0 + $1.dropped }
     }
 
-    private func remove(_ id: Int) {
+    /// The reader's connection has ended.
+    public func unsubscribe(_ id: Int) {
         let removed = lock.withLock { () -> Reader? in
             guard let reader = readers.removeValue(forKey: id) else { return nil }
             byDirective[reader.directiveID]?.removeAll { $0.id == id }
