@@ -255,10 +255,11 @@ def read_summary(path):
     summary = {"line": next(line for line in text.splitlines() if re.search(r"records (?:emitted|written)", line)),
                "written": int(written.group(1)), "ring_full": int(ring_full.group(1))}
     for key, cause in [("task_failures", "task failures"), ("output_slow", "output too slow"),
-                       ("unread_at_exit", "unread at exit")]:
+                       ("output_failed", "output write failed"), ("unread_at_exit", "unread at exit")]:
         found = re.search(rf"(\d+) \({cause}\)", text)
         summary[key] = int(found.group(1)) if found else 0
-    summary["lost"] = summary["ring_full"] + summary["task_failures"] + summary["output_slow"] + summary["unread_at_exit"]
+    summary["lost"] = (summary["ring_full"] + summary["task_failures"] + summary["output_slow"] + summary["output_failed"]
+                       + summary["unread_at_exit"])
     return summary
 
 

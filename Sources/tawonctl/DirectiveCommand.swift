@@ -57,6 +57,7 @@ struct DirectiveCommand: AsyncParsableCommand {
             let created = Mutex<String?>(nil)
             let streaming = CancellableWork()
             let stop = SignalCancellation(signals: [SIGINT, SIGTERM, SIGHUP]) { streaming.cancel() }
+            let standardOutput = StandardOutput()
             let outcome = await streaming.run {
                 let directive = try await client.createDirective(creation)
                 created.withLock { $0 = directive.id }
@@ -67,15 +68,17 @@ struct DirectiveCommand: AsyncParsableCommand {
                 // write per line would fall behind, and the daemon drop what this reader misses.
                 try await client.stream(
                     directive.id, format: output, removeOnClose: true,
-                    lines: { lines in
-                        if writeFully(lines, to: STDOUT_FILENO) < lines.count { throw OutputClosed() }
-                    },
+                    lines: { lines in try standardOutput.write(lines) },
                     // The daemon's empty lines are when to see whether our reader is still
                     // there, when there is nothing to write.
                     quiet: { if OutputClosed.readerGone(STDOUT_FILENO) { throw OutputClosed() } })
             }
             stop.cancel()
             if let id = created.withLock({ $0 }) { try? await client.removeDirective(id) }
+            if case .failure(let error as OutputFailed) = outcome {
+                printToStandardError("tawonctl: \(error)")
+                throw ExitCode(1)
+            }
             // A reader that has had enough (`| head -1`) is not an error.
             if case .failure(let error) = outcome, !(error is CancellationError), !(error is OutputClosed),
                 !Task.isCancelled, !stop.fired {
@@ -154,6 +157,45 @@ final class CancellableWork: Sendable {
         guard let task else { return .failure(CancellationError()) }
         return await task.result
     }
+}
+
+/// Standard output, written so that a cancellation (Ctrl-C) is seen within 0.1 s even while the
+/// reader of a pipe has stopped reading: a plain write would block until it reads again.
+struct StandardOutput: Sendable {
+    let descriptor = STDOUT_FILENO
+    /// A file or /dev/null: a write returns at once, whole.
+    let neverWaits = descriptorWritesWithoutWaiting(STDOUT_FILENO)
+
+    func write(_ bytes: UnsafeRawBufferPointer) throws {
+        guard let base = bytes.baseAddress else { return }
+        var written = 0
+        while written < bytes.count {
+            var size = bytes.count - written
+            if !neverWaits {
+                var entry = pollfd(fd: descriptor, events: Int16(POLLOUT), revents: 0)
+                let ready = poll(&entry, 1, 100)
+                if Task.isCancelled { throw CancellationError() }
+                if ready == 0 || (ready < 0 && errno == EINTR) { continue }
+                // Room for PIPE_BUF bytes is what a pipe ready for writing promises.
+                size = min(size, Int(PIPE_BUF))
+            }
+            let result = Glibc.write(descriptor, base + written, size)
+            if result < 0 {
+                switch errno {
+                case EINTR: continue
+                case EPIPE: throw OutputClosed()
+                case let error: throw OutputFailed(errno: error)
+                }
+            }
+            written += result
+        }
+    }
+}
+
+/// Writing standard output failed, otherwise than by its reader leaving (a full disk).
+struct OutputFailed: Error, CustomStringConvertible {
+    let errno: Int32
+    var description: String { "writing standard output failed: \(String(cString: strerror(errno)))" }
 }
 
 /// Standard output was closed by its reader.

@@ -70,8 +70,17 @@ struct RunCommand: ParsableCommand {
         var builder = PipelineBuilder(catalog: plugins.loadCatalog(), logger: logger)
         builder.callDeadline = .milliseconds(callDeadlineMilliseconds)
         builder.orderWindow = .milliseconds(orderWindowMilliseconds)
-        // A reader that closes the pipe (`| head -1`) ends the run as Ctrl-C would.
-        builder.sinks = [DescriptorSink(descriptor: STDOUT_FILENO, format: output, onReaderGone: { StopSignal.set() })]
+        // A reader that closes the pipe (`| head -1`) ends the run as Ctrl-C would; an output
+        // that fails otherwise (a full disk) ends it with the error.
+        let writeError = Mutex<Int32?>(nil)
+        builder.sinks = [
+            DescriptorSink(
+                descriptor: STDOUT_FILENO, format: output, onReaderGone: { StopSignal.set() },
+                onWriteError: { error in
+                    writeError.withLock { $0 = error }
+                    StopSignal.set()
+                })
+        ]
         builder.kernel.bufferLimit = UInt32(bufferLimit)
         builder.kernel.ringBufferBytes = ringBufferMegabytes << 20
         if !containerSockets.isEmpty { builder.containerSockets = containerSockets }
@@ -100,6 +109,10 @@ struct RunCommand: ParsableCommand {
         // not taken within a second is counted as lost to a slow output.
         pipeline.close(within: .seconds(1))
         printToStandardError("tawonctl: " + Self.summary(pipeline.counters()))
+        if let error = writeError.withLock({ $0 }) {
+            printToStandardError("tawonctl run: writing standard output failed: \(String(cString: strerror(error)))")
+            throw ExitCode(1)
+        }
     }
 
     /// One line: what the tasks emitted and what was lost, by cause (the kernel's losses before
@@ -108,6 +121,7 @@ struct RunCommand: ParsableCommand {
         let kernel = counters.kernel
         return "\(counters.emitted) records emitted; lost: \(kernel.ringBufferFull) (ring buffer full),"
             + " \(counters.taskFailures) (task failures), \(counters.output.sinkQueueFull) (output too slow),"
+            + " \(counters.output.sinkWriteFailed) (output write failed),"
             + " \(counters.unreadAtClose) (unread at exit);"
             + " \(counters.lateForOrder) late for the time order;"
             + " \(kernel.captureFaults) unreadable arguments;"

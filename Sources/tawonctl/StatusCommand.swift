@@ -22,6 +22,7 @@ struct StatusCommand: AsyncParsableCommand {
             records: \(status.events.received) received, \(status.events.emitted) emitted by tasks
             lost: \(status.drops.ringBufferFull) ring buffer full, \(status.drops.taskFailures) task failures, \
             \(status.drops.streamReaders) for slow stream readers, \(status.drops.sinkQueueFull) for slow outputs, \
+            \(status.drops.sinkWriteFailed) to failed output writes, \
             \(status.drops.awaitingContainer) waiting for containers, \(status.drops.heldUndecided) held back from processes \
             not yet decided about; \(status.drops.lateForOrder) late for the time order; \(status.drops.unreadableArguments) \
             unreadable arguments

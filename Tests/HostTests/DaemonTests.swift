@@ -292,6 +292,51 @@ struct DaemonTests {
         #expect(SystemFile.text(compact)?.contains("tawon-workload write(fd=1, buf=\"+\", count=1)") == true)
     }
 
+    @Test("d sub to a full disk (/dev/full) exits 1 saying why; Ctrl-C while its pipe is unread ends it within 2 s, its directive gone")
+    func subscriberOutputFailures() async throws {
+        try KernelSupport.require()
+        let daemon = try await RunningDaemon()
+        func subscriber(_ workload: TracedWorkload, stdout: ChildProcess.Stream, stderr: ChildProcess.Stream) async throws -> pid_t {
+            let pid = try ChildProcess.spawn(
+                [tawonctl, "d", "sub", "--socket", daemon.socket, "-c", "process.pid:\(workload.pid)", "-t", "syscalls|functions:getppid"],
+                stdout: stdout, stderr: stderr)
+            try await waitUntil(seconds: 30) { try await daemon.client.status().streams.count == 1 }
+            workload.go()
+            return pid
+        }
+
+        let errors = daemon.directory.appending(path: "full.err").path
+        let full = try await subscriber(TracedWorkload(["paced", "1000"]), stdout: .path("/dev/full"), stderr: .path(errors))
+        #expect(ChildProcess.wait(full) == 1)
+        let said = SystemFile.text(errors) ?? ""
+        #expect(said.contains("tawonctl: writing standard output failed: No space left on device"), "\(said)")
+        try await waitUntil(seconds: 15) { try await daemon.client.directives().isEmpty }
+
+        // A pipe nobody reads: d sub is soon stuck with it full (20,000 records are ~10 MB).
+        var pipeEnds: [Int32] = [0, 0]
+        try #require(pipe(&pipeEnds) == 0)
+        for end in pipeEnds { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
+        defer { close(pipeEnds[0]) }
+        let stuck = try await subscriber(TracedWorkload(["paced", "20000"]), stdout: .descriptor(pipeEnds[1]), stderr: .path("/dev/null"))
+        close(pipeEnds[1])
+        var available: Int32 = 0
+        try await waitUntil(seconds: 20) { ioctl(pipeEnds[0], UInt(FIONREAD), &available) == 0 && available >= 49152 }
+        try await Task.sleep(for: .milliseconds(500))
+        let start = ContinuousClock.now
+        kill(stuck, SIGINT)
+        var status: Int32 = 0
+        var ended = false
+        while !ended, ContinuousClock.now - start < .seconds(2) {
+            ended = waitpid(stuck, &status, WNOHANG) == stuck
+            usleep(10_000)
+        }
+        if !ended { kill(stuck, SIGKILL); _ = ChildProcess.wait(stuck) }
+        #expect(ended, "d sub did not end within 2 s of Ctrl-C")
+        #expect(!ended || status == 0, "wait status \(status)")
+        try await waitUntil(seconds: 5) { try await daemon.client.directives().isEmpty }
+        #expect(daemon.stop().status == 0)
+    }
+
     @Test("A d sub killed with SIGKILL or SIGHUP, or whose reader closes the pipe, leaves no directive behind")
     func subscriberGoneRemovesItsDirective() async throws {
         try KernelSupport.require()

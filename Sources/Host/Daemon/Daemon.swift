@@ -48,7 +48,10 @@ public final class Daemon: @unchecked Sendable {
         var builder = PipelineBuilder(catalog: catalog, logger: logger)
         builder.sinks = try configuration.outputs.map { output -> any OutputSink in
             switch output.kind {
-            case .stdout: return DescriptorSink(descriptor: STDOUT_FILENO, format: output.format)
+            case .stdout:
+                return DescriptorSink(
+                    descriptor: STDOUT_FILENO, format: output.format,
+                    onWriteError: { logger.error("writing standard output failed: \(String(cString: strerror($0))); its records are counted as lost") })
             case .file:
                 return try RotatingFileSink(
                     path: output.path, maxBytes: output.maxBytes, maxFiles: output.maxFiles, format: output.format)
@@ -79,6 +82,7 @@ public final class Daemon: @unchecked Sendable {
             drops: .init(
                 ringBufferFull: counters.kernel.ringBufferFull, taskFailures: counters.taskFailures,
                 streamReaders: counters.output.streamReaders, sinkQueueFull: counters.output.sinkQueueFull,
+                sinkWriteFailed: counters.output.sinkWriteFailed,
                 unreadableArguments: counters.kernel.captureFaults, heldUndecided: counters.kernel.heldUndecided,
                 awaitingContainer: counters.droppedAwaitingContainer, lateForOrder: counters.lateForOrder),
             queues: .init(
@@ -108,6 +112,8 @@ public struct DaemonStatus: Codable, Sendable {
         public var streamReaders: UInt64
         /// For outputs slower than the records come (their queues were full).
         public var sinkQueueFull: UInt64
+        /// An output's write failed (a full disk, a closed pipe).
+        public var sinkWriteFailed: UInt64
         public var unreadableArguments: UInt64
         /// Held back from just-exec'd processes past their budget before the host decided.
         public var heldUndecided: UInt64
@@ -118,7 +124,7 @@ public struct DaemonStatus: Codable, Sendable {
     }
     /// The bound of every stage between the kernel and the outputs. Past it, the ring buffer and
     /// the records waiting for containers drop (counted), a stream buffer drops its reader's
-    /// oldest records, a sink queue drops what does not fit, and the oldest call awaiting its
+    /// newest records, a sink queue drops what does not fit, and the oldest call awaiting its
     /// return is published unfinished.
     public struct Queues: Codable, Sendable {
         public var ringBufferBytes: UInt64

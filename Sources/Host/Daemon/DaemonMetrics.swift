@@ -18,6 +18,7 @@ final class DaemonMetrics: @unchecked Sendable {
             count("tawon_records_lost_total", lost, status.drops.taskFailures, cause: "task_failure")
             count("tawon_records_lost_total", lost, status.drops.streamReaders, cause: "stream_reader")
             count("tawon_records_lost_total", lost, status.drops.sinkQueueFull, cause: "sink_queue_full")
+            count("tawon_records_lost_total", lost, status.drops.sinkWriteFailed, cause: "sink_write_failed")
             count("tawon_records_lost_total", lost, status.drops.awaitingContainer, cause: "awaiting_container")
             count("tawon_records_late_for_order_total", "Records that reached the host later than the time order's window: delivered at once, out of order.", status.drops.lateForOrder)
             count("tawon_unreadable_arguments_total", "Arguments whose memory the kernel could not read.", status.drops.unreadableArguments)

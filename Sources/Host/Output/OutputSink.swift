@@ -6,8 +6,9 @@ import Foundation
 public protocol OutputSink: AnyObject, Sendable {
     /// How the lines it gets are printed.
     var style: LineStyle { get }
-    /// Writes a batch of whole lines.
-    func write(_ lines: [UInt8])
+    /// Writes a batch of whole lines; false if some could not be written (a full disk, a
+    /// closed pipe): the batch's records are then counted as lost.
+    func write(_ lines: [UInt8]) -> Bool
     /// Releases what it holds; nothing is written afterwards.
     func close()
     /// Whether a write returns at once (a regular file, /dev/null): such a sink is written on
@@ -18,7 +19,7 @@ public protocol OutputSink: AnyObject, Sendable {
 
 /// Whether writes to `descriptor` return without waiting for a reader: a regular file or a
 /// character device that is not a terminal (/dev/null).
-func descriptorWritesWithoutWaiting(_ descriptor: Int32) -> Bool {
+public func descriptorWritesWithoutWaiting(_ descriptor: Int32) -> Bool {
     var status = stat()
     guard fstat(descriptor, &status) == 0 else { return false }
     let type = status.st_mode & S_IFMT
@@ -62,25 +63,34 @@ public final class DescriptorSink: OutputSink, @unchecked Sendable {
     public let writesWithoutWaiting: Bool
     private let descriptor: Int32
     private let onReaderGone: (@Sendable () -> Void)?
+    private let onWriteError: (@Sendable (Int32) -> Void)?
     private let readerGone = Atomic<Bool>(false)
+    private let failedBefore = Atomic<Bool>(false)
 
     /// `colored` defaults to whether the descriptor is a terminal. `onReaderGone` is called once
     /// when the reader of a pipe has closed it (`| head -1`): nothing more can be written.
+    /// `onWriteError` is called with the errno of the first write that fails otherwise.
     public init(
-        descriptor: Int32, format: OutputFormat, colored: Bool? = nil, onReaderGone: (@Sendable () -> Void)? = nil
+        descriptor: Int32, format: OutputFormat, colored: Bool? = nil, onReaderGone: (@Sendable () -> Void)? = nil,
+        onWriteError: (@Sendable (Int32) -> Void)? = nil
     ) {
         self.descriptor = descriptor
         self.onReaderGone = onReaderGone
+        self.onWriteError = onWriteError
         writesWithoutWaiting = descriptorWritesWithoutWaiting(descriptor)
         style = LineStyle(format, colored: colored ?? (isatty(descriptor) == 1))
     }
 
-    public func write(_ lines: [UInt8]) {
-        guard !readerGone.load(ordering: .relaxed) else { return }
-        if writeFully(lines, to: descriptor) < lines.count, errno == EPIPE,
-            !readerGone.exchange(true, ordering: .relaxed) {
-            onReaderGone?()
+    public func write(_ lines: [UInt8]) -> Bool {
+        guard !readerGone.load(ordering: .relaxed) else { return false }
+        guard writeFully(lines, to: descriptor) < lines.count else { return true }
+        let error = errno
+        if error == EPIPE {
+            if !readerGone.exchange(true, ordering: .relaxed) { onReaderGone?() }
+        } else if !failedBefore.exchange(true, ordering: .relaxed) {
+            onWriteError?(error)
         }
+        return false
     }
 
     public func close() {}

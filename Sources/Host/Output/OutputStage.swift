@@ -149,7 +149,9 @@ public final class OutputStage: @unchecked Sendable {
 
     /// Records lost on the way out, by cause.
     public var counters: OutputCounters {
-        OutputCounters(sinkQueueFull: queues.reduce(0) { $0 + $1.dropped }, streamReaders: streams?.totalDropped ?? 0)
+        OutputCounters(
+            sinkQueueFull: queues.reduce(0) { $0 + $1.dropped }, sinkWriteFailed: queues.reduce(0) { $0 + $1.failed },
+            streamReaders: streams?.totalDropped ?? 0)
     }
 
     /// Appends the record's line to the pending batch of `style`; returns where it lies.
@@ -183,11 +185,14 @@ public final class OutputStage: @unchecked Sendable {
 public struct OutputCounters: Sendable, Equatable, Codable {
     /// A sink's queue was full (the sink is slower than the records come).
     public var sinkQueueFull: UInt64 = 0
+    /// A sink's write failed (a full disk, a pipe its reader closed).
+    public var sinkWriteFailed: UInt64 = 0
     /// A live-stream reader's buffer was full (it stopped reading).
     public var streamReaders: UInt64 = 0
 
-    public init(sinkQueueFull: UInt64 = 0, streamReaders: UInt64 = 0) {
+    public init(sinkQueueFull: UInt64 = 0, sinkWriteFailed: UInt64 = 0, streamReaders: UInt64 = 0) {
         self.sinkQueueFull = sinkQueueFull
+        self.sinkWriteFailed = sinkWriteFailed
         self.streamReaders = streamReaders
     }
 }

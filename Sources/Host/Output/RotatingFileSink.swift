@@ -21,10 +21,13 @@ public final class RotatingFileSink: OutputSink, @unchecked Sendable {
 
     deinit { close() }
 
-    public func write(_ lines: [UInt8]) {
-        guard !lines.isEmpty, descriptor >= 0 else { return }
-        size += writeFully(lines, to: descriptor)
+    public func write(_ lines: [UInt8]) -> Bool {
+        guard !lines.isEmpty else { return true }
+        guard descriptor >= 0 else { return false }
+        let written = writeFully(lines, to: descriptor)
+        size += written
         if maxBytes > 0 && size >= maxBytes { rotate() }
+        return written == lines.count
     }
 
     public func close() {

@@ -16,6 +16,7 @@ final class SinkQueue: @unchecked Sendable {
     /// A batch is being written (by the thread, or inline by `enqueue`).
     private var writing = false
     private let droppedRecords = Atomic<UInt64>(0)
+    private let failedRecords = Atomic<UInt64>(0)
 
     init(_ sink: any OutputSink, capacity: Int) {
         self.sink = sink
@@ -27,6 +28,8 @@ final class SinkQueue: @unchecked Sendable {
 
     /// Records dropped because the queue was full (or still queued when closing gave up).
     var dropped: UInt64 { droppedRecords.load(ordering: .relaxed) }
+    /// Records in batches the sink failed to write.
+    var failed: UInt64 { failedRecords.load(ordering: .relaxed) }
 
     /// What became of a batch.
     enum Outcome {
@@ -50,7 +53,7 @@ final class SinkQueue: @unchecked Sendable {
             // Nothing ahead of it and the write returns at once: no need to wake the thread.
             writing = true
             condition.unlock()
-            sink.write(lines)
+            write(lines, records: records)
             condition.lock()
             writing = false
             // The thread waits only for queued batches or for closing: wake it only then.
@@ -81,6 +84,10 @@ final class SinkQueue: @unchecked Sendable {
         if done { sink.close() }
     }
 
+    private func write(_ lines: [UInt8], records: Int) {
+        if !sink.write(lines) { failedRecords.add(UInt64(records), ordering: .relaxed) }
+    }
+
     private func drain() {
         condition.lock()
         while true {
@@ -90,7 +97,7 @@ final class SinkQueue: @unchecked Sendable {
             queuedBytes -= batch.lines.count
             writing = true
             condition.unlock()
-            sink.write(batch.lines)
+            write(batch.lines, records: batch.records)
             condition.lock()
             writing = false
             condition.broadcast()
