@@ -21,6 +21,7 @@ struct Tawonctl: AsyncParsableCommand {
     /// A command line that does not parse gets one line naming what was wrong, not the usage
     /// text; --help and what the commands themselves throw go as ArgumentParser has them.
     static func main() async {
+        occupyClosedStandardDescriptors()
         var command: any ParsableCommand
         do { command = try parseAsRoot() } catch {
             guard exitCode(for: error) != .success, !message(for: error).isEmpty else { exit(withError: error) }

@@ -35,6 +35,7 @@ struct Tawond: AsyncParsableCommand {
     /// Parses the command line and drops privileges on the main thread, before anything has
     /// started a thread: capabilities are per thread, and new threads inherit their creator's.
     static func main() async {
+        occupyClosedStandardDescriptors()
         var parsed: any ParsableCommand
         do { parsed = try parseAsRoot() } catch {
             // One line naming what was wrong, not the usage text (--help goes as ArgumentParser has it).

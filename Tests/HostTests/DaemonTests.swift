@@ -210,6 +210,30 @@ struct DaemonTests {
         #expect(daemon.stop().status == 0)
     }
 
+    @Test("A reader that does not read is cut 1 s after its directive is removed; what it never took is counted as lost to it")
+    func removedDirectiveCutsAStuckReader() async throws {
+        try KernelSupport.require()
+        let daemon = try await RunningDaemon()
+        let calls = 20_000
+        let workload = try TracedWorkload(["paced", "\(calls)"])
+        let directive = try await daemon.client.createDirective(
+            DirectiveCreation(conditions: "process.pid:\(workload.pid)", tasks: ["syscalls|functions:getppid"]))
+        let silent = try UnixSocketClient(path: daemon.socket)
+        defer { silent.close() }
+        try silent.send("GET /v1/directives/\(directive.id)/stream HTTP/1.1\r\nHost: tawond\r\n\r\n")
+        try await waitUntil { try await daemon.client.status().streams.count == 1 }
+        workload.go()
+        try await waitUntil(seconds: 60) { try await daemon.client.status().events.emitted >= UInt64(calls) }
+        try await daemon.client.removeDirective(directive.id)
+        let removed = ContinuousClock.now
+        try await waitUntil(seconds: 10) { try await daemon.client.status().streams.isEmpty }
+        #expect(ContinuousClock.now - removed < .seconds(4))
+        // The socket and the daemon's connection hold a few hundred lines; the rest is lost.
+        let lost = try await daemon.client.status().drops.streamReaders
+        #expect(lost > UInt64(calls / 2), "\(lost) of \(calls) records counted as lost to the reader")
+        #expect(daemon.stop().status == 0)
+    }
+
     @Test("A client that closes its stream of a quiet directive but lives on is traced again within seconds")
     func closedStreamEndsTheExclusion() async throws {
         try KernelSupport.require()

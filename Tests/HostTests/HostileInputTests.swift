@@ -304,6 +304,29 @@ extension HostileInputTests {
         #expect(failed > 0, "\(said)")
     }
 
+    @Test("tawonctl run started with standard output closed (>&-) writes nowhere else and fails nothing")
+    func runWithStandardOutputClosed() throws {
+        try KernelSupport.require()
+        let workload = try TracedWorkload(["paced", "1000"])
+        let output = try TestSupport.temporaryDirectory("run-closed")
+        defer { try? FileManager.default.removeItem(at: output) }
+        let errors = output.appending(path: "err").path
+        let run = try ChildProcess.spawn(
+            ["/bin/sh", "-c", "exec \"$0\" run -c process.pid:\(workload.pid) -t 'syscalls|functions:getppid' >&-", tawonctl],
+            stderr: .path(errors))
+        let ready = ContinuousClock.now + .seconds(10)
+        while !(SystemFile.text(errors) ?? "").contains("tracing directive"), ContinuousClock.now < ready { usleep(10_000) }
+        workload.go()
+        workload.process.waitUntilExit()
+        sleep(1)
+        kill(run, SIGINT)
+        let status = ChildProcess.wait(run)
+        let said = SystemFile.text(errors) ?? ""
+        #expect(status == 0, "\(said)")
+        #expect(said.contains("1000 records emitted"), "\(said)")
+        #expect(said.contains(" 0 (output write failed)"), "\(said)")
+    }
+
     @Test("tawonctl run stopped with a backlog in the ring reads what it can and counts the rest: nothing vanishes")
     func runCountsWhatItLeavesUnread() throws {
         try KernelSupport.require()

@@ -59,6 +59,17 @@ struct LineBufferTests {
         #expect(await buffer.take() == ["after"])
     }
 
+    @Test("Discarding ends the buffer, opens its end, and gives back what it held")
+    func discard() async {
+        let buffer = LineBuffer(capacity: 8)
+        _ = buffer.offer("a")
+        _ = buffer.offer("\n")
+        #expect(buffer.discard() == ["a", "\n"])
+        await buffer.ended.wait()
+        #expect(await buffer.take() == nil)
+        #expect(buffer.offer("b") == .finished)
+    }
+
     @Test("A latch lets every waiter go when opened, later ones at once; a cancelled waiter goes too")
     func latch() async {
         let latch = Latch()

@@ -163,14 +163,18 @@ public enum ControlAPI {
                             var batch = ByteBuffer()
                             batch.reserveCapacity(lines.reduce(0) { $0 + $1.utf8.count })
                             for line in lines { batch.writeString(line) }
+                            subscriber.writing(lines)
                             try await connection.writer.write(batch)
+                            subscriber.writing(nil)
                         }
                     }
-                    // When the daemon stops, the reader has a moment to take what it was sent;
-                    // one that does not read is cut, so it cannot hold up the daemon's exit.
+                    // Once the stream has ended (its directive removed, the daemon stopping),
+                    // the reader has a moment to take what it was sent; one that does not read
+                    // is cut, so that it holds nothing, nor the daemon's exit, and what it did
+                    // not take is counted as lost to it.
                     group.addTask {
-                        await daemon.streams.waitUntilClosing()
-                        try await Task.sleep(for: streamDrainAtShutdown)
+                        await subscriber.waitUntilEnded()
+                        try await Task.sleep(for: streamDrainWhenEnded)
                         throw CancellationError()
                     }
                     try await group.next()
@@ -182,7 +186,7 @@ public enum ControlAPI {
     }
 
     static let streamHeartbeat: Duration = .seconds(2)
-    static let streamDrainAtShutdown: Duration = .seconds(1)
+    static let streamDrainWhenEnded: Duration = .seconds(1)
 
     static func json(_ text: String) -> Response {
         Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: text)))

@@ -146,7 +146,10 @@ public struct DaemonStatus: Codable, Sendable {
     public struct Stream: Codable, Sendable {
         public var id: Int
         public var directiveID: String
+        /// Records its buffer accepted for the reader (those it never took are counted as
+        /// dropped, in `Drops.streamReaders`, once its connection ends).
         public var sent: UInt64
+        /// Records its buffer had no room for.
         public var dropped: UInt64
     }
     public var version: String

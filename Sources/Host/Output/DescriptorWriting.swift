@@ -19,3 +19,16 @@ public func writeFully(_ bytes: UnsafeRawBufferPointer, to descriptor: Int32) ->
     }
     return written
 }
+
+/// Opens /dev/null on standard input, output or error where a program was started with one
+/// closed (`>&-`): the next file it opened (an event loop's epoll, a socket) would otherwise
+/// take that number, and get its output.
+public func occupyClosedStandardDescriptors() {
+    for descriptor: Int32 in 0...2 where fcntl(descriptor, F_GETFD) == -1 && errno == EBADF {
+        let opened = open("/dev/null", O_RDWR)
+        if opened >= 0 && opened != descriptor {
+            dup2(opened, descriptor)
+            close(opened)
+        }
+    }
+}

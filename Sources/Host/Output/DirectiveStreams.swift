@@ -13,6 +13,8 @@ public final class DirectiveStreams: @unchecked Sendable {
         let buffer: LineBuffer
         private let droppedCount = Atomic<UInt64>(0)
         private let sentCount = Atomic<UInt64>(0)
+        /// Records taken from the buffer whose write to the connection has not completed.
+        private let writingCount = Atomic<Int>(0)
 
         init(id: Int, directiveID: String, format: OutputFormat, capacity: Int) {
             self.id = id
@@ -34,6 +36,24 @@ public final class DirectiveStreams: @unchecked Sendable {
         /// ended and nothing is left, or when the calling task is cancelled.
         public func take() async -> [String]? { await buffer.take() }
 
+        /// Returns once the reader's stream has ended (its directive removed, the daemon
+        /// stopping), or when the calling task is cancelled.
+        public func waitUntilEnded() async { await buffer.ended.wait() }
+
+        /// The connection is writing `lines` (nil: done with them).
+        public func writing(_ lines: [String]?) {
+            writingCount.store(lines.map(Self.records(in:)) ?? 0, ordering: .relaxed)
+        }
+
+        /// Records, not heartbeats, among `lines`.
+        static func records(in lines: [String]) -> Int { lines.count { $0 != "\n" } }
+
+        /// What the reader was given and never got: in its buffer, or in a write that did not
+        /// complete. Counted as dropped when its connection ends.
+        func abandon() -> UInt64 {
+            UInt64(Self.records(in: buffer.discard()) + writingCount.exchange(0, ordering: .relaxed))
+        }
+
         func offer(_ line: String) {
             switch buffer.offer(line) {
             case .enqueued: sentCount.add(1, ordering: .relaxed)
@@ -51,7 +71,7 @@ public final class DirectiveStreams: @unchecked Sendable {
     private let readerCount = Atomic<Int>(0)
     private let compactReaderCount = Atomic<Int>(0)
     private let closedDrops = Atomic<UInt64>(0)
-    private let closing = Latch()
+    private let closing = Atomic<Bool>(false)
 
     public init(capacity: Int) {
         self.capacity = capacity
@@ -66,7 +86,7 @@ public final class DirectiveStreams: @unchecked Sendable {
             byDirective[directiveID, default: []].append(reader)
             countReaders()
             // One that comes as the daemon stops gets nothing more.
-            if closing.isOpen { reader.buffer.finish() }
+            if closing.load(ordering: .relaxed) { reader.buffer.finish() }
             return reader
         }
     }
@@ -89,12 +109,10 @@ public final class DirectiveStreams: @unchecked Sendable {
 
     /// Ends every reader: the daemon is stopping.
     public func finishAll() {
-        closing.open()
+        closing.store(true, ordering: .relaxed)
         for reader in lock.withLock({ Array(readers.values) }) { reader.buffer.finish() }
     }
 
-    /// Returns once `finishAll` has been called, or when the calling task is cancelled.
-    public func waitUntilClosing() async { await closing.wait() }
 
     /// Hands a record's line to the readers of its directive; `line` formats it (at most once
     /// per format, by the output stage). Never blocks.
@@ -125,6 +143,6 @@ public final class DirectiveStreams: @unchecked Sendable {
             countReaders()
             return reader
         }
-        if let removed { closedDrops.add(removed.dropped, ordering: .relaxed) }
+        if let removed { closedDrops.add(removed.dropped + removed.abandon(), ordering: .relaxed) }
     }
 }

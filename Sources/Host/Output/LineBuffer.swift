@@ -37,7 +37,7 @@ final class LineBuffer: Sendable {
         return offer
     }
 
-    /// No more lines: what is buffered can still be taken.
+    /// No more lines: what is buffered can still be taken. Opens `ended`.
     func finish() {
         let waiter = state.withLock { state -> CheckedContinuation<[String]?, Never>? in
             state.finished = true
@@ -45,6 +45,19 @@ final class LineBuffer: Sendable {
             return state.waiter
         }
         waiter?.resume(returning: nil)
+        ended.open()
+    }
+
+    /// Open once `finish` has been called.
+    let ended = Latch()
+
+    /// Ends the buffer and empties it; the lines that were in it.
+    func discard() -> [String] {
+        finish()
+        return state.withLock { state in
+            defer { state.lines = [] }
+            return state.lines
+        }
     }
 
     /// Every buffered line, after waiting for at least one; nil once finished and empty, or
