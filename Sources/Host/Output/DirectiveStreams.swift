@@ -113,7 +113,6 @@ public final class DirectiveStreams: @unchecked Sendable {
         for reader in lock.withLock({ Array(readers.values) }) { reader.buffer.finish() }
     }
 
-
     /// Hands a record's line to the readers of its directive; `line` formats it (at most once
     /// per format, by the output stage). Never blocks.
     func offer(directiveID: String, line: (OutputFormat) -> String) {
