@@ -75,10 +75,7 @@ struct DirectiveCommand: AsyncParsableCommand {
             }
             stop.cancel()
             if let id = created.withLock({ $0 }) { try? await client.removeDirective(id) }
-            if case .failure(let error as OutputFailed) = outcome {
-                printToStandardError("tawonctl: \(error)")
-                throw ExitCode(1)
-            }
+            if case .failure(let error as OutputFailed) = outcome { throw error }
             // A reader that has had enough (`| head -1`) is not an error.
             if case .failure(let error) = outcome, !(error is CancellationError), !(error is OutputClosed),
                 !Task.isCancelled, !stop.fired {

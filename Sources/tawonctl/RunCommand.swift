@@ -109,10 +109,7 @@ struct RunCommand: ParsableCommand {
         // not taken within a second is counted as lost to a slow output.
         pipeline.close(within: .seconds(1))
         printToStandardError("tawonctl: " + Self.summary(pipeline.counters()))
-        if let error = writeError.withLock({ $0 }) {
-            printToStandardError("tawonctl run: writing standard output failed: \(String(cString: strerror(error)))")
-            throw ExitCode(1)
-        }
+        if let error = writeError.withLock({ $0 }) { throw OutputFailed(errno: error) }
     }
 
     /// One line: what the tasks emitted and what was lost, by cause (the kernel's losses before

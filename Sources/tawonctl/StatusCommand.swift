@@ -34,5 +34,8 @@ struct StatusCommand: AsyncParsableCommand {
             used \(status.queues.taskThreadEngaged) times while the ring buffer was filling up)
             capabilities: \(status.capabilities.joined(separator: ", "))
             """)
+        for stream in status.streams {
+            print("stream reader \(stream.id) of \(stream.directiveID): \(stream.sent) sent, \(stream.dropped) dropped")
+        }
     }
 }

@@ -37,7 +37,13 @@ struct Tawonctl: AsyncParsableCommand {
                 try command.run()
             }
         } catch {
-            exit(withError: error)
+            // A command's own failure is one line like every other tawonctl message, not
+            // ArgumentParser's "Error:" form; an exit code or --help goes through unchanged.
+            let code = exitCode(for: error)
+            let text = message(for: error)
+            guard code != .success, !(error is ExitCode), !text.isEmpty else { exit(withError: error) }
+            printToStandardError("tawonctl: \(QuotedInput.oneLine(text, limit: 2000))")
+            exit(withError: code)
         }
     }
 }

@@ -11,7 +11,11 @@ import ServiceLifecycle
 struct Tawond: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tawond", abstract: "The tawon host agent daemon.",
-        discussion: "Settings come from the YAML file (default \(DaemonConfiguration.defaultPath)); flags override it.")
+        discussion: """
+            Settings come from the YAML file (default \(DaemonConfiguration.defaultPath)); flags override it.
+            Exit status: 0 stopped by SIGTERM or SIGINT; 1 could not start (socket held by a running \
+            daemon, tracing unavailable); 64 a bad command line or configuration.
+            """)
 
     @Option(help: "The configuration file.") var config: String?
     @Option(name: .customLong("task-dir"), help: "Also look for task plugins in DIR (repeatable).")
@@ -53,7 +57,12 @@ struct Tawond: AsyncParsableCommand {
             let privileges = Result { try PrivilegeDrop.apply(keeping: requiredCapabilities(configuration)) }
             try await command.serve(configuration, privileges: privileges)
         } catch {
-            exit(withError: error)
+            // What kept tawond from starting, as one line (not ArgumentParser's "Error:" form).
+            let code = exitCode(for: error)
+            let text = message(for: error)
+            guard code != .success, !(error is ExitCode), !text.isEmpty else { exit(withError: error) }
+            FileHandle.standardError.write(Data("tawond: \(QuotedInput.oneLine(text, limit: 2000))\n".utf8))
+            exit(withError: code)
         }
     }
 
@@ -167,11 +176,11 @@ enum SocketFile {
             // such as a live datagram socket of another program, is not ours to remove.
             switch UnixSocketProbe.probe(path) {
             case .answered(let holder):
-                throw usageFailure("\(path) is held by a running daemon (pid \(holder)); not taking it over")
+                throw startFailure("\(path) is held by a running daemon (pid \(holder)); not taking it over")
             case .failed(_, errno: ECONNREFUSED):
                 unlink(path)
             case .failed(let reason, _):
-                throw usageFailure("\(path) is a socket tawond cannot tell is left over (\(reason)); not taking it over")
+                throw startFailure("\(path) is a socket tawond cannot tell is left over (\(reason)); not taking it over")
             }
         }
         do { return try groupID(name) } catch { throw usageFailure("\(error)") }
@@ -197,4 +206,11 @@ enum SocketFile {
 func usageFailure(_ message: String) -> ExitCode {
     FileHandle.standardError.write(Data("tawond: \(message)\n".utf8))
     return ExitCode(64)
+}
+
+/// A sound configuration that cannot be served now (its socket is another's): one line on
+/// standard error, exit status 1.
+func startFailure(_ message: String) -> ExitCode {
+    FileHandle.standardError.write(Data("tawond: \(message)\n".utf8))
+    return .failure
 }

@@ -146,8 +146,14 @@ struct DaemonTests {
         try await waitUntil { try await daemon.client.status().events.emitted >= 60_000 }
 
         let status = try await daemon.client.status()
+        // The plain text names the slow reader and what it lost, not only the total.
+        let text = try TestSupport.run(tawonctl, ["status", "--socket", daemon.socket]).stdout
         kill(reader, SIGKILL)
         _ = ChildProcess.wait(reader)
+        let readerLine = try #require(text.split(separator: "\n").first { $0.hasPrefix("stream reader ") }, "\(text)")
+        #expect(readerLine.contains(" of \(directive.id): ") && readerLine.hasSuffix(" dropped"), "\(readerLine)")
+        let dropped = UInt64(readerLine.split(separator: " ").dropLast().last ?? "") ?? 0
+        #expect(dropped > 50_000, "\(readerLine)")
         #expect(status.drops.ringBufferFull == 0)
         #expect(status.drops.streamReaders > 50_000)
         #expect(status.streams.first?.dropped == status.drops.streamReaders)

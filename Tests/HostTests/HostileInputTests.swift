@@ -157,7 +157,7 @@ struct HostileInputTests {
         let second = try TestSupport.run(tawond, ["--socket", first.socket, "--config", "/nonexistent-ok"])
         #expect(second.status != 0)
         let again = try TestSupport.run(tawond, ["--socket", first.socket])
-        #expect(again.status == 64)
+        #expect(again.status == 1)
         #expect(again.stderr.contains("is held by a running daemon (pid \(first.pid))"))
         _ = try await first.client.status()  // still there, still answering
         #expect(first.stop().status == 0)
@@ -187,7 +187,7 @@ struct HostileInputTests {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
         let refused = try TestSupport.run(tawond, ["--socket", datagram, "--config", "/dev/null"])
-        #expect(refused.status == 64)
+        #expect(refused.status == 1)
         #expect(refused.stderr.contains("is a socket tawond cannot tell is left over"))
         #expect(FileManager.default.fileExists(atPath: datagram))
 
@@ -259,26 +259,19 @@ extension HostileInputTests {
     func runStopsDuringFlood() throws {
         try KernelSupport.require()
         let flood = try TracedWorkload(["getppid", "200000000"])
-        let output = try TestSupport.temporaryDirectory("run-stop")
-        defer { try? FileManager.default.removeItem(at: output) }
-        let errors = output.appending(path: "err").path
-        let run = try ChildProcess.spawn(
-            [tawonctl, "run", "-c", "process.pid:\(flood.pid)", "-t", "syscalls|functions:getppid"],
-            stdout: .path("/dev/null"), stderr: .path(errors))
-        let ready = ContinuousClock.now + .seconds(10)
-        while !(SystemFile.text(errors) ?? "").contains("tracing directive"), ContinuousClock.now < ready { usleep(10_000) }
+        let run = try RunningTracer([tawonctl, "run", "-c", "process.pid:\(flood.pid)", "-t", "syscalls|functions:getppid"])
         let floodThread = Thread { flood.go() }
         floodThread.start()
         sleep(1)
         let start = ContinuousClock.now
-        kill(run, SIGTERM)
-        let status = ChildProcess.wait(run)
+        kill(run.pid, SIGTERM)
+        let status = run.wait()
         let took = ContinuousClock.now - start
         kill(flood.process.processIdentifier, SIGKILL)
         #expect(status == 0)
         // At most 1.5 s to drain the ring and 1 s for the output, and a loaded host's slack.
         #expect(took < .seconds(4), "tawonctl run took \(took) to stop")
-        #expect((SystemFile.text(errors) ?? "").contains("records emitted"))
+        #expect(run.said.contains("records emitted"))
     }
 
     @Test("tawonctl run to a full disk (/dev/full) stops, says why, counts what it could not write, and exits 1")
@@ -286,20 +279,14 @@ extension HostileInputTests {
         try KernelSupport.require()
         let flood = try TracedWorkload(["getppid", "200000000"])
         defer { kill(flood.process.processIdentifier, SIGKILL) }
-        let output = try TestSupport.temporaryDirectory("run-full")
-        defer { try? FileManager.default.removeItem(at: output) }
-        let errors = output.appending(path: "err").path
-        let run = try ChildProcess.spawn(
-            [tawonctl, "run", "-c", "process.pid:\(flood.pid)", "-t", "syscalls|functions:getppid"],
-            stdout: .path("/dev/full"), stderr: .path(errors))
-        let ready = ContinuousClock.now + .seconds(10)
-        while !(SystemFile.text(errors) ?? "").contains("tracing directive"), ContinuousClock.now < ready { usleep(10_000) }
+        let run = try RunningTracer(
+            [tawonctl, "run", "-c", "process.pid:\(flood.pid)", "-t", "syscalls|functions:getppid"], stdout: .path("/dev/full"))
         let floodThread = Thread { flood.go() }
         floodThread.start()
-        let status = ChildProcess.wait(run)
-        let said = SystemFile.text(errors) ?? ""
+        let status = run.wait()
+        let said = run.said
         #expect(status == 1, "\(said)")
-        #expect(said.contains("tawonctl run: writing standard output failed: No space left on device"), "\(said)")
+        #expect(said.contains("tawonctl: writing standard output failed: No space left on device"), "\(said)")
         let failed = said.firstMatch(of: /(\d+) \(output write failed\)/).flatMap { Int($0.1) } ?? 0
         #expect(failed > 0, "\(said)")
     }
@@ -308,20 +295,14 @@ extension HostileInputTests {
     func runWithStandardOutputClosed() throws {
         try KernelSupport.require()
         let workload = try TracedWorkload(["paced", "1000"])
-        let output = try TestSupport.temporaryDirectory("run-closed")
-        defer { try? FileManager.default.removeItem(at: output) }
-        let errors = output.appending(path: "err").path
-        let run = try ChildProcess.spawn(
-            ["/bin/sh", "-c", "exec \"$0\" run -c process.pid:\(workload.pid) -t 'syscalls|functions:getppid' >&-", tawonctl],
-            stderr: .path(errors))
-        let ready = ContinuousClock.now + .seconds(10)
-        while !(SystemFile.text(errors) ?? "").contains("tracing directive"), ContinuousClock.now < ready { usleep(10_000) }
+        let run = try RunningTracer(
+            ["/bin/sh", "-c", "exec \"$0\" run -c process.pid:\(workload.pid) -t 'syscalls|functions:getppid' >&-", tawonctl])
         workload.go()
         workload.process.waitUntilExit()
         sleep(1)
-        kill(run, SIGINT)
-        let status = ChildProcess.wait(run)
-        let said = SystemFile.text(errors) ?? ""
+        kill(run.pid, SIGINT)
+        let status = run.wait()
+        let said = run.said
         #expect(status == 0, "\(said)")
         #expect(said.contains("1000 records emitted"), "\(said)")
         #expect(said.contains(" 0 (output write failed)"), "\(said)")
@@ -332,21 +313,15 @@ extension HostileInputTests {
         try KernelSupport.require()
         let calls = 600_000
         let workload = try TracedWorkload(["getppid", "\(calls)"])
-        let output = try TestSupport.temporaryDirectory("run-unread")
-        defer { try? FileManager.default.removeItem(at: output) }
-        let errors = output.appending(path: "err").path
-        let run = try ChildProcess.spawn(
-            [tawonctl, "run", "--ring-buffer-mb", "256", "-c", "process.pid:\(workload.pid)", "-t", "syscalls|functions:getppid"],
-            stdout: .path("/dev/null"), stderr: .path(errors))
-        let ready = ContinuousClock.now + .seconds(10)
-        while !(SystemFile.text(errors) ?? "").contains("tracing directive"), ContinuousClock.now < ready { usleep(10_000) }
+        let run = try RunningTracer(
+            [tawonctl, "run", "--ring-buffer-mb", "256", "-c", "process.pid:\(workload.pid)", "-t", "syscalls|functions:getppid"])
         // The reader is stopped while the calls are made: they all wait in the ring.
-        kill(run, SIGSTOP)
+        kill(run.pid, SIGSTOP)
         workload.go()
-        kill(run, SIGCONT)
-        kill(run, SIGTERM)
-        #expect(ChildProcess.wait(run) == 0)
-        let summary = SystemFile.text(errors) ?? ""
+        kill(run.pid, SIGCONT)
+        kill(run.pid, SIGTERM)
+        #expect(run.wait() == 0)
+        let summary = run.said
         func count(_ pattern: String) -> Int? {
             (try? Regex(pattern).firstMatch(in: summary)).flatMap { $0.output[1].substring }.flatMap { Int($0) }
         }
@@ -475,7 +450,7 @@ extension HostileInputTests {
         let missing = try TestSupport.run(tawonctl, ["status", "--socket", "/nonexistent/tawond.sock"])
         #expect(ContinuousClock.now - start < .seconds(2))
         #expect(missing.status == 1)
-        #expect(missing.stderr.contains("cannot reach tawond at /nonexistent/tawond.sock: No such file or directory"))
+        #expect(missing.stderr == "tawonctl: cannot reach tawond at /nonexistent/tawond.sock: No such file or directory\n", "\(missing.stderr)")
 
         let daemon = try await RunningDaemon()
         let unknown = try TestSupport.run(
