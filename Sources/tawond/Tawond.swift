@@ -13,8 +13,8 @@ struct Tawond: AsyncParsableCommand {
         commandName: "tawond", abstract: "The tawon host agent daemon.",
         discussion: """
             Settings come from the YAML file (default \(DaemonConfiguration.defaultPath)); flags override it.
-            Exit status: 0 stopped by SIGTERM or SIGINT; 1 could not start (socket held by a running \
-            daemon, tracing unavailable); 64 a bad command line or configuration.
+            Exit status: 0 stopped by SIGTERM or SIGINT; 1 could not start (its socket held by another, \
+            an output file that cannot be opened); 64 a bad command line or configuration.
             """)
 
     @Option(help: "The configuration file.") var config: String?
